@@ -1,0 +1,1 @@
+//! Helm 4 WASM plugin `helm kubeflow` (see issue 6).

@@ -1,0 +1,1 @@
+//! Test harness hosting plugin.wasm (see issue 6).
