@@ -1,0 +1,1 @@
+//! Security audits of rendered manifests (see issue 9).
