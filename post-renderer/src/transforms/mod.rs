@@ -11,3 +11,4 @@ pub trait Filter {
     /// Transform the whole stream. May add, change or remove documents.
     fn filter(&self, docs: Vec<Document>) -> Result<Vec<Document>>;
 }
+pub mod istio;
