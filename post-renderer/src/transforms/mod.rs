@@ -12,3 +12,4 @@ pub trait Filter {
     fn filter(&self, docs: Vec<Document>) -> Result<Vec<Document>>;
 }
 pub mod istio;
+pub mod auth;

@@ -1,0 +1,1070 @@
+//! `auth`: exposes web apps through the Kubeflow ingress gateway and wires
+//! them to the platform's authentication, in upstream's shapes.
+//!
+//! For each exposed app it generates a `VirtualService` on the Kubeflow gateway
+//! (prefix match, optional rewrite, optional `x-forwarded-prefix` header,
+//! optional timeout, route to the app's Service) and an `AuthorizationPolicy`
+//! (ALLOW from the ingress-gateway principal and/or named principals, optional
+//! header conditions as a separate rule, selecting the app's pods). It pushes
+//! the user-id header/prefix and secure-cookie settings into the env vars each
+//! app reads (names differ per app, so they are configured per app), and can
+//! emit the gateway's `RequestAuthentication` for the configured issuer(s).
+//!
+//! Modes (`mode`):
+//! - `dex-oauth2-proxy` (default): issuer `http://dex.auth.svc.cluster.local:5556/dex`.
+//! - `oidc`: an external issuer (`issuer` required, `jwksUri` optional).
+//! - `m2m-kind`: Dex plus the in-cluster Kubernetes service-account issuers of
+//!   upstream's `oauth2-proxy/overlays/m2m-dex-and-kind`.
+//! - `m2m-eks`: Dex plus the EKS OIDC issuer (`eks: {region, clusterId}`), as
+//!   upstream's `m2m-dex-and-eks`.
+//! - `none`: standalone; no Istio objects, only `secureCookies` is pushed (when set).
+//!
+//! ```yaml
+//! auth:
+//!   mode: dex-oauth2-proxy
+//!   gateway: kubeflow/kubeflow-gateway      # default for every app
+//!   userIdHeader: kubeflow-userid           # default
+//!   userIdPrefix: ""                        # default
+//!   secureCookies: true                     # unset: env left as rendered
+//!   requestAuthentication: true             # emit RequestAuthentication(s) in istio-system
+//!   apps:
+//!     - name: jupyter-web-app               # VirtualService/AuthorizationPolicy name
+//!       service: jupyter-web-app-service    # a Service in the stream
+//!       prefix: /jupyter/
+//!       rewrite: /
+//!       forwardedPrefix: /jupyter           # x-forwarded-prefix request header
+//!       timeout: 300s
+//!       port: 80                            # default: the Service's first port
+//!       principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]
+//!       when: [{key: "request.headers[kubeflow-userid]", notValues: ["*"]}]
+//!       selector: {app: jupyter-web-app}    # default: the Service's selector
+//!       labels: {app: jupyter-web-app}      # default: the Service's selector
+//!       env: {userIdHeader: USERID_HEADER, userIdPrefix: USERID_PREFIX,
+//!             secureCookies: APP_SECURE_COOKIES, disableAuth: APP_DISABLE_AUTH}
+//! ```
+//!
+//! Third-party charts opt in with annotations on their own objects. On a
+//! Service: `kf-post.kubeflow.org/expose-prefix` (creates the VirtualService
+//! and the AuthorizationPolicy), `…/expose-port`, `…/expose-rewrite`,
+//! `…/expose-forwarded-prefix`, `…/expose-timeout`, `…/expose-gateway`,
+//! `…/expose-name` (default: the Service name), `…/authz-principals`
+//! (comma-separated; alone it creates only the AuthorizationPolicy). On a
+//! workload (Deployment, StatefulSet, …): `…/env-userid-header`,
+//! `…/env-userid-prefix`, `…/env-secure-cookies`, `…/env-disable-auth` name the
+//! env vars to set. An `apps` entry for the same Service replaces what the
+//! annotations say (config takes precedence); env names from config win over
+//! workload annotations.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml::{Mapping, Sequence, Value};
+
+use crate::document::Document;
+use crate::error::{Error, Result};
+use crate::transforms::istio::{backing_workloads, exists, find_service, pod_template_mut};
+use crate::transforms::Filter;
+
+const NAME: &str = "auth";
+const PREFIX: &str = "kf-post.kubeflow.org/";
+const INGRESS_PRINCIPAL: &str =
+    "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+const DEX_ISSUER: &str = "http://dex.auth.svc.cluster.local:5556/dex";
+const KIND_JWKS: &str = "http://cluster-jwks-proxy.istio-system.svc.cluster.local/openid/v1/jwks";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    #[default]
+    DexOauth2Proxy,
+    Oidc,
+    M2mKind,
+    M2mEks,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default = "default_gateway")]
+    pub gateway: String,
+    #[serde(default = "default_principal")]
+    pub ingress_principal: String,
+    #[serde(default = "default_userid_header")]
+    pub user_id_header: String,
+    #[serde(default)]
+    pub user_id_prefix: String,
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    #[serde(default)]
+    pub request_authentication: bool,
+    /// Overrides the Dex issuer; required in `oidc` mode.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub eks: Option<Eks>,
+    #[serde(default)]
+    pub apps: Vec<App>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        serde_yaml::from_str("{}").expect("all fields have defaults")
+    }
+}
+
+fn default_gateway() -> String {
+    "kubeflow/kubeflow-gateway".into()
+}
+fn default_principal() -> String {
+    INGRESS_PRINCIPAL.into()
+}
+fn default_userid_header() -> String {
+    "kubeflow-userid".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Eks {
+    pub region: String,
+    pub cluster_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct App {
+    pub name: String,
+    pub service: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// URI prefix on the gateway; without it no VirtualService is generated.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub rewrite: Option<String>,
+    #[serde(default)]
+    pub forwarded_prefix: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// VirtualService name, when it differs from `name`.
+    #[serde(default)]
+    pub virtual_service_name: Option<String>,
+    /// Default: the ingress-gateway principal.
+    #[serde(default)]
+    pub principals: Option<Vec<String>>,
+    #[serde(default)]
+    pub when: Vec<Condition>,
+    #[serde(default = "yes")]
+    pub authorization_policy: bool,
+    #[serde(default)]
+    pub selector: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub env: EnvNames,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Condition {
+    pub key: String,
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+    #[serde(default)]
+    pub not_values: Option<Vec<String>>,
+}
+
+/// Names of the env vars an app reads its auth settings from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvNames {
+    #[serde(default)]
+    pub user_id_header: Option<String>,
+    #[serde(default)]
+    pub user_id_prefix: Option<String>,
+    #[serde(default)]
+    pub secure_cookies: Option<String>,
+    #[serde(default)]
+    pub disable_auth: Option<String>,
+}
+
+impl EnvNames {
+    fn or(self, other: EnvNames) -> EnvNames {
+        EnvNames {
+            user_id_header: self.user_id_header.or(other.user_id_header),
+            user_id_prefix: self.user_id_prefix.or(other.user_id_prefix),
+            secure_cookies: self.secure_cookies.or(other.secure_cookies),
+            disable_auth: self.disable_auth.or(other.disable_auth),
+        }
+    }
+
+    fn from_annotations(doc: &Document) -> EnvNames {
+        let get = |k: &str| doc.annotation(&format!("{PREFIX}{k}")).map(str::to_owned);
+        EnvNames {
+            user_id_header: get("env-userid-header"),
+            user_id_prefix: get("env-userid-prefix"),
+            secure_cookies: get("env-secure-cookies"),
+            disable_auth: get("env-disable-auth"),
+        }
+    }
+}
+
+impl Filter for Config {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self, mut docs: Vec<Document>) -> Result<Vec<Document>> {
+        self.validate()?;
+        let apps = self.apps_with_annotations(&docs)?;
+        let mut generated = Vec::new();
+        // Env names per workload index: config apps first, then annotations.
+        let mut env: BTreeMap<usize, EnvNames> = BTreeMap::new();
+        for app in &apps {
+            let svc =
+                find_service(&docs, &app.service, app.namespace.as_deref()).ok_or_else(|| {
+                    Error::Config(format!(
+                        "auth.apps[{}]: service {:?} is not in the rendered stream",
+                        app.name, app.service
+                    ))
+                })?;
+            if self.mode != Mode::None {
+                generated.extend(self.istio_objects(&docs, svc, app)?);
+            }
+            for w in backing_workloads(&docs, svc) {
+                let names = env.remove(&w).unwrap_or_default();
+                env.insert(w, names.or(app.env.clone()));
+            }
+        }
+        for (i, doc) in docs.iter().enumerate() {
+            let names = EnvNames::from_annotations(doc);
+            if names != EnvNames::default() {
+                let current = env.remove(&i).unwrap_or_default();
+                env.insert(i, current.or(names));
+            }
+        }
+        for (w, names) in env {
+            self.push_env(&mut docs[w], &names)?;
+        }
+        if self.request_authentication && self.mode != Mode::None {
+            generated.extend(self.request_authentications(&docs));
+        }
+        docs.extend(generated);
+        Ok(docs)
+    }
+}
+
+impl Config {
+    fn validate(&self) -> Result<()> {
+        match self.mode {
+            Mode::Oidc if self.issuer.is_none() => Err(Error::Config(
+                "auth.issuer: required when auth.mode is oidc".into(),
+            )),
+            Mode::M2mEks if self.eks.is_none() => Err(Error::Config(
+                "auth.eks: {region, clusterId} required when auth.mode is m2m-eks".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Config apps plus apps declared by Service annotations; a config entry
+    /// for the same Service replaces the annotation-derived one.
+    fn apps_with_annotations(&self, docs: &[Document]) -> Result<Vec<App>> {
+        let mut apps = self.apps.clone();
+        for doc in docs {
+            if doc.kind() != Some("Service") || !doc.group().is_empty() {
+                continue;
+            }
+            let get = |k: &str| doc.annotation(&format!("{PREFIX}{k}")).map(str::to_owned);
+            let prefix = get("expose-prefix");
+            let principals = get("authz-principals");
+            if prefix.is_none() && principals.is_none() {
+                continue;
+            }
+            let service = doc.name().unwrap_or_default().to_owned();
+            let namespace = doc.namespace().map(str::to_owned);
+            let configured = self.apps.iter().any(|a| {
+                a.service == service && (a.namespace.is_none() || a.namespace == namespace)
+            });
+            if configured {
+                continue;
+            }
+            let port = match get("expose-port") {
+                None => None,
+                Some(p) => Some(p.parse::<u16>().map_err(|_| Error::Field {
+                    doc: doc.doc_ref(),
+                    field: format!("metadata.annotations.{PREFIX}expose-port"),
+                    message: format!("{p:?} is not a port number"),
+                })?),
+            };
+            apps.push(App {
+                name: get("expose-name").unwrap_or_else(|| service.clone()),
+                service,
+                namespace,
+                prefix,
+                rewrite: get("expose-rewrite"),
+                forwarded_prefix: get("expose-forwarded-prefix"),
+                timeout: get("expose-timeout"),
+                port,
+                gateway: get("expose-gateway"),
+                principals: principals.map(|p| {
+                    p.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }),
+                authorization_policy: true,
+                ..App::default()
+            });
+        }
+        Ok(apps)
+    }
+
+    fn istio_objects(&self, docs: &[Document], svc: usize, app: &App) -> Result<Vec<Document>> {
+        let service = &docs[svc];
+        let ns = match service
+            .namespace()
+            .map(str::to_owned)
+            .or(app.namespace.clone())
+        {
+            Some(ns) => ns,
+            None => {
+                return Err(Error::Field {
+                    doc: service.doc_ref(),
+                    field: "metadata.namespace".into(),
+                    message: format!(
+                        "auth app {:?} needs the service's namespace; set it on the Service \
+                         or in auth.apps[].namespace",
+                        app.name
+                    ),
+                })
+            }
+        };
+        let selector: Mapping = match &app.selector {
+            Some(s) => to_mapping(s),
+            None => service
+                .value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .and_then(Value::as_mapping)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let labels = app
+            .labels
+            .as_ref()
+            .map(to_mapping)
+            .unwrap_or(selector.clone());
+        let metadata = |name: &str| {
+            let mut m = Mapping::new();
+            if !labels.is_empty() {
+                m.insert("labels".into(), Value::Mapping(labels.clone()));
+            }
+            m.insert("name".into(), name.into());
+            m.insert("namespace".into(), ns.as_str().into());
+            Value::Mapping(m)
+        };
+        let mut out = Vec::new();
+        if let Some(prefix) = &app.prefix {
+            let port = match app.port {
+                Some(p) => p,
+                None => first_port(service)?,
+            };
+            let host = format!("{}.{ns}.svc.cluster.local", app.service);
+            let mut http = Mapping::new();
+            if let Some(fp) = &app.forwarded_prefix {
+                http.insert(
+                    "headers".into(),
+                    yaml(&format!(
+                        "{{request: {{add: {{x-forwarded-prefix: {}}}}}}}",
+                        quote(fp)
+                    )),
+                );
+            }
+            http.insert(
+                "match".into(),
+                yaml(&format!("[{{uri: {{prefix: {}}}}}]", quote(prefix))),
+            );
+            if let Some(rw) = &app.rewrite {
+                http.insert("rewrite".into(), yaml(&format!("{{uri: {}}}", quote(rw))));
+            }
+            http.insert(
+                "route".into(),
+                yaml(&format!(
+                    "[{{destination: {{host: {host}, port: {{number: {port}}}}}}}]"
+                )),
+            );
+            if let Some(t) = &app.timeout {
+                http.insert("timeout".into(), t.as_str().into());
+            }
+            let gateway = app.gateway.clone().unwrap_or_else(|| self.gateway.clone());
+            let name = app
+                .virtual_service_name
+                .clone()
+                .unwrap_or_else(|| app.name.clone());
+            let mut spec = Mapping::new();
+            spec.insert("gateways".into(), Value::Sequence(vec![gateway.into()]));
+            spec.insert("hosts".into(), Value::Sequence(vec!["*".into()]));
+            spec.insert("http".into(), Value::Sequence(vec![Value::Mapping(http)]));
+            let vs = object(
+                "networking.istio.io/v1alpha3",
+                "VirtualService",
+                metadata(&name),
+                spec,
+            );
+            if !exists(docs, "VirtualService", Some(&ns), &name) {
+                out.push(Document::generated(
+                    vs,
+                    NAME,
+                    format!("VirtualService {name}: {prefix} on the gateway → {host}:{port}"),
+                ));
+            }
+        }
+        if app.authorization_policy {
+            let principals = app
+                .principals
+                .clone()
+                .unwrap_or_else(|| vec![self.ingress_principal.clone()]);
+            let mut rules = Sequence::new();
+            if !principals.is_empty() {
+                let mut source = Mapping::new();
+                source.insert(
+                    "principals".into(),
+                    Value::Sequence(principals.iter().map(|p| p.as_str().into()).collect()),
+                );
+                let mut from = Mapping::new();
+                from.insert("source".into(), Value::Mapping(source));
+                let mut rule = Mapping::new();
+                rule.insert("from".into(), Value::Sequence(vec![Value::Mapping(from)]));
+                rules.push(Value::Mapping(rule));
+            }
+            if !app.when.is_empty() {
+                let when: Sequence = app.when.iter().map(condition).collect();
+                let mut rule = Mapping::new();
+                rule.insert("when".into(), Value::Sequence(when));
+                rules.push(Value::Mapping(rule));
+            }
+            let mut spec = Mapping::new();
+            spec.insert("action".into(), "ALLOW".into());
+            spec.insert("rules".into(), Value::Sequence(rules));
+            let mut match_labels = Mapping::new();
+            match_labels.insert("matchLabels".into(), Value::Mapping(selector));
+            spec.insert("selector".into(), Value::Mapping(match_labels));
+            let ap = object(
+                "security.istio.io/v1beta1",
+                "AuthorizationPolicy",
+                metadata(&app.name),
+                spec,
+            );
+            if !exists(docs, "AuthorizationPolicy", Some(&ns), &app.name) {
+                out.push(Document::generated(
+                    ap,
+                    NAME,
+                    format!(
+                        "AuthorizationPolicy {}: ALLOW from {}",
+                        app.name,
+                        principals.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn push_env(&self, doc: &mut Document, names: &EnvNames) -> Result<()> {
+        let mut wanted: Vec<(&str, String)> = Vec::new();
+        if self.mode != Mode::None {
+            if let Some(n) = &names.user_id_header {
+                wanted.push((n, self.user_id_header.clone()));
+            }
+            if let Some(n) = &names.user_id_prefix {
+                wanted.push((n, self.user_id_prefix.clone()));
+            }
+            if let Some(n) = &names.disable_auth {
+                wanted.push((n, "false".into()));
+            }
+        }
+        if let (Some(n), Some(secure)) = (&names.secure_cookies, self.secure_cookies) {
+            wanted.push((n, secure.to_string()));
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let doc_ref = doc.doc_ref();
+        let Some(template) = pod_template_mut(&mut doc.value) else {
+            return Err(Error::Document {
+                doc: doc_ref,
+                message: "auth env annotations on an object without a pod template".into(),
+            });
+        };
+        let containers = template
+            .get_mut("spec")
+            .and_then(|s| s.get_mut("containers"))
+            .and_then(Value::as_sequence_mut)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::Field {
+                doc: doc_ref.clone(),
+                field: "spec.template.spec.containers".into(),
+                message: "no containers to set auth env vars on".into(),
+            })?;
+        let mut changes = Vec::new();
+        for (name, value) in wanted {
+            let mut found = false;
+            for c in containers.iter_mut() {
+                let Some(env) = c.get_mut("env").and_then(Value::as_sequence_mut) else {
+                    continue;
+                };
+                for e in env.iter_mut() {
+                    if e.get("name").and_then(Value::as_str) != Some(name) {
+                        continue;
+                    }
+                    found = true;
+                    if e.get("value").and_then(Value::as_str) != Some(value.as_str())
+                        || e.get("valueFrom").is_some()
+                    {
+                        let m = e.as_mapping_mut().expect("has a name key");
+                        m.remove("valueFrom");
+                        m.insert("value".into(), value.as_str().into());
+                        changes.push(format!("env {name}={value:?}"));
+                    }
+                }
+            }
+            if !found {
+                // Apps read the variable from their main (first) container.
+                let first = containers[0].as_mapping_mut().ok_or_else(|| Error::Field {
+                    doc: doc_ref.clone(),
+                    field: "spec.template.spec.containers[0]".into(),
+                    message: "not a mapping".into(),
+                })?;
+                let env = first
+                    .entry("env".into())
+                    .or_insert(Value::Sequence(Vec::new()));
+                if !env.is_sequence() {
+                    *env = Value::Sequence(Vec::new());
+                }
+                let mut e = Mapping::new();
+                e.insert("name".into(), name.into());
+                e.insert("value".into(), value.as_str().into());
+                env.as_sequence_mut()
+                    .expect("just made")
+                    .push(Value::Mapping(e));
+                changes.push(format!("added env {name}={value:?}"));
+            }
+        }
+        for c in changes {
+            doc.record(NAME, c);
+        }
+        Ok(())
+    }
+
+    fn request_authentications(&self, docs: &[Document]) -> Vec<Document> {
+        let dex = self.issuer.clone().unwrap_or_else(|| DEX_ISSUER.into());
+        let mut out = Vec::new();
+        let (main_name, main_claim) = match self.mode {
+            Mode::Oidc => ("oidc-jwt", "email"),
+            _ => ("dex-jwt", "email"),
+        };
+        out.push((
+            main_name,
+            vec![self.jwt_rule(&dex, self.jwks_uri.as_deref(), main_claim)],
+        ));
+        match self.mode {
+            Mode::M2mKind => out.push((
+                "m2m-token-issuer",
+                vec![
+                    self.jwt_rule(
+                        "https://kubernetes.default.svc.cluster.local",
+                        Some(KIND_JWKS),
+                        "sub",
+                    ),
+                    self.jwt_rule("https://kubernetes.default.svc", Some(KIND_JWKS), "sub"),
+                ],
+            )),
+            Mode::M2mEks => {
+                let eks = self.eks.as_ref().expect("validated");
+                let issuer = format!(
+                    "https://oidc.eks.{}.amazonaws.com/id/{}",
+                    eks.region, eks.cluster_id
+                );
+                out.push((
+                    "m2m-token-issuer",
+                    vec![self.jwt_rule(&issuer, None, "sub")],
+                ));
+            }
+            _ => {}
+        }
+        out.into_iter()
+            .filter(|(name, _)| !exists(docs, "RequestAuthentication", Some("istio-system"), name))
+            .map(|(name, rules)| {
+                let issuers: Vec<String> = rules
+                    .iter()
+                    .filter_map(|r| r.get("issuer").and_then(Value::as_str).map(str::to_owned))
+                    .collect();
+                let mut spec = Mapping::new();
+                spec.insert("jwtRules".into(), Value::Sequence(rules));
+                spec.insert(
+                    "selector".into(),
+                    yaml("{matchLabels: {app: istio-ingressgateway}}"),
+                );
+                let meta = yaml(&format!("{{name: {name}, namespace: istio-system}}"));
+                Document::generated(
+                    object(
+                        "security.istio.io/v1beta1",
+                        "RequestAuthentication",
+                        meta,
+                        spec,
+                    ),
+                    NAME,
+                    format!(
+                        "RequestAuthentication {name}: issuer {}",
+                        issuers.join(", ")
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    fn jwt_rule(&self, issuer: &str, jwks: Option<&str>, user_claim: &str) -> Value {
+        let mut rule = Mapping::new();
+        rule.insert("forwardOriginalToken".into(), true.into());
+        rule.insert(
+            "fromHeaders".into(),
+            yaml("[{name: Authorization, prefix: 'Bearer '}]"),
+        );
+        rule.insert("issuer".into(), issuer.into());
+        if let Some(j) = jwks {
+            rule.insert("jwksUri".into(), j.into());
+        }
+        let header = &self.user_id_header;
+        rule.insert(
+            "outputClaimToHeaders".into(),
+            yaml(&format!(
+                "[{{claim: {user_claim}, header: {}}}, {{claim: groups, header: kubeflow-groups}}]",
+                quote(header)
+            )),
+        );
+        Value::Mapping(rule)
+    }
+}
+
+fn condition(c: &Condition) -> Value {
+    let mut m = Mapping::new();
+    m.insert("key".into(), c.key.as_str().into());
+    let list = |v: &Vec<String>| Value::Sequence(v.iter().map(|s| s.as_str().into()).collect());
+    if let Some(v) = &c.values {
+        m.insert("values".into(), list(v));
+    }
+    if let Some(v) = &c.not_values {
+        m.insert("notValues".into(), list(v));
+    }
+    Value::Mapping(m)
+}
+
+fn first_port(service: &Document) -> Result<u16> {
+    service
+        .value
+        .get("spec")
+        .and_then(|s| s.get("ports"))
+        .and_then(|p| p.get(0))
+        .and_then(|p| p.get("port"))
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| Error::Field {
+            doc: service.doc_ref(),
+            field: "spec.ports[0].port".into(),
+            message: "no port to route to; set auth.apps[].port".into(),
+        })
+}
+
+fn object(api_version: &str, kind: &str, metadata: Value, spec: Mapping) -> Value {
+    let mut m = Mapping::new();
+    m.insert("apiVersion".into(), api_version.into());
+    m.insert("kind".into(), kind.into());
+    m.insert("metadata".into(), metadata);
+    m.insert("spec".into(), Value::Mapping(spec));
+    Value::Mapping(m)
+}
+
+fn to_mapping(m: &BTreeMap<String, String>) -> Mapping {
+    m.iter()
+        .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+        .collect()
+}
+
+/// A YAML scalar for user text inside the flow snippets below.
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
+}
+
+fn yaml(s: &str) -> Value {
+    serde_yaml::from_str(s).expect("generated YAML snippet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(yaml: &str) -> Vec<Document> {
+        yaml.split("\n---\n")
+            .enumerate()
+            .map(|(i, raw)| {
+                let value = serde_yaml::from_str(raw).unwrap();
+                let mut d = Document::generated(value, "test", "");
+                d.index = i;
+                d.raw = raw.to_owned();
+                d.leading_comments.clear();
+                d.changes.clear();
+                d.generated = false;
+                d
+            })
+            .collect()
+    }
+
+    fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+        path.split(':')
+            .try_fold(v, |v, k| match k.parse::<usize>() {
+                Ok(i) => v.get(i),
+                Err(_) => v.get(k),
+            })
+    }
+
+    fn run(cfg: &str, stream: &str) -> Result<Vec<Document>> {
+        let cfg: Config = serde_yaml::from_str(cfg).unwrap();
+        cfg.filter(docs(stream))
+    }
+
+    const STREAM: &str = "\
+apiVersion: v1
+kind: Service
+metadata: {name: jwa-service, namespace: kubeflow, labels: {app: jwa, run: jwa}}
+spec:
+  selector: {app: jwa, kustomize.component: jwa}
+  ports: [{name: http, port: 80, targetPort: 5000}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: jwa, namespace: kubeflow}
+spec:
+  template:
+    metadata: {labels: {app: jwa, kustomize.component: jwa}}
+    spec:
+      containers:
+      - name: jwa
+        env:
+        - {name: USERID_HEADER, value: x-user}
+        - {name: APP_SECURE_COOKIES, valueFrom: {configMapKeyRef: {name: c, key: k}}}
+";
+
+    const APP: &str = "{name: jupyter, service: jwa-service, prefix: /jupyter/, rewrite: /, \
+        forwardedPrefix: /jupyter, env: {userIdHeader: USERID_HEADER, \
+        secureCookies: APP_SECURE_COOKIES, disableAuth: APP_DISABLE_AUTH}}";
+
+    #[test]
+    fn generated_objects() {
+        // (config, generated kind, path, expected)
+        let cases: &[(String, &str, &str, Option<&str>)] = &[
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "spec:gateways:0",
+                Some("kubeflow/kubeflow-gateway"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "spec:http:0:match:0:uri:prefix",
+                Some("/jupyter/"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "spec:http:0:rewrite:uri",
+                Some("/"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "spec:http:0:headers:request:add:x-forwarded-prefix",
+                Some("/jupyter"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "spec:http:0:route:0:destination:host",
+                Some("jwa-service.kubeflow.svc.cluster.local"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "spec:http:0:timeout",
+                None,
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "metadata:labels:run",
+                None,
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "VirtualService",
+                "metadata:labels:app",
+                Some("jwa"),
+            ),
+            (
+                format!("{{gateway: kubeflow-gateway, apps: [{APP}]}}"),
+                "VirtualService",
+                "spec:gateways:0",
+                Some("kubeflow-gateway"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "AuthorizationPolicy",
+                "spec:action",
+                Some("ALLOW"),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "AuthorizationPolicy",
+                "spec:rules:0:from:0:source:principals:0",
+                Some(INGRESS_PRINCIPAL),
+            ),
+            (
+                format!("apps: [{APP}]"),
+                "AuthorizationPolicy",
+                "spec:selector:matchLabels:kustomize.component",
+                Some("jwa"),
+            ),
+            (
+                "apps: [{name: p, service: jwa-service, selector: {app: jwa}, principals: [a, b], \
+                 when: [{key: \"request.headers[kubeflow-userid]\", notValues: [\"*\"]}]}]"
+                    .into(),
+                "AuthorizationPolicy",
+                "spec:rules:1:when:0:notValues:0",
+                Some("*"),
+            ),
+            (
+                "apps: [{name: p, service: jwa-service, selector: {app: jwa}}]".into(),
+                "AuthorizationPolicy",
+                "spec:selector:matchLabels:kustomize.component",
+                None,
+            ),
+            (
+                "{requestAuthentication: true}".into(),
+                "RequestAuthentication",
+                "spec:jwtRules:0:issuer",
+                Some(DEX_ISSUER),
+            ),
+            (
+                "{requestAuthentication: true}".into(),
+                "RequestAuthentication",
+                "spec:jwtRules:0:outputClaimToHeaders:1:header",
+                Some("kubeflow-groups"),
+            ),
+            (
+                "{mode: oidc, issuer: https://idp.example, requestAuthentication: true}".into(),
+                "RequestAuthentication",
+                "metadata:name",
+                Some("oidc-jwt"),
+            ),
+        ];
+        for (cfg, kind, path, want) in cases {
+            let out = run(cfg, STREAM).unwrap();
+            let doc = out
+                .iter()
+                .find(|d| d.kind() == Some(kind))
+                .unwrap_or_else(|| panic!("{cfg}: no {kind}"));
+            let got = at(&doc.value, path).and_then(Value::as_str);
+            assert_eq!(got, *want, "{cfg}: {kind} {path}");
+        }
+    }
+
+    #[test]
+    fn m2m_issuers() {
+        let cases: &[(&str, &[&str])] = &[
+            ("{mode: dex-oauth2-proxy, requestAuthentication: true}", &[DEX_ISSUER]),
+            (
+                "{mode: m2m-kind, requestAuthentication: true}",
+                &[
+                    DEX_ISSUER,
+                    "https://kubernetes.default.svc.cluster.local",
+                    "https://kubernetes.default.svc",
+                ],
+            ),
+            (
+                "{mode: m2m-eks, eks: {region: eu-west-1, clusterId: ABC}, requestAuthentication: true}",
+                &[DEX_ISSUER, "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"],
+            ),
+            ("{mode: none, requestAuthentication: true}", &[]),
+        ];
+        for (cfg, want) in cases {
+            let out = run(cfg, STREAM).unwrap();
+            let issuers: Vec<&str> = out
+                .iter()
+                .filter(|d| d.kind() == Some("RequestAuthentication"))
+                .flat_map(|d| {
+                    at(&d.value, "spec:jwtRules")
+                        .unwrap()
+                        .as_sequence()
+                        .unwrap()
+                })
+                .map(|r| r.get("issuer").unwrap().as_str().unwrap())
+                .collect();
+            assert_eq!(&issuers, want, "{cfg}");
+        }
+    }
+
+    #[test]
+    fn env_pushed() {
+        // (config, env var, expected value in the Deployment)
+        let cases: &[(String, &str, Option<&str>)] = &[
+            (
+                format!("apps: [{APP}]"),
+                "USERID_HEADER",
+                Some("kubeflow-userid"),
+            ),
+            (
+                format!("{{userIdHeader: x-id, apps: [{APP}]}}"),
+                "USERID_HEADER",
+                Some("x-id"),
+            ),
+            (format!("apps: [{APP}]"), "APP_DISABLE_AUTH", Some("false")),
+            // secure cookies untouched unless configured
+            (format!("apps: [{APP}]"), "APP_SECURE_COOKIES", None),
+            (
+                format!("{{secureCookies: false, apps: [{APP}]}}"),
+                "APP_SECURE_COOKIES",
+                Some("false"),
+            ),
+            (
+                format!("{{mode: none, secureCookies: false, apps: [{APP}]}}"),
+                "APP_SECURE_COOKIES",
+                Some("false"),
+            ),
+            (
+                format!("{{mode: none, apps: [{APP}]}}"),
+                "USERID_HEADER",
+                Some("x-user"),
+            ),
+        ];
+        for (cfg, var, want) in cases {
+            let out = run(cfg, STREAM).unwrap();
+            let env = at(&out[1].value, "spec:template:spec:containers:0:env").unwrap();
+            let got = env
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|e| e.get("name").unwrap().as_str() == Some(var))
+                .and_then(|e| e.get("value"))
+                .and_then(Value::as_str);
+            assert_eq!(got, *want, "{cfg}: {var}");
+        }
+        let out = run(
+            "{mode: none, apps: [{name: a, service: jwa-service, prefix: /a/}]}",
+            STREAM,
+        )
+        .unwrap();
+        assert_eq!(out.len(), 2, "mode none generates no Istio objects");
+    }
+
+    #[test]
+    fn annotations_opt_in_and_precedence() {
+        let stream = STREAM
+            .replace(
+                "labels: {app: jwa, run: jwa}}",
+                "labels: {app: jwa, run: jwa}, annotations: {kf-post.kubeflow.org/expose-prefix: /third/, \
+                 kf-post.kubeflow.org/expose-port: \"80\", kf-post.kubeflow.org/authz-principals: \"a, b\"}}",
+            )
+            .replace(
+                "metadata: {name: jwa, namespace: kubeflow}",
+                "metadata: {name: jwa, namespace: kubeflow, annotations: {kf-post.kubeflow.org/env-userid-header: USERID_HEADER}}",
+            );
+        let out = run("{}", &stream).unwrap();
+        let vs = out
+            .iter()
+            .find(|d| d.kind() == Some("VirtualService"))
+            .unwrap();
+        assert_eq!(vs.name(), Some("jwa-service"));
+        assert_eq!(
+            at(&vs.value, "spec:http:0:match:0:uri:prefix").and_then(Value::as_str),
+            Some("/third/")
+        );
+        let ap = out
+            .iter()
+            .find(|d| d.kind() == Some("AuthorizationPolicy"))
+            .unwrap();
+        assert_eq!(
+            at(&ap.value, "spec:rules:0:from:0:source:principals:1").and_then(Value::as_str),
+            Some("b")
+        );
+        assert!(out[1]
+            .changes
+            .iter()
+            .any(|c| c.what.contains("USERID_HEADER=\"kubeflow-userid\"")));
+        // A config entry for the same Service wins over its annotations.
+        let out = run(&format!("apps: [{APP}]"), &stream).unwrap();
+        let vs = out
+            .iter()
+            .find(|d| d.kind() == Some("VirtualService"))
+            .unwrap();
+        assert_eq!(vs.name(), Some("jupyter"));
+        assert_eq!(
+            out.iter()
+                .filter(|d| d.kind() == Some("VirtualService"))
+                .count(),
+            1
+        );
+        // A bad annotation names the document and the field.
+        let bad = stream.replace("expose-port: \"80\"", "expose-port: eighty");
+        let err = run("{}", &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("document 0") && err.contains("expose-port"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_and_noop() {
+        let out = run("{}", STREAM).unwrap();
+        assert!(out.iter().all(|d| !d.is_touched()) && out.len() == 2);
+        let err = run("apps: [{name: x, service: nope}]", STREAM)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"nope\" is not in the rendered stream"),
+            "{err}"
+        );
+        let err = run("mode: oidc", STREAM).unwrap_err().to_string();
+        assert!(err.contains("auth.issuer"), "{err}");
+        let err = run("mode: m2m-eks", STREAM).unwrap_err().to_string();
+        assert!(err.contains("auth.eks"), "{err}");
+        assert!(serde_yaml::from_str::<Config>("mode: dex").is_err());
+        assert!(serde_yaml::from_str::<Config>("apps: [{name: a, service: b, prefx: /}]").is_err());
+    }
+
+    #[test]
+    fn idempotent() {
+        let cfg: Config = serde_yaml::from_str(&format!(
+            "{{secureCookies: true, requestAuthentication: true, apps: [{APP}]}}"
+        ))
+        .unwrap();
+        let once = cfg.filter(docs(STREAM)).unwrap();
+        let mut again = once.clone();
+        again.iter_mut().for_each(|d| d.changes.clear());
+        let twice = cfg.filter(again).unwrap();
+        assert_eq!(once.len(), twice.len());
+        assert!(twice.iter().all(|d| !d.is_touched()));
+    }
+}
