@@ -1,0 +1,306 @@
+//! The `kubeflow` umbrella chart rendered with real Helm 4 (no cluster):
+//! its dependency table, presets, values schema, dependency checks and the
+//! kf-post config it derives from `global.*`.
+
+mod umbrella_common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use umbrella_common::*;
+
+/// Groups each preset turns on (`tags`), plus components enabled one by one.
+const PRESETS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "full",
+        &[
+            "core",
+            "istio",
+            "auth",
+            "notebooks",
+            "pipelines",
+            "katib",
+            "training",
+            "serving",
+            "spark",
+        ],
+        &[],
+    ),
+    (
+        "notebooks-trainer",
+        &["core", "istio", "auth", "notebooks", "training"],
+        &[],
+    ),
+    (
+        "pipelines-katib",
+        &["core", "istio", "auth", "pipelines", "katib"],
+        &[],
+    ),
+    (
+        "kserve-edge",
+        &[],
+        &["certManager", "kubeflowNamespace", "kserve"],
+    ),
+];
+
+fn expected_components(groups: &[&str], extra: &[&str]) -> BTreeSet<String> {
+    chart_dependencies()
+        .into_iter()
+        .filter(|(_, _, tags)| tags.iter().any(|t| groups.contains(&t.as_str())))
+        .map(|(_, key, _)| key)
+        .chain(extra.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+#[test]
+fn dependencies_match_the_architecture_table_and_the_component_tags() {
+    let deps = chart_dependencies();
+    let arch = std::fs::read_to_string(repo_root().join("docs/architecture.md")).unwrap();
+    // Rows of the chart/key table: `| chart | key | chart | key |`.
+    let mut table = BTreeSet::new();
+    for line in arch
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains(" | "))
+    {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        for pair in cells.chunks(2) {
+            if pair.len() == 2
+                && !pair[0].is_empty()
+                && pair[0] != "chart"
+                && !pair[0].starts_with('-')
+            {
+                if !pair[0].contains(' ') && !pair[0].contains('`') {
+                    table.insert((pair[0].to_string(), pair[1].to_string()));
+                }
+            }
+        }
+    }
+    let ours: BTreeSet<(String, String)> = deps
+        .iter()
+        .map(|(n, k, _)| (n.clone(), k.clone()))
+        .collect();
+    assert_eq!(
+        ours, table,
+        "charts/kubeflow/Chart.yaml vs docs/architecture.md chart table"
+    );
+
+    // The template's tag table (used to decide what is enabled) = Chart.yaml tags.
+    let tpl =
+        std::fs::read_to_string(repo_root().join("charts/kubeflow/templates/_components.tpl"))
+            .unwrap();
+    for (name, key, tags) in &deps {
+        let line = format!("{key}: [{}]", tags.join(", "));
+        assert!(
+            tpl.contains(&line),
+            "_components.tpl lacks `{line}` for {name}"
+        );
+        let text = std::fs::read_to_string(repo_root().join("charts/kubeflow/Chart.yaml")).unwrap();
+        assert!(text.contains(&format!(
+            "repository: file://../{name}\n    condition: {key}.enabled"
+        )));
+    }
+}
+
+#[test]
+fn generated_schema_and_readme_are_fresh() {
+    let mut cmd = Command::new(repo_root().join("scripts/gen-umbrella"));
+    cmd.arg("--check");
+    run_ok(cmd);
+}
+
+#[test]
+fn presets_render_exactly_their_components() {
+    for (preset_name, groups, extra) in PRESETS {
+        let out = template(&[
+            "--include-crds",
+            "-f",
+            preset(preset_name).to_str().unwrap(),
+        ])
+        .unwrap_or_else(|e| panic!("preset {preset_name} does not render: {e}"));
+        let got = rendered_components(&out);
+        let want = expected_components(groups, extra);
+        assert_eq!(got, want, "components rendered by preset {preset_name}");
+    }
+}
+
+#[test]
+fn a_typo_in_a_component_key_fails_with_the_key_named() {
+    for args in [
+        ["--set", "katib.enabeld=true"],
+        ["--set", "katib.enabeld=false"],
+    ] {
+        let err = template(&args).expect_err("typo accepted");
+        assert!(
+            err.contains("enabeld"),
+            "error does not name the typo: {err}"
+        );
+        assert!(
+            err.contains("katib"),
+            "error does not name the component: {err}"
+        );
+    }
+    let err = template(&["--set", "global.istio.mode=sidecars"]).expect_err("bad mode accepted");
+    assert!(err.contains("/global/istio/mode"), "{err}");
+}
+
+#[test]
+fn missing_dependencies_fail_naming_the_value_to_set() {
+    let cases: &[(&[&str], &str)] = &[
+        // Katib behind the gateway without Istio: the gateway needs Istio, auth needs the gateway.
+        (
+            &["--set", "global.istio.enabled=false"],
+            "global.auth.mode=dex-oauth2-proxy is enforced at the Kubeflow Istio gateway",
+        ),
+        (
+            &["--set", "tags.istio=false"],
+            "needs istioCrds: set istioCrds.enabled=true",
+        ),
+        (
+            &["--set", "profiles.enabled=false"],
+            "needs profiles: set profiles.enabled=true",
+        ),
+        (
+            &["--set", "certManager.enabled=false"],
+            "needs certManager: set certManager.enabled=true",
+        ),
+        (
+            &["--set", "tags.auth=false"],
+            "global.auth.mode=dex-oauth2-proxy needs dex: set dex.enabled=true",
+        ),
+        (
+            &["--set", "notebookController.enabled=false"],
+            "jupyterWebApp is enabled and needs notebookController",
+        ),
+        (
+            &["--set", "kserve.enabled=false"],
+            "modelsWebApp is enabled and needs kserve",
+        ),
+        (
+            &["--set", "global.auth.mode=m2m-eks"],
+            "needs global.auth.m2m.issuer",
+        ),
+        (
+            &["--set", "global.auth.mode=oidc"],
+            "needs global.auth.oidc.issuer",
+        ),
+    ];
+    for (args, want) in cases {
+        let err = template(args).expect_err(&format!("{args:?} rendered"));
+        assert!(err.contains(want), "{args:?}: want {want:?} in:\n{err}");
+    }
+    // The same needs, satisfied outside the release, render.
+    template(&[
+        "--set",
+        "certManager.enabled=false",
+        "--set",
+        "global.externalComponents={certManager}",
+    ])
+    .expect("externally provided cert-manager");
+    // Standalone Katib without the gateway: allowed when auth is off too.
+    let out = template(&[
+        "-f",
+        preset("kserve-edge").to_str().unwrap(),
+        "--set",
+        "katib.enabled=true",
+    ])
+    .expect("standalone katib");
+    assert!(rendered_components(&out).contains("katib"));
+}
+
+#[test]
+fn production_refuses_to_render_without_credentials() {
+    let prod = preset("production");
+    let prod = prod.to_str().unwrap();
+    let err = template(&["-f", prod]).expect_err("production rendered without a password");
+    assert!(err.contains("global.auth.dex.passwordHash"), "{err}");
+    let demo = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
+    let err = template(&[
+        "-f",
+        prod,
+        "--set-string",
+        &format!("global.auth.dex.passwordHash={demo}"),
+    ])
+    .expect_err("production accepted the demo hash");
+    assert!(err.contains("demo password"), "{err}");
+    let err = template(&[
+        "-f",
+        prod,
+        "--set",
+        "global.auth.mode=oidc",
+        "--set",
+        "global.auth.oidc.issuer=https://idp.example",
+    ])
+    .expect_err("production oidc without a client secret");
+    assert!(
+        err.contains("global.auth.oidc.clientSecret or global.auth.oidc.existingSecret"),
+        "{err}"
+    );
+
+    let hash = "$2y$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0";
+    let out = template(&[
+        "-f",
+        prod,
+        "--set-string",
+        &format!("global.auth.dex.passwordHash={hash}"),
+    ])
+    .expect("production with a password hash");
+    assert!(
+        !out.contains(demo),
+        "production output still holds the demo password hash"
+    );
+    assert!(
+        out.contains(hash),
+        "the given password hash is not rendered"
+    );
+    assert!(
+        !rendered_components(&out).contains("userNamespace"),
+        "production creates the demo user's namespace"
+    );
+}
+
+#[test]
+fn kf_post_config_follows_global_values() {
+    let config = |args: &[&str]| -> String {
+        let mut all = vec!["--show-only", "templates/kf-post-config.yaml"];
+        all.extend_from_slice(args);
+        template(&all).unwrap()
+    };
+    let sidecar = config(&[]);
+    assert!(sidecar.contains("kind: PostRenderConfig"));
+    assert!(sidecar.contains("mode: sidecar"), "{sidecar}");
+    let ambient = config(&["--set", "global.istio.mode=ambient"]);
+    assert!(ambient.contains("mode: ambient"), "{ambient}");
+    let off = config(&["-f", preset("kserve-edge").to_str().unwrap()]);
+    assert!(
+        off.contains("mode: \"off\"") || off.contains("mode: 'off'"),
+        "{off}"
+    );
+    let profiles = config(&[
+        "--set",
+        "global.profiles[0].name=team-a",
+        "--set",
+        "global.profiles[0].owner=alice@example.com",
+    ]);
+    assert!(
+        profiles.contains("team-a") && profiles.contains("alice@example.com"),
+        "{profiles}"
+    );
+}
+
+#[test]
+fn lint_strict_is_clean_for_every_installable_preset() {
+    for (name, _, _) in PRESETS {
+        let home = umbrella_chart()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("helm-home");
+        let mut cmd = helm_in(&home);
+        cmd.args(["lint", "--strict"])
+            .arg(umbrella_chart())
+            .arg("-f")
+            .arg(preset(name));
+        run_ok(cmd);
+    }
+}
