@@ -13,3 +13,4 @@ pub trait Filter {
 }
 pub mod istio;
 pub mod auth;
+pub mod certificates;
