@@ -14,3 +14,4 @@ pub trait Filter {
 pub mod istio;
 pub mod auth;
 pub mod certificates;
+pub mod profiles;

@@ -1,0 +1,435 @@
+//! `profiles`: Kubeflow user profiles from a list, and per-profile copies of
+//! the resources a chart marks as profile-scoped.
+//!
+//! For each entry it generates a `Profile` (as upstream's
+//! `common/user-namespace/base`: `spec.owner {kind: User, name: <owner>}`,
+//! plus `spec.resourceQuotaSpec.hard` when a quota is given). Every document
+//! annotated `kf-post.kubeflow.org/profile-scoped: "true"` is replaced by one
+//! copy per profile, placed in the profile's namespace (same name, marker
+//! removed so a second run changes nothing). With `renderNamespaces: true` the
+//! profile Namespace objects are rendered too — so profile-scoped resources can
+//! be installed in the same release — with the labels the profile controller
+//! would set (`app.kubernetes.io/part-of: kubeflow-profile`,
+//! `katib.kubeflow.org/metrics-collector-injection: enabled`,
+//! `serving.kubeflow.org/inferenceservice: enabled`,
+//! `pipelines.kubeflow.org/enabled: "true"`, `pod-security.kubernetes.io/enforce`)
+//! and the `owner` annotation the controller checks before adopting a namespace.
+//!
+//! ```yaml
+//! profiles:
+//!   apiVersion: kubeflow.org/v1        # default
+//!   renderNamespaces: false            # default
+//!   podSecurity: baseline              # PSS enforce level; "" for none
+//!   profiles:
+//!     - name: team-a
+//!       owner: alice@example.com
+//!       resourceQuota: {cpu: "8", memory: 16Gi, requests.storage: 100Gi}
+//! ```
+//!
+//! With no profiles listed the transform changes nothing (marked documents
+//! stay where the chart put them).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+
+use crate::document::Document;
+use crate::error::{Error, Result};
+use crate::transforms::istio::exists;
+use crate::transforms::Filter;
+
+const NAME: &str = "profiles";
+const MARKER: &str = "kf-post.kubeflow.org/profile-scoped";
+
+/// Kinds that have no namespace and so cannot be copied into a profile.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+    "APIService",
+    "Profile",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    #[serde(default)]
+    pub profiles: Vec<Profile>,
+    #[serde(default)]
+    pub render_namespaces: bool,
+    #[serde(default = "default_pss")]
+    pub pod_security: String,
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        serde_yaml::from_str("{}").expect("all fields have defaults")
+    }
+}
+
+fn default_pss() -> String {
+    "baseline".into()
+}
+fn default_api_version() -> String {
+    "kubeflow.org/v1".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Profile {
+    pub name: String,
+    pub owner: String,
+    #[serde(default = "default_owner_kind")]
+    pub owner_kind: String,
+    /// ResourceQuota `hard` entries (cpu, memory, requests.storage, …).
+    #[serde(default)]
+    pub resource_quota: BTreeMap<String, Value>,
+}
+
+fn default_owner_kind() -> String {
+    "User".into()
+}
+
+impl Filter for Config {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self, docs: Vec<Document>) -> Result<Vec<Document>> {
+        if self.profiles.is_empty() {
+            return Ok(docs);
+        }
+        self.validate()?;
+        let mut out = Vec::with_capacity(docs.len());
+        for doc in docs {
+            match doc.annotation(MARKER) {
+                None | Some("false") => out.push(doc),
+                Some("true") => out.extend(self.copies(doc)?),
+                Some(other) => {
+                    return Err(Error::Field {
+                        doc: doc.doc_ref(),
+                        field: format!("metadata.annotations.{MARKER}"),
+                        message: format!("expected \"true\" or \"false\", got {other:?}"),
+                    })
+                }
+            }
+        }
+        let mut generated = Vec::new();
+        for p in &self.profiles {
+            if self.render_namespaces && !exists(&out, "Namespace", None, &p.name) {
+                generated.push(Document::generated(
+                    self.namespace(p),
+                    NAME,
+                    format!("Namespace {} for profile (owner {})", p.name, p.owner),
+                ));
+            }
+            if !exists(&out, "Profile", None, &p.name) {
+                generated.push(Document::generated(
+                    self.profile(p),
+                    NAME,
+                    format!("Profile {} owned by {}", p.name, p.owner),
+                ));
+            }
+        }
+        out.extend(generated);
+        Ok(out)
+    }
+}
+
+impl Config {
+    fn validate(&self) -> Result<()> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, p) in self.profiles.iter().enumerate() {
+            let field = |f: &str, message: String| {
+                Err(Error::Config(format!(
+                    "profiles.profiles[{i}].{f}: {message}"
+                )))
+            };
+            if !is_dns_label(&p.name) {
+                return field(
+                    "name",
+                    format!(
+                        "{:?} is not a valid namespace name (lowercase letters, digits and \
+                         '-', at most 63, starting and ending with a letter or digit)",
+                        p.name
+                    ),
+                );
+            }
+            if !seen.insert(&p.name) {
+                return field("name", format!("{:?} is listed twice", p.name));
+            }
+            if p.owner.trim().is_empty() {
+                return field("owner", "must not be empty".into());
+            }
+            for (k, v) in &p.resource_quota {
+                if !(v.is_string() || v.is_number()) {
+                    return field(
+                        &format!("resourceQuota.{k}"),
+                        "must be a quantity (string or number)".into(),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn copies(&self, doc: Document) -> Result<Vec<Document>> {
+        let kind = doc.kind().unwrap_or_default();
+        if CLUSTER_SCOPED.contains(&kind) {
+            return Err(Error::Field {
+                doc: doc.doc_ref(),
+                field: format!("metadata.annotations.{MARKER}"),
+                message: format!("{kind} is cluster-scoped and cannot be placed in a profile"),
+            });
+        }
+        let mut out = Vec::with_capacity(self.profiles.len());
+        for p in &self.profiles {
+            let mut copy = doc.clone();
+            let meta = copy.metadata_mut();
+            if let Some(Value::Mapping(ann)) = meta.get_mut("annotations") {
+                ann.remove(MARKER);
+                if ann.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+            meta.insert("namespace".into(), p.name.as_str().into());
+            copy.record(NAME, format!("copied into profile namespace {}", p.name));
+            out.push(copy);
+        }
+        Ok(out)
+    }
+
+    fn namespace(&self, p: &Profile) -> Value {
+        let mut labels = Mapping::new();
+        for (k, v) in [
+            ("app.kubernetes.io/part-of", "kubeflow-profile"),
+            ("katib.kubeflow.org/metrics-collector-injection", "enabled"),
+            ("serving.kubeflow.org/inferenceservice", "enabled"),
+            ("pipelines.kubeflow.org/enabled", "true"),
+        ] {
+            labels.insert(k.into(), v.into());
+        }
+        if !self.pod_security.is_empty() {
+            labels.insert(
+                "pod-security.kubernetes.io/enforce".into(),
+                self.pod_security.as_str().into(),
+            );
+        }
+        let mut annotations = Mapping::new();
+        // The profile controller adopts an existing namespace only if this
+        // annotation names the profile's owner.
+        annotations.insert("owner".into(), p.owner.as_str().into());
+        let mut meta = Mapping::new();
+        meta.insert("annotations".into(), Value::Mapping(annotations));
+        meta.insert("labels".into(), Value::Mapping(labels));
+        meta.insert("name".into(), p.name.as_str().into());
+        object("v1", "Namespace", meta, None)
+    }
+
+    fn profile(&self, p: &Profile) -> Value {
+        let mut owner = Mapping::new();
+        owner.insert("kind".into(), p.owner_kind.as_str().into());
+        owner.insert("name".into(), p.owner.as_str().into());
+        let mut spec = Mapping::new();
+        spec.insert("owner".into(), Value::Mapping(owner));
+        if !p.resource_quota.is_empty() {
+            let hard: Mapping = p
+                .resource_quota
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                .collect();
+            let mut quota = Mapping::new();
+            quota.insert("hard".into(), Value::Mapping(hard));
+            spec.insert("resourceQuotaSpec".into(), Value::Mapping(quota));
+        }
+        let mut meta = Mapping::new();
+        meta.insert("name".into(), p.name.as_str().into());
+        object(&self.api_version, "Profile", meta, Some(spec))
+    }
+}
+
+fn object(api_version: &str, kind: &str, meta: Mapping, spec: Option<Mapping>) -> Value {
+    let mut m = Mapping::new();
+    m.insert("apiVersion".into(), api_version.into());
+    m.insert("kind".into(), kind.into());
+    m.insert("metadata".into(), Value::Mapping(meta));
+    if let Some(spec) = spec {
+        m.insert("spec".into(), Value::Mapping(spec));
+    }
+    Value::Mapping(m)
+}
+
+fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(yaml: &str) -> Vec<Document> {
+        yaml.split("\n---\n")
+            .enumerate()
+            .map(|(i, raw)| {
+                let value = serde_yaml::from_str(raw).unwrap();
+                let mut d = Document::generated(value, "test", "");
+                d.index = i;
+                d.raw = raw.to_owned();
+                d.leading_comments.clear();
+                d.changes.clear();
+                d.generated = false;
+                d
+            })
+            .collect()
+    }
+
+    fn run(cfg: &str, stream: &str) -> Result<Vec<Document>> {
+        serde_yaml::from_str::<Config>(cfg)
+            .unwrap()
+            .filter(docs(stream))
+    }
+
+    const STREAM: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: team-defaults
+  annotations: {kf-post.kubeflow.org/profile-scoped: \"true\"}
+data: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shared, namespace: kubeflow}
+";
+
+    const TWO: &str = "profiles: [{name: team-a, owner: a@example.com, resourceQuota: {cpu: \"8\", memory: 16Gi}}, \
+                       {name: team-b, owner: b@example.com}]";
+
+    #[test]
+    fn profiles_and_placement() {
+        let out = run(TWO, STREAM).unwrap();
+        let ids: Vec<(String, String, String)> = out
+            .iter()
+            .map(|d| {
+                (
+                    d.kind().unwrap().to_owned(),
+                    d.namespace().unwrap_or("").to_owned(),
+                    d.name().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String, String)> = [
+            ("ConfigMap", "team-a", "team-defaults"),
+            ("ConfigMap", "team-b", "team-defaults"),
+            ("ConfigMap", "kubeflow", "shared"),
+            ("Profile", "", "team-a"),
+            ("Profile", "", "team-b"),
+        ]
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+        assert_eq!(ids, want);
+        assert!(
+            out[0].annotation(MARKER).is_none(),
+            "marker removed from copies"
+        );
+        assert!(!out[2].is_touched(), "unmarked documents untouched");
+        let p = &out[3].value;
+        assert_eq!(p["apiVersion"].as_str(), Some("kubeflow.org/v1"));
+        assert_eq!(p["spec"]["owner"]["name"].as_str(), Some("a@example.com"));
+        assert_eq!(p["spec"]["owner"]["kind"].as_str(), Some("User"));
+        assert_eq!(
+            p["spec"]["resourceQuotaSpec"]["hard"]["memory"].as_str(),
+            Some("16Gi")
+        );
+        assert!(out[4].value["spec"].get("resourceQuotaSpec").is_none());
+    }
+
+    #[test]
+    fn namespaces() {
+        // (podSecurity setting, expected enforce label)
+        let cases: &[(&str, Option<&str>)] = &[
+            ("", Some("baseline")),
+            ("podSecurity: restricted,", Some("restricted")),
+            ("podSecurity: \"\",", None),
+        ];
+        for (pss, want) in cases {
+            let cfg = format!("{{renderNamespaces: true, {pss} profiles: [{{name: team-a, owner: a@example.com}}]}}");
+            let out = run(&cfg, STREAM).unwrap();
+            let ns = out.iter().find(|d| d.kind() == Some("Namespace")).unwrap();
+            assert_eq!(ns.name(), Some("team-a"));
+            assert_eq!(
+                ns.label("pod-security.kubernetes.io/enforce"),
+                *want,
+                "{cfg}"
+            );
+            for (k, v) in [
+                ("app.kubernetes.io/part-of", "kubeflow-profile"),
+                ("katib.kubeflow.org/metrics-collector-injection", "enabled"),
+                ("serving.kubeflow.org/inferenceservice", "enabled"),
+                ("pipelines.kubeflow.org/enabled", "true"),
+            ] {
+                assert_eq!(ns.label(k), Some(v), "{k}");
+            }
+            assert_eq!(ns.annotation("owner"), Some("a@example.com"));
+        }
+        let out = run(TWO, STREAM).unwrap();
+        assert!(out.iter().all(|d| d.kind() != Some("Namespace")));
+    }
+
+    #[test]
+    fn errors() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("profiles: [{name: Team_A, owner: a}]", STREAM, "profiles.profiles[0].name"),
+            ("profiles: [{name: a, owner: x}, {name: a, owner: y}]", STREAM, "listed twice"),
+            ("profiles: [{name: a, owner: \" \"}]", STREAM, "profiles.profiles[0].owner"),
+            ("profiles: [{name: a, owner: x, resourceQuota: {cpu: [1]}}]", STREAM, "resourceQuota.cpu"),
+            (
+                "profiles: [{name: a, owner: x}]",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, annotations: {kf-post.kubeflow.org/profile-scoped: yes-please}}",
+                "document 0",
+            ),
+            (
+                "profiles: [{name: a, owner: x}]",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: c, annotations: {kf-post.kubeflow.org/profile-scoped: \"true\"}}",
+                "cluster-scoped",
+            ),
+        ];
+        for (cfg, stream, want) in cases {
+            let err = run(cfg, stream).unwrap_err().to_string();
+            assert!(err.contains(want), "{cfg}: {err}");
+        }
+        assert!(
+            serde_yaml::from_str::<Config>("profiles: [{name: a, owner: b, quota: {}}]").is_err()
+        );
+    }
+
+    #[test]
+    fn noop_and_idempotent() {
+        let out = run("{}", STREAM).unwrap();
+        assert!(out.iter().all(|d| !d.is_touched()) && out.len() == 2);
+        let cfg: Config =
+            serde_yaml::from_str(&format!("{{renderNamespaces: true, {}}}", TWO)).unwrap();
+        let mut once = cfg.filter(docs(STREAM)).unwrap();
+        once.iter_mut().for_each(|d| d.changes.clear());
+        let twice = cfg.filter(once.clone()).unwrap();
+        assert_eq!(once.len(), twice.len());
+        assert!(twice.iter().all(|d| !d.is_touched()));
+    }
+}
