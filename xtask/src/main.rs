@@ -1,1 +1,81 @@
-fn main() {}
+//! Repository automation. `cargo xtask sync` regenerates the component charts from
+//! upstream Kustomize output; `cargo xtask parity` compares charts with upstream.
+
+mod chart;
+mod parity;
+mod sync;
+mod template;
+mod upstream;
+mod values;
+
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+
+const USAGE: &str = "usage:
+  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--check]
+  cargo xtask parity [--manifests DIR] [--write-doc] [--only CHART]
+  cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn value(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<String> {
+    args.next()
+        .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next().unwrap_or_default();
+    let mut manifests: Option<PathBuf> = None;
+    let mut kustomize: Option<PathBuf> = None;
+    let mut check = false;
+    let mut write_doc = false;
+    let mut only: Vec<String> = Vec::new();
+    let mut adhoc = parity::Adhoc::default();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--manifests" => manifests = Some(value(&mut args, &a)?.into()),
+            "--kustomize" => kustomize = Some(value(&mut args, &a)?.into()),
+            "--check" => check = true,
+            "--write-doc" => write_doc = true,
+            "--only" => only.push(value(&mut args, &a)?),
+            "--chart" => adhoc.chart = Some(value(&mut args, &a)?.into()),
+            "-f" | "--values" => adhoc.values.push(value(&mut args, &a)?.into()),
+            "--against" => adhoc.against = Some(value(&mut args, &a)?.into()),
+            "--post-renderer" => adhoc.post_renderer = Some(value(&mut args, &a)?.into()),
+            "--name" => adhoc.name = Some(value(&mut args, &a)?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let source = match (manifests, kustomize) {
+        (Some(_), Some(_)) => bail!("--manifests and --kustomize are exclusive"),
+        (_, Some(root)) => upstream::Source::Kustomize { root },
+        (Some(dir), None) => upstream::Source::snapshot(&dir)?,
+        (None, None) => upstream::Source::snapshot(&upstream::default_manifests_dir())?,
+    };
+    match cmd.as_str() {
+        "sync" => {
+            let t = std::time::Instant::now();
+            sync::run(&source, check)?;
+            eprintln!("sync took {:.1}s", t.elapsed().as_secs_f64());
+            Ok(())
+        }
+        "parity" => {
+            if adhoc.chart.is_some() {
+                parity::run_adhoc(&adhoc)
+            } else {
+                parity::run_all(&source, &only, write_doc)
+            }
+        }
+        _ => bail!("unknown command {cmd:?}\n{USAGE}"),
+    }
+}

@@ -1,0 +1,128 @@
+//! `cargo xtask sync`: regenerate every component chart; `--check` compares instead.
+
+use crate::chart::{generate, Files};
+use crate::upstream::{load_catalog, repo_root, Source};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Generate every chart (in parallel, one thread per chart).
+pub fn generate_all(source: &Source) -> Result<Vec<(String, Files)>> {
+    let catalog = load_catalog()?;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = catalog
+            .charts
+            .iter()
+            .map(|c| s.spawn(move || generate(c, source).map(|f| (c.chart.clone(), f))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("generator thread panicked"))
+            .collect()
+    })
+}
+
+fn existing_files(dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if !d.exists() {
+            continue;
+        }
+        for e in std::fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(
+                    p.strip_prefix(dir)
+                        .expect("under dir")
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Files under `charts/<chart>/` that differ from `files` (changed, missing, stale).
+pub fn diff_chart(dir: &Path, files: &Files) -> Result<Vec<PathBuf>> {
+    let mut differ = Vec::new();
+    for (rel, content) in files {
+        let p = dir.join(rel);
+        if std::fs::read_to_string(&p).ok().as_deref() != Some(content.as_str()) {
+            differ.push(p);
+        }
+    }
+    for rel in existing_files(dir)? {
+        if !files.contains_key(&rel) {
+            differ.push(dir.join(rel));
+        }
+    }
+    Ok(differ)
+}
+
+pub fn run(source: &Source, check: bool) -> Result<()> {
+    let charts_dir = repo_root().join("charts");
+    let generated = generate_all(source)?;
+    let mut differ = Vec::new();
+    for (chart, files) in &generated {
+        let dir = charts_dir.join(chart);
+        let d = diff_chart(&dir, files)?;
+        if check {
+            differ.extend(d);
+            continue;
+        }
+        for p in d {
+            let rel = p
+                .strip_prefix(&dir)
+                .expect("under chart dir")
+                .to_string_lossy()
+                .into_owned();
+            match files.get(&rel) {
+                Some(content) => {
+                    std::fs::create_dir_all(p.parent().expect("has parent"))?;
+                    std::fs::write(&p, content)
+                        .with_context(|| format!("writing {}", p.display()))?;
+                }
+                None => std::fs::remove_file(&p)
+                    .with_context(|| format!("removing stale {}", p.display()))?,
+            }
+        }
+        remove_empty_dirs(&dir)?;
+    }
+    if check && !differ.is_empty() {
+        for p in &differ {
+            eprintln!("differs from a fresh regeneration: {}", p.display());
+        }
+        bail!(
+            "{} generated file(s) are out of date; run `cargo xtask sync`",
+            differ.len()
+        );
+    }
+    let n: usize = generated.iter().map(|(_, f)| f.len()).sum();
+    println!(
+        "{} charts, {n} files {}",
+        generated.len(),
+        if check { "up to date" } else { "written" }
+    );
+    Ok(())
+}
+
+fn remove_empty_dirs(dir: &Path) -> Result<bool> {
+    let mut empty = true;
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            if remove_empty_dirs(&p)? {
+                std::fs::remove_dir(&p)?;
+            } else {
+                empty = false;
+            }
+        } else {
+            empty = false;
+        }
+    }
+    Ok(empty)
+}

@@ -1,0 +1,582 @@
+//! Turns one upstream object into Helm template text with values injected only at
+//! the user customisation points (images, pull policy/secrets, resources, replicas,
+//! scheduling, PVC size/class, common labels). Everything else stays literal:
+//! `{{`/`}}` in upstream content is escaped so Helm prints it verbatim.
+//!
+//! How: the object is edited in place, putting sentinel tokens where an expression
+//! goes, serialised with serde_yaml, escaped, and each sentinel line is then rewritten
+//! into its template expression (indentation is known only after serialisation).
+
+use crate::values::{camel, ValuesTree};
+use anyhow::{bail, Result};
+use serde_yaml::{Mapping, Value};
+
+/// What replaces a sentinel.
+enum Sub {
+    /// The token, inline in its line, becomes this expression.
+    Inline(String),
+    /// `key: TOKEN` becomes `key:` followed by `toYaml <expr>` indented below the key.
+    Block(String),
+    /// A `TOKEN: null` line becomes `key: <value>` rendered only when `cond` holds;
+    /// `cond` is a `with`/`if` action, `value` may use `.` (with) and `block` says
+    /// whether the value is a YAML block (toYaml) or a scalar.
+    Optional {
+        cond: String,
+        key: &'static str,
+        value: String,
+        block: bool,
+    },
+    /// A `TOKEN: null` line becomes the entries of `.Values.commonLabels`.
+    LabelEntries,
+    /// A `TOKEN: null` line becomes `labels:` with `.Values.commonLabels`, if any.
+    LabelsMap,
+}
+
+pub struct Injector<'a> {
+    pub chart: &'a str,
+    pub values: &'a mut ValuesTree,
+    /// Suffix for values keys that conflict with another variant's defaults.
+    pub variant: &'a str,
+    subs: Vec<Sub>,
+}
+
+const POD_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+];
+
+impl<'a> Injector<'a> {
+    pub fn new(chart: &'a str, values: &'a mut ValuesTree, variant: &'a str) -> Self {
+        Injector {
+            chart,
+            values,
+            variant,
+            subs: Vec::new(),
+        }
+    }
+
+    fn token(&mut self, sub: Sub) -> String {
+        self.subs.push(sub);
+        format!("__KFS_{}__", self.subs.len() - 1)
+    }
+
+    /// Render one object as template text (without header).
+    pub fn render(mut self, doc: &Value) -> Result<String> {
+        let mut doc = doc.clone();
+        let kind = doc
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = meta_str(&doc, "name");
+        let namespace = meta_str(&doc, "namespace");
+        let place = if namespace.is_empty() {
+            format!("{kind} {name}")
+        } else {
+            format!("{kind} {namespace}/{name}")
+        };
+
+        self.common_labels(&mut doc)?;
+        if kind == "PersistentVolumeClaim" {
+            set_annotation(&mut doc, "helm.sh/resource-policy", "keep")?;
+            let key = camel(&name);
+            let spec = mapping_at(&mut doc, &["spec"])?;
+            self.pvc(spec, &key, &place)?;
+        }
+        let pod_path: Option<&[&str]> = if POD_KINDS.contains(&kind.as_str()) {
+            Some(&["spec", "template", "spec"])
+        } else if kind == "CronJob" {
+            Some(&["spec", "jobTemplate", "spec", "template", "spec"])
+        } else {
+            None
+        };
+        if let Some(path) = pod_path {
+            let wkey = self.workload(&mut doc, &kind, &name, &place, path)?;
+            let pod = mapping_at(&mut doc, path)?;
+            self.containers(pod, &name, &place, &wkey)?;
+            if kind == "StatefulSet" {
+                if let Some(Value::Sequence(vcts)) = doc
+                    .get_mut("spec")
+                    .and_then(|s| s.get_mut("volumeClaimTemplates"))
+                {
+                    for vct in vcts.iter_mut() {
+                        let vname = meta_str(vct, "name");
+                        let key = camel(&format!("{name}-{vname}"));
+                        let vplace = format!("volumeClaimTemplate {vname} of {place}");
+                        let spec = mapping_at(vct, &["spec"])?;
+                        self.pvc(spec, &key, &vplace)?;
+                    }
+                }
+            }
+        }
+        let text = escape_braces(&serde_yaml::to_string(&doc)?);
+        self.expand(&text)
+    }
+
+    fn common_labels(&mut self, doc: &mut Value) -> Result<()> {
+        let meta = mapping_at(doc, &["metadata"])?;
+        match meta.get_mut("labels") {
+            Some(Value::Mapping(labels)) if !labels.is_empty() => {
+                let t = self.token(Sub::LabelEntries);
+                labels.insert(Value::String(t), Value::Null);
+            }
+            _ => {
+                let t = self.token(Sub::LabelsMap);
+                meta.insert(Value::String(t), Value::Null);
+            }
+        }
+        Ok(())
+    }
+
+    fn pvc(&mut self, spec: &mut Mapping, key: &str, place: &str) -> Result<()> {
+        let size = spec
+            .get("resources")
+            .and_then(|r| r.get("requests"))
+            .and_then(|r| r.get("storage"))
+            .cloned();
+        let class = spec.get("storageClassName").cloned();
+        let mut entry = Mapping::new();
+        entry.insert(
+            "size".into(),
+            size.clone().unwrap_or(Value::String(String::new())),
+        );
+        entry.insert(
+            "storageClass".into(),
+            class.clone().unwrap_or(Value::String(String::new())),
+        );
+        let key = self.values.claim(
+            "persistence",
+            key,
+            self.variant,
+            entry,
+            &format!("Storage of {place}"),
+        )?;
+        let base = format!("$.Values.persistence.{key}");
+        if size.is_some() {
+            let t = self.token(Sub::Inline(format!("{{{{ {base}.size | quote }}}}")));
+            let storage = mapping_at_mapping(spec, &["resources", "requests"])?;
+            storage.insert("storage".into(), Value::String(t));
+        } else {
+            bail!("{place}: spec.resources.requests.storage is missing; a PVC needs a size");
+        }
+        let t = if class.is_some() {
+            self.token(Sub::Inline(format!(
+                "{{{{ {base}.storageClass | quote }}}}"
+            )))
+        } else {
+            let cond = format!("{{{{- with {base}.storageClass }}}}");
+            let t = self.token(Sub::Optional {
+                cond,
+                key: "storageClassName",
+                value: "{{ . | quote }}".into(),
+                block: false,
+            });
+            spec.insert(Value::String(t), Value::Null);
+            return Ok(());
+        };
+        spec.insert("storageClassName".into(), Value::String(t));
+        Ok(())
+    }
+
+    /// Replicas and scheduling; returns the workload's values key.
+    fn workload(
+        &mut self,
+        doc: &mut Value,
+        kind: &str,
+        name: &str,
+        place: &str,
+        pod_path: &[&str],
+    ) -> Result<String> {
+        let replicas = doc.get("spec").and_then(|s| s.get("replicas")).cloned();
+        let takes_replicas = matches!(kind, "Deployment" | "StatefulSet" | "ReplicaSet");
+        let pod = mapping_at(doc, pod_path)?;
+        let mut entry = Mapping::new();
+        if takes_replicas {
+            entry.insert("replicas".into(), replicas.clone().unwrap_or(Value::Null));
+        }
+        for (field, empty) in SCHEDULING {
+            entry.insert(
+                (*field).into(),
+                pod.get(*field).cloned().unwrap_or_else(|| empty()),
+            );
+        }
+        let key = self.values.claim(
+            "workloads",
+            &camel(name),
+            self.variant,
+            entry,
+            &format!("Scheduling of {place}"),
+        )?;
+        let base = format!("$.Values.workloads.{key}");
+        for (field, _) in SCHEDULING {
+            let expr = format!("{base}.{field}");
+            if pod.contains_key(*field) {
+                let t = self.token(Sub::Block(expr));
+                pod.insert((*field).into(), Value::String(t));
+            } else {
+                let t = self.token(Sub::Optional {
+                    cond: format!("{{{{- with {expr} }}}}"),
+                    key: field,
+                    value: ".".into(),
+                    block: true,
+                });
+                pod.insert(Value::String(t), Value::Null);
+            }
+        }
+        if !pod.contains_key("imagePullSecrets") {
+            let t = self.token(Sub::Optional {
+                cond: "{{- with $.Values.global.imagePullSecrets }}".into(),
+                key: "imagePullSecrets",
+                value: ".".into(),
+                block: true,
+            });
+            pod.insert(Value::String(t), Value::Null);
+        }
+        if takes_replicas {
+            let expr = format!("{base}.replicas");
+            let spec = mapping_at(doc, &["spec"])?;
+            if replicas.is_some() {
+                let t = self.token(Sub::Inline(format!("{{{{ {expr} }}}}")));
+                spec.insert("replicas".into(), Value::String(t));
+            } else {
+                // Absent upstream (e.g. scaled by an HPA): rendered only when set.
+                let t = self.token(Sub::Optional {
+                    cond: format!("{{{{- if not (kindIs \"invalid\" {expr}) }}}}"),
+                    key: "replicas",
+                    value: format!("{{{{ {expr} }}}}"),
+                    block: false,
+                });
+                spec.insert(Value::String(t), Value::Null);
+            }
+        }
+        Ok(key)
+    }
+
+    fn containers(
+        &mut self,
+        pod: &mut Mapping,
+        workload: &str,
+        place: &str,
+        _wkey: &str,
+    ) -> Result<()> {
+        let count = ["initContainers", "containers"]
+            .iter()
+            .filter_map(|f| pod.get(*f).and_then(Value::as_sequence))
+            .map(Vec::len)
+            .sum::<usize>();
+        for field in ["initContainers", "containers"] {
+            let Some(Value::Sequence(list)) = pod.get_mut(field) else {
+                continue;
+            };
+            for c in list.iter_mut() {
+                let Value::Mapping(c) = c else {
+                    bail!("{place}: {field} entry is not a mapping")
+                };
+                let cname = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let Some(image) = c.get("image").and_then(Value::as_str).map(str::to_string) else {
+                    bail!("{place}: {field} {cname:?} has no image");
+                };
+                let key = if count == 1 || cname == workload {
+                    camel(workload)
+                } else {
+                    camel(&format!("{workload}-{cname}"))
+                };
+                let policy = c.get("imagePullPolicy").cloned();
+                let resources = c.get("resources").cloned();
+                let mut img = parse_image(&image);
+                img.insert(
+                    "pullPolicy".into(),
+                    policy.clone().unwrap_or(Value::String(String::new())),
+                );
+                let mut entry = Mapping::new();
+                entry.insert("image".into(), Value::Mapping(img));
+                entry.insert(
+                    "resources".into(),
+                    resources.clone().unwrap_or(Value::Mapping(Mapping::new())),
+                );
+                let desc = format!("Container `{cname}` of {place}");
+                let key = self
+                    .values
+                    .claim("containers", &key, self.variant, entry, &desc)?;
+                let base = format!("$.Values.containers.{key}");
+                let t = self.token(Sub::Inline(format!(
+                    "{{{{ include \"{}.image\" (list $.Values.global {base}.image) | quote }}}}",
+                    self.chart
+                )));
+                c.insert("image".into(), Value::String(t));
+                if policy.is_some() {
+                    let t = self.token(Sub::Inline(format!(
+                        "{{{{ {base}.image.pullPolicy | quote }}}}"
+                    )));
+                    c.insert("imagePullPolicy".into(), Value::String(t));
+                } else {
+                    let t = self.token(Sub::Optional {
+                        cond: format!("{{{{- with {base}.image.pullPolicy }}}}"),
+                        key: "imagePullPolicy",
+                        value: "{{ . | quote }}".into(),
+                        block: false,
+                    });
+                    c.insert(Value::String(t), Value::Null);
+                }
+                if resources.is_some() {
+                    let t = self.token(Sub::Block(format!("{base}.resources")));
+                    c.insert("resources".into(), Value::String(t));
+                } else {
+                    let t = self.token(Sub::Optional {
+                        cond: format!("{{{{- with {base}.resources }}}}"),
+                        key: "resources",
+                        value: ".".into(),
+                        block: true,
+                    });
+                    c.insert(Value::String(t), Value::Null);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn expand(&self, text: &str) -> Result<String> {
+        let mut out = String::with_capacity(text.len() + 256);
+        for line in text.lines() {
+            let Some(start) = line.find("__KFS_") else {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            };
+            let rest = &line[start + 6..];
+            let end = rest
+                .find("__")
+                .ok_or_else(|| anyhow::anyhow!("malformed sentinel in {line:?}"))?;
+            let n: usize = rest[..end].parse()?;
+            let token = &line[start..start + 6 + end + 2];
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            // Column of the key on this line (after any `- ` list markers).
+            let col = line.len() - line.trim_start_matches([' ', '-']).len();
+            let whole_line = line.trim_start() == format!("{token}: null");
+            match &self.subs[n] {
+                Sub::Inline(expr) => out.push_str(&line.replace(token, expr)),
+                Sub::Block(expr) => out.push_str(&line.replace(
+                    &format!(" {token}"),
+                    &format!(" {{{{- toYaml {expr} | nindent {} }}}}", col + 2),
+                )),
+                Sub::Optional {
+                    cond,
+                    key,
+                    value,
+                    block,
+                } => {
+                    if !whole_line || line.trim_start().starts_with('-') {
+                        bail!("sentinel line {line:?} is not a plain mapping entry");
+                    }
+                    let pad = " ".repeat(indent);
+                    let value = if *block {
+                        format!("{{{{- toYaml {value} | nindent {} }}}}", indent + 2)
+                    } else {
+                        value.clone()
+                    };
+                    out.push_str(&format!("{cond}\n{pad}{key}: {value}\n{{{{- end }}}}"));
+                }
+                Sub::LabelEntries => {
+                    if !whole_line {
+                        bail!("sentinel line {line:?} is not a plain mapping entry");
+                    }
+                    out.push_str(&format!("{{{{- with $.Values.commonLabels }}}}{{{{- toYaml . | nindent {indent} }}}}{{{{- end }}}}"));
+                }
+                Sub::LabelsMap => {
+                    if !whole_line {
+                        bail!("sentinel line {line:?} is not a plain mapping entry");
+                    }
+                    let pad = " ".repeat(indent);
+                    out.push_str(&format!(
+                        "{{{{- with $.Values.commonLabels }}}}\n{pad}labels: {{{{- toYaml . | nindent {} }}}}\n{{{{- end }}}}",
+                        indent + 2
+                    ));
+                }
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+type Empty = fn() -> Value;
+const SCHEDULING: &[(&str, Empty)] = &[
+    ("nodeSelector", || Value::Mapping(Mapping::new())),
+    ("tolerations", || Value::Sequence(Vec::new())),
+    ("affinity", || Value::Mapping(Mapping::new())),
+];
+
+fn meta_str(doc: &Value, field: &str) -> String {
+    doc.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn mapping_at<'v>(doc: &'v mut Value, path: &[&str]) -> Result<&'v mut Mapping> {
+    let mut cur = doc;
+    for p in path {
+        cur = cur
+            .get_mut(*p)
+            .ok_or_else(|| anyhow::anyhow!("field {} is missing", path.join(".")))?;
+    }
+    match cur {
+        Value::Mapping(m) => Ok(m),
+        _ => bail!("field {} is not a mapping", path.join(".")),
+    }
+}
+
+fn mapping_at_mapping<'v>(m: &'v mut Mapping, path: &[&str]) -> Result<&'v mut Mapping> {
+    let (first, rest) = path.split_first().expect("non-empty path");
+    let v = m
+        .get_mut(*first)
+        .ok_or_else(|| anyhow::anyhow!("field {} is missing", path.join(".")))?;
+    if rest.is_empty() {
+        match v {
+            Value::Mapping(m) => Ok(m),
+            _ => bail!("field {} is not a mapping", path.join(".")),
+        }
+    } else {
+        mapping_at(v, rest)
+    }
+}
+
+pub fn set_annotation(doc: &mut Value, key: &str, value: &str) -> Result<()> {
+    let meta = mapping_at(doc, &["metadata"])?;
+    let ann = meta
+        .entry("annotations".into())
+        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    match ann {
+        Value::Mapping(a) => {
+            a.insert(key.into(), value.into());
+            Ok(())
+        }
+        Value::Null => {
+            let mut a = Mapping::new();
+            a.insert(key.into(), value.into());
+            *ann = Value::Mapping(a);
+            Ok(())
+        }
+        _ => bail!("metadata.annotations is not a mapping"),
+    }
+}
+
+/// Split an image reference into registry / repository / tag / digest such that
+/// `registry/repository:tag@digest` (omitting empty parts) gives it back unchanged.
+pub fn parse_image(image: &str) -> Mapping {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, d),
+        None => (image, ""),
+    };
+    let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (name, tag) = match rest[slash..].rfind(':') {
+        Some(i) => (&rest[..slash + i], &rest[slash + i + 1..]),
+        None => (rest, ""),
+    };
+    let (registry, repository) = match name.split_once('/') {
+        Some((first, more))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (first, more)
+        }
+        _ => ("", name),
+    };
+    let mut m = Mapping::new();
+    m.insert("registry".into(), registry.into());
+    m.insert("repository".into(), repository.into());
+    m.insert("tag".into(), tag.into());
+    m.insert("digest".into(), digest.into());
+    m
+}
+
+/// Make `{{` and `}}` print literally when the text is evaluated as a Go template.
+pub fn escape_braces(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("{{") {
+            out.push_str("{{\"{{\"}}");
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("}}") {
+            out.push_str("{{\"}}\"}}");
+            rest = r;
+        } else {
+            let c = rest.chars().next().expect("non-empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_round_trip() {
+        let cases = [
+            ("nginx", "", "nginx", "", ""),
+            ("nginx:1.25", "", "nginx", "1.25", ""),
+            ("kubeflow/katib:v1", "", "kubeflow/katib", "v1", ""),
+            (
+                "ghcr.io/kubeflow/katib/ui:v0.19.0",
+                "ghcr.io",
+                "kubeflow/katib/ui",
+                "v0.19.0",
+                "",
+            ),
+            ("localhost:5000/a/b:t", "localhost:5000", "a/b", "t", ""),
+            ("gcr.io/x/y@sha256:abc", "gcr.io", "x/y", "", "sha256:abc"),
+            (
+                "quay.io/x:1.0@sha256:def",
+                "quay.io",
+                "x",
+                "1.0",
+                "sha256:def",
+            ),
+        ];
+        for (image, reg, repo, tag, digest) in cases {
+            let m = parse_image(image);
+            let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap().to_string();
+            assert_eq!(
+                (s("registry"), s("repository"), s("tag"), s("digest")),
+                (reg.into(), repo.into(), tag.into(), digest.into()),
+                "{image}"
+            );
+            let mut back = String::new();
+            if !reg.is_empty() {
+                back += &format!("{reg}/");
+            }
+            back += repo;
+            if !tag.is_empty() {
+                back += &format!(":{tag}");
+            }
+            if !digest.is_empty() {
+                back += &format!("@{digest}");
+            }
+            assert_eq!(back, image);
+        }
+    }
+
+    #[test]
+    fn braces_are_escaped_once() {
+        let cases = [
+            ("plain", "plain"),
+            ("{{ .Values.x }}", "{{\"{{\"}} .Values.x {{\"}}\"}}"),
+            ("a}}}b", "a{{\"}}\"}}}b"),
+            ("{{{", "{{\"{{\"}}{"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(escape_braces(input), want, "{input}");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The component catalogue (`xtask/components.yaml`) and the upstream Kustomize
+//! output it points at: either the rendered snapshot (`index.tsv` + `rendered/`) or a
+//! checkout of kubeflow/manifests rendered on the fly with `kubectl kustomize`.
+
+use anyhow::{bail, Context, Result};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_yaml::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub charts: Vec<ChartSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChartSpec {
+    pub chart: String,
+    pub app_version: String,
+    pub description: String,
+    /// Ordered: the first scenario is the default.
+    pub scenarios: IndexMap<String, ScenarioSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub kind: ScenarioKind,
+    pub dirs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    /// A component variant: stays a values switch of the chart.
+    Variant,
+    /// A Kubeflow integration overlay (routing, authz, namespace moves, cert wiring).
+    Integration,
+}
+
+impl ChartSpec {
+    pub fn default_scenario(&self) -> &str {
+        self.scenarios
+            .keys()
+            .next()
+            .expect("validated: at least one scenario")
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    // xtask/ is one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_path_buf()
+}
+
+pub fn load_catalog() -> Result<Catalog> {
+    let path = repo_root().join("xtask/components.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let catalog: Catalog =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    for c in &catalog.charts {
+        if c.scenarios.is_empty() {
+            bail!("{}: chart {} has no scenario", path.display(), c.chart);
+        }
+    }
+    Ok(catalog)
+}
+
+/// Default location of the rendered snapshot (`KUBEFLOW_MANIFESTS`).
+pub fn default_manifests_dir() -> PathBuf {
+    match std::env::var_os("KUBEFLOW_MANIFESTS") {
+        Some(p) => PathBuf::from(p),
+        None => repo_root().join("../shared/upstream/kubeflow-manifests"),
+    }
+}
+
+/// Where upstream `kustomize build` output comes from.
+pub enum Source {
+    /// The snapshot layout: `index.tsv` maps kustomize dirs to `rendered/*.yaml`.
+    Snapshot {
+        root: PathBuf,
+        index: HashMap<String, String>,
+    },
+    /// A kubeflow/manifests checkout; each dir is rendered with `kubectl kustomize`.
+    Kustomize { root: PathBuf },
+}
+
+impl Source {
+    pub fn snapshot(root: &Path) -> Result<Source> {
+        let index_path = root.join("index.tsv");
+        let text = std::fs::read_to_string(&index_path).with_context(|| {
+            format!(
+                "reading {} (set KUBEFLOW_MANIFESTS or --manifests)",
+                index_path.display()
+            )
+        })?;
+        let mut index = HashMap::new();
+        for (n, line) in text.lines().enumerate().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 2 {
+                bail!(
+                    "{}:{}: expected file<TAB>kustomize_dir",
+                    index_path.display(),
+                    n + 1
+                );
+            }
+            index.insert(cols[1].to_string(), cols[0].to_string());
+        }
+        Ok(Source::Snapshot {
+            root: root.to_path_buf(),
+            index,
+        })
+    }
+
+    /// Human-readable origin of a kustomize dir, written into generated headers.
+    pub fn describe(&self, dir: &str) -> String {
+        match self {
+            Source::Snapshot { index, .. } => match index.get(dir) {
+                Some(f) => format!("rendered/{f}"),
+                None => dir.to_string(),
+            },
+            Source::Kustomize { .. } => format!("kubectl kustomize {dir}"),
+        }
+    }
+
+    /// The raw multi-document YAML of one kustomize dir.
+    pub fn render(&self, dir: &str) -> Result<String> {
+        match self {
+            Source::Snapshot { root, index } => {
+                let file = index.get(dir).with_context(|| {
+                    format!("kustomize dir {dir} is not in {}/index.tsv", root.display())
+                })?;
+                let path = root.join("rendered").join(file);
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))
+            }
+            Source::Kustomize { root } => {
+                let out = Command::new("kubectl")
+                    .arg("kustomize")
+                    .arg(root.join(dir))
+                    .output()
+                    .context("running kubectl kustomize")?;
+                if !out.status.success() {
+                    bail!(
+                        "kubectl kustomize {dir} failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                Ok(String::from_utf8(out.stdout)?)
+            }
+        }
+    }
+
+    /// The rendered file a scenario is compared against (parity): the concatenation
+    /// of its dirs, parsed.
+    pub fn scenario_docs(&self, dirs: &[String]) -> Result<Vec<Value>> {
+        let mut docs = Vec::new();
+        for d in dirs {
+            let text = self.render(d)?;
+            docs.extend(
+                parse_stream(&text)
+                    .with_context(|| format!("parsing upstream {}", self.describe(d)))?,
+            );
+        }
+        Ok(docs)
+    }
+}
+
+/// Parse a multi-document YAML stream, skipping empty documents.
+pub fn parse_stream(text: &str) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let v = Value::deserialize(de).with_context(|| format!("document {i}"))?;
+        match v {
+            Value::Null => continue,
+            Value::Mapping(_) => out.push(v),
+            other => bail!("document {i}: expected a mapping, got {other:?}"),
+        }
+    }
+    Ok(out)
+}
+
+/// Identity of a Kubernetes object: API group, kind, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResKey {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ResKey {
+    pub fn of(doc: &Value) -> Result<ResKey> {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+        let api = s(doc.get("apiVersion"));
+        let kind = s(doc.get("kind"));
+        let meta = doc.get("metadata");
+        let name = s(meta.and_then(|m| m.get("name")));
+        if kind.is_empty() || name.is_empty() {
+            bail!("object without kind or metadata.name (apiVersion {api:?}, kind {kind:?})");
+        }
+        let group = match api.rsplit_once('/') {
+            Some((g, _)) => g.to_string(),
+            None => String::new(),
+        };
+        Ok(ResKey {
+            group,
+            kind,
+            namespace: s(meta.and_then(|m| m.get("namespace"))),
+            name,
+        })
+    }
+}
+
+impl std::fmt::Display for ResKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_keys() {
+        let cases = [
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kubeflow}",
+                "ConfigMap/kubeflow/a",
+                "",
+            ),
+            (
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: x}",
+                "Deployment/x/d",
+                "apps",
+            ),
+            (
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}",
+                "ClusterRole/r",
+                "rbac.authorization.k8s.io",
+            ),
+        ];
+        for (doc, shown, group) in cases {
+            let k = ResKey::of(&serde_yaml::from_str(doc).unwrap()).unwrap();
+            assert_eq!(k.to_string(), shown);
+            assert_eq!(k.group, group);
+        }
+        assert!(ResKey::of(&serde_yaml::from_str("kind: X\nmetadata: {}").unwrap()).is_err());
+    }
+
+    #[test]
+    fn stream_skips_empty_documents_and_rejects_scalars() {
+        let docs = parse_stream("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert!(parse_stream("a: 1\n---\njust a string\n").is_err());
+    }
+
+    #[test]
+    fn catalog_loads_and_names_match_architecture() {
+        let c = load_catalog().unwrap();
+        assert_eq!(c.charts.len(), 29);
+        assert!(c.charts.iter().all(|c| !c.scenarios.is_empty()));
+    }
+}

@@ -1,0 +1,345 @@
+//! The values a generated chart exposes: collected while templating, then written
+//! as `values.yaml` (helm-docs `# --` comments), `values.schema.json` and the README
+//! values table, all from the same model so they cannot drift.
+
+use anyhow::{bail, Result};
+use indexmap::IndexMap;
+use serde_json::json;
+use serde_yaml::{Mapping, Value};
+
+/// `kebab-case.name_x` -> `kebabCaseNameX`; values keys must be valid template paths.
+pub fn camel(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .enumerate()
+    {
+        let lower = part.to_ascii_lowercase();
+        if i == 0 {
+            out.push_str(&lower);
+        } else {
+            let mut cs = lower.chars();
+            if let Some(f) = cs.next() {
+                out.push(f.to_ascii_uppercase());
+                out.extend(cs);
+            }
+        }
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'x');
+    }
+    out
+}
+
+pub struct Entry {
+    pub description: String,
+    pub fields: Mapping,
+}
+
+/// section (containers / workloads / persistence) -> key -> entry.
+#[derive(Default)]
+pub struct ValuesTree {
+    pub sections: IndexMap<String, IndexMap<String, Entry>>,
+}
+
+impl ValuesTree {
+    /// Reserve `key` in `section` for `fields`. Objects of different variants that
+    /// share a key and a default share the entry; if their defaults differ the later
+    /// one gets the key suffixed with its variant, so every variant's defaults stay
+    /// exactly upstream's. Returns the key to use.
+    pub fn claim(
+        &mut self,
+        section: &str,
+        key: &str,
+        variant: &str,
+        fields: Mapping,
+        description: &str,
+    ) -> Result<String> {
+        let sec = self.sections.entry(section.to_string()).or_default();
+        let suffix = camel(variant);
+        let mut suffix_chars = suffix.chars();
+        let pascal: String = suffix_chars
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .into_iter()
+            .chain(suffix_chars)
+            .collect();
+        let candidates = [key.to_string(), format!("{key}{pascal}")];
+        for cand in candidates.iter().chain(
+            (2..100)
+                .map(|n| format!("{}{n}", candidates[1]))
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
+            match sec.get(cand) {
+                Some(e) if e.fields == fields => return Ok(cand.clone()),
+                Some(_) => continue,
+                None => {
+                    sec.insert(
+                        cand.clone(),
+                        Entry {
+                            description: description.to_string(),
+                            fields,
+                        },
+                    );
+                    return Ok(cand.clone());
+                }
+            }
+        }
+        bail!("no free values key for {section}.{key}")
+    }
+}
+
+/// Fixed top-level values every generated chart has.
+pub struct Fixed<'a> {
+    pub chart: &'a str,
+    pub scenarios: Vec<(&'a str, &'a str)>, // (name, kind)
+}
+
+/// One documented leaf of the values file, for the README table.
+pub struct Doc {
+    pub key: String,
+    pub kind: &'static str,
+    pub default: String,
+    pub description: String,
+}
+
+fn field_doc(section: &str, field: &str) -> (&'static str, &'static str) {
+    match (section, field) {
+        ("containers", "image") => ("object", "Image: `registry` (replaced by `global.imageRegistry` when set), `repository`, `tag`, `digest` (appended as `@digest`), `pullPolicy` (empty: unset)"),
+        ("containers", "resources") => ("object", "Container resources (requests/limits)"),
+        ("workloads", "replicas") => ("int", "Replicas (null: not set, as upstream)"),
+        ("workloads", "nodeSelector") => ("object", "Pod nodeSelector"),
+        ("workloads", "tolerations") => ("list", "Pod tolerations"),
+        ("workloads", "affinity") => ("object", "Pod affinity"),
+        ("persistence", "size") => ("string", "Requested storage size"),
+        ("persistence", "storageClass") => ("string", "storageClassName (empty: cluster default, as upstream)"),
+        _ => ("object", ""),
+    }
+}
+
+fn inline(v: &Value) -> String {
+    let s = serde_yaml::to_string(v).unwrap_or_default();
+    let s = s.trim_end();
+    if s.contains('\n') {
+        serde_json::to_string(&yaml_to_json(v)).unwrap_or_default()
+    } else {
+        s.to_string()
+    }
+}
+
+fn yaml_to_json(v: &Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Append `key: value` to `out` at `indent`, block style for non-empty collections.
+fn emit(out: &mut String, indent: usize, key: &str, v: &Value) {
+    let pad = " ".repeat(indent);
+    let empty = matches!(v, Value::Mapping(m) if m.is_empty())
+        || matches!(v, Value::Sequence(s) if s.is_empty());
+    if matches!(v, Value::Mapping(_) | Value::Sequence(_)) && !empty {
+        out.push_str(&format!("{pad}{key}:\n"));
+        let body = serde_yaml::to_string(v).unwrap_or_default();
+        let inner = if matches!(v, Value::Sequence(_)) {
+            indent
+        } else {
+            indent + 2
+        };
+        for l in body.lines() {
+            out.push_str(&format!("{}{l}\n", " ".repeat(inner)));
+        }
+    } else {
+        out.push_str(&format!("{pad}{key}: {}\n", inline(v)));
+    }
+}
+
+impl ValuesTree {
+    pub fn values_yaml(&self, fixed: &Fixed, header: &str) -> (String, Vec<Doc>) {
+        let mut out = format!("{header}\n");
+        let mut docs = Vec::new();
+        let names: Vec<&str> = fixed.scenarios.iter().map(|s| s.0).collect();
+        let default = names[0];
+        let variant_desc = format!(
+            "Upstream scenario rendered: one of {}. Each reproduces the upstream kustomize overlay of that name (see README)",
+            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        );
+        out.push_str(&format!("# -- {variant_desc}\nvariant: {default}\n"));
+        docs.push(Doc {
+            key: "variant".into(),
+            kind: "string",
+            default: default.into(),
+            description: variant_desc,
+        });
+        let cl = "Labels added to every templated object (off by default so objects equal upstream; e.g. `app.kubernetes.io/managed-by: Helm`)";
+        out.push_str(&format!("# -- {cl}\ncommonLabels: {{}}\n"));
+        docs.push(Doc {
+            key: "commonLabels".into(),
+            kind: "object",
+            default: "{}".into(),
+            description: cl.into(),
+        });
+        let kp = format!(
+            "kf-post engine configuration (`spec` of a `PostRenderConfig` named `{}` emitted into the rendered stream and consumed by kf-post); empty emits nothing",
+            fixed.chart
+        );
+        out.push_str(&format!("# -- {kp}\nkfPost: {{}}\n"));
+        docs.push(Doc {
+            key: "kfPost".into(),
+            kind: "object",
+            default: "{}".into(),
+            description: kp,
+        });
+        out.push_str("global:\n");
+        let gr = "Registry replacing the registry of every image of this chart";
+        out.push_str(&format!("  # -- {gr}\n  imageRegistry: \"\"\n"));
+        docs.push(Doc {
+            key: "global.imageRegistry".into(),
+            kind: "string",
+            default: "\"\"".into(),
+            description: gr.into(),
+        });
+        let gp = "Pull secrets (`[{name: ...}]`) added to every pod that has none upstream";
+        out.push_str(&format!("  # -- {gp}\n  imagePullSecrets: []\n"));
+        docs.push(Doc {
+            key: "global.imagePullSecrets".into(),
+            kind: "list",
+            default: "[]".into(),
+            description: gp.into(),
+        });
+        for (section, entries) in &self.sections {
+            if entries.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("{section}:\n"));
+            for (key, e) in entries {
+                out.push_str(&format!("  # {}\n  {key}:\n", e.description));
+                for (f, v) in &e.fields {
+                    let f = f.as_str().unwrap_or_default();
+                    let (kind, d) = field_doc(section, f);
+                    let description = format!("{}: {d}", e.description);
+                    out.push_str(&format!("    # -- {description}\n"));
+                    emit(&mut out, 4, f, v);
+                    docs.push(Doc {
+                        key: format!("{section}.{key}.{f}"),
+                        kind,
+                        default: inline(v),
+                        description,
+                    });
+                }
+            }
+        }
+        (out, docs)
+    }
+
+    pub fn schema(&self, fixed: &Fixed, comment: &str) -> serde_json::Value {
+        let names: Vec<&str> = fixed.scenarios.iter().map(|s| s.0).collect();
+        let image = json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "registry": {"type": "string"}, "repository": {"type": "string"},
+                "tag": {"type": "string"}, "digest": {"type": "string"},
+                "pullPolicy": {"type": "string", "enum": ["", "Always", "IfNotPresent", "Never"]}
+            }
+        });
+        let field_schema = |section: &str, f: &str| match (section, f) {
+            ("containers", "image") => image.clone(),
+            ("workloads", "replicas") => json!({"type": ["integer", "null"], "minimum": 0}),
+            ("workloads", "tolerations") => json!({"type": "array"}),
+            ("persistence", _) => json!({"type": "string"}),
+            _ => json!({"type": "object"}),
+        };
+        let mut props = serde_json::Map::new();
+        props.insert(
+            "enabled".into(),
+            json!({"type": "boolean", "description": "Set by the umbrella chart's condition"}),
+        );
+        props.insert("variant".into(), json!({"type": "string", "enum": names}));
+        props.insert(
+            "commonLabels".into(),
+            json!({"type": "object", "additionalProperties": {"type": "string"}}),
+        );
+        props.insert("kfPost".into(), json!({"type": "object"}));
+        props.insert(
+            "global".into(),
+            json!({
+                "type": "object", "additionalProperties": true,
+                "properties": {
+                    "imageRegistry": {"type": "string"},
+                    "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}
+                }
+            }),
+        );
+        for (section, entries) in &self.sections {
+            let mut sp = serde_json::Map::new();
+            for (key, e) in entries {
+                let mut fp = serde_json::Map::new();
+                for (f, _) in &e.fields {
+                    let f = f.as_str().unwrap_or_default();
+                    fp.insert(f.into(), field_schema(section, f));
+                }
+                sp.insert(
+                    key.clone(),
+                    json!({"type": "object", "additionalProperties": false, "properties": fp}),
+                );
+            }
+            props.insert(
+                section.clone(),
+                json!({"type": "object", "additionalProperties": false, "properties": sp}),
+            );
+        }
+        json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "$comment": comment,
+            "title": format!("{} values", fixed.chart),
+            "type": "object",
+            "additionalProperties": false,
+            "properties": props
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_keys() {
+        for (i, o) in [
+            ("katib-controller", "katibController"),
+            ("ml-pipeline-ui", "mlPipelineUi"),
+            ("a.b_c", "aBC"),
+            ("3scale", "x3scale"),
+            ("Already", "already"),
+        ] {
+            assert_eq!(camel(i), o);
+        }
+    }
+
+    #[test]
+    fn claims_share_equal_defaults_and_split_different_ones() {
+        let mut t = ValuesTree::default();
+        let m = |n: i64| {
+            let mut m = Mapping::new();
+            m.insert("replicas".into(), n.into());
+            m
+        };
+        assert_eq!(t.claim("workloads", "ui", "a", m(1), "d").unwrap(), "ui");
+        assert_eq!(t.claim("workloads", "ui", "b", m(1), "d").unwrap(), "ui");
+        assert_eq!(
+            t.claim("workloads", "ui", "leader-election", m(2), "d")
+                .unwrap(),
+            "uiLeaderElection"
+        );
+        assert_eq!(
+            t.claim("workloads", "ui", "leader-election", m(2), "d")
+                .unwrap(),
+            "uiLeaderElection"
+        );
+        assert_eq!(
+            t.claim("workloads", "ui", "leader-election", m(3), "d")
+                .unwrap(),
+            "uiLeaderElection2"
+        );
+    }
+}
