@@ -25,7 +25,7 @@
 //!       certificate: admission-webhook-cert   # default: the secret name
 //!       issuer: admission-webhook-selfsigned-issuer   # default: <service>-selfsigned-issuer
 //!       secretName: webhook-certs             # default: from the Deployment's volumes
-//!       labels: {app: poddefaults}            # default: the Service's labels
+//!       labels: {app: poddefaults}            # default: the Service's labels; {} for none
 //! ```
 
 use std::collections::BTreeMap;
@@ -325,7 +325,11 @@ fn is_placeholder_secret(doc: &Document, ns: &str, name: &str) -> bool {
 
 fn metadata(plan: &Plan, name: &str) -> Value {
     let mut m = Mapping::new();
-    if let Some(l) = &plan.labels {
+    if let Some(l) = plan
+        .labels
+        .as_ref()
+        .filter(|l| l.as_mapping().is_some_and(|m| !m.is_empty()))
+    {
         m.insert("labels".into(), l.clone());
     }
     m.insert("name".into(), name.into());

@@ -23,6 +23,7 @@
 //!   destinationRules:
 //!     - service: jupyter-web-app-service   # a Service in the stream
 //!       name: jupyter-web-app              # default: the service name
+//!                                          # labels: the Service's selector
 //! ```
 //!
 //! Workloads may also opt in themselves with the pod-template annotation
@@ -250,7 +251,14 @@ impl Config {
                 }
             };
             let mut meta = Mapping::new();
-            if let Some(labels) = svc.value.get("metadata").and_then(|m| m.get("labels")) {
+            // The Service's selector is the app's identity (upstream labels its
+            // DestinationRules with the component labels, not e.g. `run`).
+            if let Some(labels) = svc
+                .value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .filter(|l| l.as_mapping().is_some_and(|m| !m.is_empty()))
+            {
                 meta.insert("labels".into(), labels.clone());
             }
             meta.insert("name".into(), name.clone().into());
