@@ -27,6 +27,7 @@
 //!   userIdPrefix: ""                        # default
 //!   secureCookies: true                     # unset: env left as rendered
 //!   requestAuthentication: true             # emit RequestAuthentication(s) in istio-system
+//!   gatewayPolicies: true                   # emit the gateway's oauth2-proxy CUSTOM + require-JWT policies
 //!   apps:
 //!     - name: jupyter-web-app               # VirtualService/AuthorizationPolicy name
 //!       service: jupyter-web-app-service    # a Service in the stream
@@ -38,6 +39,7 @@
 //!       principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]
 //!       when: [{key: "request.headers[kubeflow-userid]", notValues: ["*"]}]
 //!       selector: {app: jupyter-web-app}    # default: the Service's selector
+//!       action: ALLOW                       # default; "" leaves it out
 //!       labels: {app: jupyter-web-app}      # default: the Service's selector
 //!       env: {userIdHeader: USERID_HEADER, userIdPrefix: USERID_PREFIX,
 //!             secureCookies: APP_SECURE_COOKIES, disableAuth: APP_DISABLE_AUTH}
@@ -100,6 +102,10 @@ pub struct Config {
     pub secure_cookies: Option<bool>,
     #[serde(default)]
     pub request_authentication: bool,
+    /// Emit the ingress gateway's oauth2-proxy policies (CUSTOM ext-authz for
+    /// requests without a bearer token, DENY for requests without a valid JWT).
+    #[serde(default)]
+    pub gateway_policies: bool,
     /// Overrides the Dex issuer; required in `oidc` mode.
     #[serde(default)]
     pub issuer: Option<String>,
@@ -164,6 +170,9 @@ pub struct App {
     pub when: Vec<Condition>,
     #[serde(default = "yes")]
     pub authorization_policy: bool,
+    /// AuthorizationPolicy action; "" leaves it out (Istio's default, ALLOW).
+    #[serde(default = "allow")]
+    pub action: String,
     #[serde(default)]
     pub selector: Option<BTreeMap<String, String>>,
     #[serde(default)]
@@ -174,6 +183,10 @@ pub struct App {
 
 fn yes() -> bool {
     true
+}
+
+fn allow() -> String {
+    "ALLOW".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -261,6 +274,9 @@ impl Filter for Config {
         if self.request_authentication && self.mode != Mode::None {
             generated.extend(self.request_authentications(&docs));
         }
+        if self.gateway_policies && self.mode != Mode::None {
+            generated.extend(gateway_policies(&docs));
+        }
         docs.extend(generated);
         Ok(docs)
     }
@@ -326,6 +342,7 @@ impl Config {
                         .collect()
                 }),
                 authorization_policy: true,
+                action: allow(),
                 ..App::default()
             });
         }
@@ -352,21 +369,25 @@ impl Config {
                 })
             }
         };
-        let selector: Mapping = match &app.selector {
-            Some(s) => to_mapping(s),
-            None => service
-                .value
-                .get("spec")
-                .and_then(|s| s.get("selector"))
-                .and_then(Value::as_mapping)
-                .cloned()
-                .unwrap_or_default(),
-        };
+        // The Service's selector is the app's identity: the default for both
+        // the policy's pod selector and the generated objects' labels.
+        let service_selector = service
+            .value
+            .get("spec")
+            .and_then(|s| s.get("selector"))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        let selector = app
+            .selector
+            .as_ref()
+            .map(to_mapping)
+            .unwrap_or(service_selector.clone());
         let labels = app
             .labels
             .as_ref()
             .map(to_mapping)
-            .unwrap_or(selector.clone());
+            .unwrap_or(service_selector);
         let metadata = |name: &str| {
             let mut m = Mapping::new();
             if !labels.is_empty() {
@@ -457,7 +478,9 @@ impl Config {
                 rules.push(Value::Mapping(rule));
             }
             let mut spec = Mapping::new();
-            spec.insert("action".into(), "ALLOW".into());
+            if !app.action.is_empty() {
+                spec.insert("action".into(), app.action.as_str().into());
+            }
             spec.insert("rules".into(), Value::Sequence(rules));
             let mut match_labels = Mapping::new();
             match_labels.insert("matchLabels".into(), Value::Mapping(selector));
@@ -657,6 +680,54 @@ impl Config {
         );
         Value::Mapping(rule)
     }
+}
+
+/// The ingress gateway's policies from upstream's oauth2-proxy overlays:
+/// browser requests (no bearer token) go through oauth2-proxy, and every
+/// request outside the login paths must carry a valid JWT.
+fn gateway_policies(docs: &[Document]) -> Vec<Document> {
+    const OPEN_PATHS: &str = "[/dex/*, /dex/**, /oauth2/*]";
+    let policies = [
+        (
+            "istio-ingressgateway-oauth2-proxy",
+            format!(
+                "{{action: CUSTOM, provider: {{name: oauth2-proxy}}, rules: [{{to: [{{operation: \
+                 {{notPaths: {OPEN_PATHS}}}}}], when: [{{key: \"request.headers[authorization]\", \
+                 notValues: [\"*\"]}}]}}], selector: {{matchLabels: {{app: istio-ingressgateway}}}}}}"
+            ),
+            "send requests without a bearer token through oauth2-proxy",
+        ),
+        (
+            "istio-ingressgateway-require-jwt",
+            format!(
+                "{{action: DENY, rules: [{{from: [{{source: {{notRequestPrincipals: [\"*\"]}}}}], \
+                 to: [{{operation: {{notPaths: {OPEN_PATHS}}}}}]}}], \
+                 selector: {{matchLabels: {{app: istio-ingressgateway}}}}}}"
+            ),
+            "deny requests without a valid JWT outside the login paths",
+        ),
+    ];
+    policies
+        .into_iter()
+        .filter(|(name, _, _)| !exists(docs, "AuthorizationPolicy", Some("istio-system"), name))
+        .map(|(name, spec, why)| {
+            let spec = match yaml(&spec) {
+                Value::Mapping(m) => m,
+                _ => unreachable!("a flow mapping"),
+            };
+            let meta = yaml(&format!("{{name: {name}, namespace: istio-system}}"));
+            Document::generated(
+                object(
+                    "security.istio.io/v1beta1",
+                    "AuthorizationPolicy",
+                    meta,
+                    spec,
+                ),
+                NAME,
+                format!("AuthorizationPolicy istio-system/{name}: {why}"),
+            )
+        })
+        .collect()
 }
 
 fn condition(c: &Condition) -> Value {
@@ -889,6 +960,50 @@ spec:
             let got = at(&doc.value, path).and_then(Value::as_str);
             assert_eq!(got, *want, "{cfg}: {kind} {path}");
         }
+    }
+
+    #[test]
+    fn gateway_policies_and_action() {
+        let out = run("{gatewayPolicies: true}", STREAM).unwrap();
+        let names: Vec<&str> = out
+            .iter()
+            .filter(|d| d.generated)
+            .map(|d| d.name().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "istio-ingressgateway-oauth2-proxy",
+                "istio-ingressgateway-require-jwt"
+            ]
+        );
+        assert_eq!(
+            at(&out[2].value, "spec:action").and_then(Value::as_str),
+            Some("CUSTOM")
+        );
+        assert_eq!(
+            at(&out[3].value, "spec:rules:0:to:0:operation:notPaths:2").and_then(Value::as_str),
+            Some("/oauth2/*")
+        );
+        assert_eq!(
+            run("{mode: none, gatewayPolicies: true}", STREAM)
+                .unwrap()
+                .len(),
+            2
+        );
+        let out = run(
+            "apps: [{name: p, service: jwa-service, action: \"\"}]",
+            STREAM,
+        )
+        .unwrap();
+        assert!(at(&out[2].value, "spec:action").is_none());
+        // labels stay the Service selector when only the pod selector is overridden
+        let out = run(
+            "apps: [{name: p, service: jwa-service, selector: {app: jwa}}]",
+            STREAM,
+        )
+        .unwrap();
+        assert_eq!(out[2].label("kustomize.component"), Some("jwa"));
     }
 
     #[test]

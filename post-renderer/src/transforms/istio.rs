@@ -23,7 +23,7 @@
 //!   destinationRules:
 //!     - service: jupyter-web-app-service   # a Service in the stream
 //!       name: jupyter-web-app              # default: the service name
-//!                                          # labels: the Service's selector
+//!       labels: {app: jupyter-web-app}     # default: the Service's selector
 //! ```
 //!
 //! Workloads may also opt in themselves with the pod-template annotation
@@ -101,6 +101,9 @@ pub struct DestinationRule {
     /// Name of the DestinationRule; defaults to the service name.
     #[serde(default)]
     pub name: Option<String>,
+    /// Labels of the DestinationRule; default: the Service's selector.
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 impl Filter for Config {
@@ -201,12 +204,18 @@ impl Config {
     }
 
     fn destination_rules(&self, docs: &[Document]) -> Result<Vec<Document>> {
-        let mut wanted: Vec<(String, Option<String>, String)> = self
+        type Labels = Option<BTreeMap<String, String>>;
+        let mut wanted: Vec<(String, Option<String>, String, Labels)> = self
             .destination_rules
             .iter()
             .map(|r| {
                 let name = r.name.clone().unwrap_or_else(|| r.service.clone());
-                (r.service.clone(), r.namespace.clone(), name)
+                (
+                    r.service.clone(),
+                    r.namespace.clone(),
+                    name,
+                    r.labels.clone(),
+                )
             })
             .collect();
         for doc in docs {
@@ -215,14 +224,14 @@ impl Config {
                 let ns = doc.namespace().map(str::to_owned);
                 if !wanted
                     .iter()
-                    .any(|(s, n, _)| *s == svc && (n.is_none() || *n == ns))
+                    .any(|(s, n, _, _)| *s == svc && (n.is_none() || *n == ns))
                 {
-                    wanted.push((svc.clone(), ns, svc));
+                    wanted.push((svc.clone(), ns, svc, None));
                 }
             }
         }
         let mut out = Vec::new();
-        for (service, namespace, name) in wanted {
+        for (service, namespace, name, labels) in wanted {
             let svc = find_service(docs, &service, namespace.as_deref()).ok_or_else(|| {
                 Error::Config(format!(
                     "istio.destinationRules: service {service:?}{} is not in the rendered stream",
@@ -253,13 +262,20 @@ impl Config {
             let mut meta = Mapping::new();
             // The Service's selector is the app's identity (upstream labels its
             // DestinationRules with the component labels, not e.g. `run`).
-            if let Some(labels) = svc
-                .value
-                .get("spec")
-                .and_then(|s| s.get("selector"))
-                .filter(|l| l.as_mapping().is_some_and(|m| !m.is_empty()))
-            {
-                meta.insert("labels".into(), labels.clone());
+            let labels = match labels {
+                Some(l) => Some(Value::Mapping(
+                    l.into_iter()
+                        .map(|(k, v)| (Value::from(k), Value::from(v)))
+                        .collect(),
+                )),
+                None => svc
+                    .value
+                    .get("spec")
+                    .and_then(|s| s.get("selector"))
+                    .cloned(),
+            };
+            if let Some(labels) = labels.filter(|l| l.as_mapping().is_some_and(|m| !m.is_empty())) {
+                meta.insert("labels".into(), labels);
             }
             meta.insert("name".into(), name.clone().into());
             meta.insert("namespace".into(), ns.clone().unwrap_or_default().into());
@@ -758,6 +774,12 @@ webhooks:
             .filter(docs(STREAM))
             .unwrap();
         assert_eq!(out.len(), 6);
+        let out =
+            config("{mode: sidecar, destinationRules: [{service: controller, labels: {x: y}}]}")
+                .filter(docs(STREAM))
+                .unwrap();
+        assert_eq!(out[6].label("x"), Some("y"));
+        assert_eq!(out[6].label("app"), None);
     }
 
     #[test]
