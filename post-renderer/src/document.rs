@@ -49,6 +49,19 @@ impl Document {
         }
     }
 
+    /// Parse one document from YAML text (index 0), fully (CRD schemas
+    /// included), with the same checks as the stream reader; e.g. for tests.
+    pub fn from_yaml(yaml: &str) -> crate::error::Result<Self> {
+        let options = crate::stream::ParseOptions { full_crds: true };
+        let mut stream = crate::stream::parse(yaml.as_bytes(), options)?;
+        match stream.documents.len() {
+            1 => Ok(stream.documents.remove(0)),
+            n => Err(crate::error::Error::Input(format!(
+                "expected one document, found {n}"
+            ))),
+        }
+    }
+
     pub fn is_touched(&self) -> bool {
         !self.changes.is_empty()
     }

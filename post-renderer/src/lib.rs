@@ -2,9 +2,19 @@
 //! multi-document YAML stream. Used natively by `kf-post` and compiled to WASM
 //! by the `helm kubeflow` plugin.
 
+// Errors carry the document (index, source, kind/name) and field so users can
+// find the problem; they happen once per run at most, so their size does not
+// matter and boxing them would only complicate every transform.
+#![allow(clippy::result_large_err)]
+
+pub mod config;
 pub mod document;
 pub mod error;
+pub mod limits;
+pub mod pipeline;
+pub mod stream;
 pub mod transforms;
 
 pub use document::{Change, Document};
 pub use error::{DocRef, Error, Result};
+pub use pipeline::{post_render, Options, Output};

@@ -1,5 +1,20 @@
 //! The transforms, one module each, in the spirit of kustomize's `api/filters`:
 //! a typed config, a `filter(docs) -> Result<docs>` entry, table-driven tests.
+//!
+//! Convention: module `transforms::<name>` has `pub struct Config` (serde
+//! `Deserialize` + `Default`, `deny_unknown_fields`, camelCase) implementing
+//! [`Filter`]; the default config changes nothing. `crate::pipeline` runs them
+//! in a fixed order.
+
+pub mod helm4;
+pub mod images;
+pub mod labels;
+pub mod namespace;
+pub mod security;
+
+use std::collections::BTreeSet;
+
+use serde_yaml::{Mapping, Value};
 
 use crate::document::Document;
 use crate::error::Result;
@@ -10,6 +25,141 @@ pub trait Filter {
     fn name(&self) -> &'static str;
     /// Transform the whole stream. May add, change or remove documents.
     fn filter(&self, docs: Vec<Document>) -> Result<Vec<Document>>;
+}
+
+/// Kinds of the core Kubernetes API that are cluster-scoped, keyed by
+/// (group, kind). Discovery-free: the engine runs without a cluster.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+];
+
+/// Which kinds in a stream are cluster-scoped: the core table plus every CRD
+/// in the stream with `spec.scope: Cluster`.
+#[derive(Debug, Default)]
+pub struct Scopes {
+    crds: BTreeSet<(String, String)>,
+}
+
+impl Scopes {
+    pub fn of(docs: &[Document]) -> Self {
+        let crds = docs
+            .iter()
+            .filter(|d| d.kind() == Some("CustomResourceDefinition"))
+            .filter(|d| {
+                d.value
+                    .get("spec")
+                    .and_then(|s| s.get("scope"))
+                    .and_then(Value::as_str)
+                    == Some("Cluster")
+            })
+            .filter_map(|d| {
+                let spec = d.value.get("spec")?;
+                let group = spec.get("group")?.as_str()?;
+                let kind = spec.get("names")?.get("kind")?.as_str()?;
+                Some((group.to_owned(), kind.to_owned()))
+            })
+            .collect();
+        Scopes { crds }
+    }
+
+    pub fn is_cluster_scoped(&self, doc: &Document) -> bool {
+        let (group, kind) = (doc.group(), doc.kind().unwrap_or_default());
+        CLUSTER_SCOPED.contains(&(group, kind))
+            || self.crds.contains(&(group.to_owned(), kind.to_owned()))
+    }
+}
+
+/// Path from the object to its pod template (the mapping holding the pod's
+/// `metadata` and `spec`); empty for a bare Pod.
+pub fn pod_template_path(group: &str, kind: &str) -> Option<&'static [&'static str]> {
+    match (group, kind) {
+        ("", "Pod") => Some(&[]),
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("", "ReplicationController")
+        | ("batch", "Job") => Some(&["spec", "template"]),
+        ("batch", "CronJob") => Some(&["spec", "jobTemplate", "spec", "template"]),
+        _ => None,
+    }
+}
+
+/// The pod template of a workload document, or `None` for other kinds.
+pub fn pod_template_mut(doc: &mut Document) -> Option<&mut Mapping> {
+    let path = pod_template_path(doc.group(), doc.kind()?)?;
+    let mut v = &mut doc.value;
+    for key in path {
+        v = v.get_mut(*key)?;
+    }
+    v.as_mapping_mut()
+}
+
+/// Dotted path of the pod template, for messages.
+pub fn pod_template_field(doc: &Document) -> String {
+    doc.kind()
+        .and_then(|k| pod_template_path(doc.group(), k))
+        .map(|p| p.join("."))
+        .unwrap_or_default()
+}
+
+/// `map[key]` as a string.
+pub fn str_of<'a>(map: &'a Mapping, key: &str) -> Option<&'a str> {
+    map.get(key).and_then(Value::as_str)
+}
+
+/// Split `a.b.c` (with `\.` escaping a literal dot, as in annotation keys).
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                parts.last_mut().expect("non-empty").push('.');
+                chars.next();
+            }
+            '.' => parts.push(String::new()),
+            c => parts.last_mut().expect("non-empty").push(c),
+        }
+    }
+    parts
 }
 pub mod istio;
 pub mod auth;

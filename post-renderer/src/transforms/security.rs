@@ -1,0 +1,414 @@
+//! `security`: the `upstream` preset changes nothing (upstream's own
+//! manifests are the reference); `hardened` adds, where absent:
+//!
+//! - restricted-profile securityContext defaults on every pod template: pod
+//!   `runAsNonRoot: true` and `seccompProfile: RuntimeDefault`; per container
+//!   `allowPrivilegeEscalation: false` and `capabilities.drop: [ALL]`;
+//! - Pod Security Admission labels (`enforce`, `audit`, `warn`) on Namespace
+//!   objects, level configurable with per-namespace exceptions;
+//! - per namespace holding workloads, NetworkPolicies in upstream's shapes:
+//!   default deny, allow from the same namespace, allow from `istio-system`,
+//!   allow the API server (any source) on webhook ports, optionally allow a
+//!   Prometheus namespace.
+//!
+//! Never weakens a manifest: existing fields and labels are kept as they are
+//! (`runAsUser`, an existing PSS label, explicit capabilities). Containers
+//! that are `privileged` (or add `SYS_ADMIN`, which the API server forbids
+//! together with `allowPrivilegeEscalation: false`) are left alone and
+//! reported in `--explain`; so are pods that explicitly run as root.
+//!
+//! ```yaml
+//! security:
+//!   preset: hardened
+//!   podSecurityLevel: restricted
+//!   podSecurityExceptions: {istio-system: privileged}
+//!   networkPolicies: true
+//!   prometheusNamespace: monitoring
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+
+use crate::document::{mapping_entry_in, Document};
+use crate::error::{Error, Result};
+use crate::transforms::{pod_template_field, pod_template_mut, Filter};
+
+const NAME: &str = "security";
+const PSS: &str = "pod-security.kubernetes.io";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Preset {
+    #[default]
+    Upstream,
+    Hardened,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Level {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Privileged => "privileged",
+            Level::Baseline => "baseline",
+            Level::Restricted => "restricted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    #[serde(default)]
+    pub preset: Preset,
+    /// PSS level for Namespace objects (hardened).
+    #[serde(default = "restricted")]
+    pub pod_security_level: Level,
+    /// Namespace → PSS level, overriding `podSecurityLevel`.
+    #[serde(default)]
+    pub pod_security_exceptions: BTreeMap<String, Level>,
+    /// Generate NetworkPolicies (hardened).
+    #[serde(default = "yes")]
+    pub network_policies: bool,
+    /// Also allow ingress from this namespace (Prometheus scraping).
+    #[serde(default)]
+    pub prometheus_namespace: Option<String>,
+}
+
+fn restricted() -> Level {
+    Level::Restricted
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            preset: Preset::Upstream,
+            pod_security_level: Level::Restricted,
+            pod_security_exceptions: BTreeMap::new(),
+            network_policies: true,
+            prometheus_namespace: None,
+        }
+    }
+}
+
+impl Filter for Config {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self, mut docs: Vec<Document>) -> Result<Vec<Document>> {
+        if self.preset == Preset::Upstream {
+            return Ok(docs);
+        }
+        for doc in &mut docs {
+            harden_pod_template(doc);
+            if doc.kind() == Some("Namespace") && doc.group().is_empty() {
+                self.label_namespace(doc);
+            }
+        }
+        if self.network_policies {
+            let policies = self.network_policies(&docs)?;
+            docs.extend(policies);
+        }
+        Ok(docs)
+    }
+}
+
+impl Config {
+    fn label_namespace(&self, doc: &mut Document) {
+        let name = doc.name().unwrap_or_default();
+        let level = self
+            .pod_security_exceptions
+            .get(name)
+            .copied()
+            .unwrap_or(self.pod_security_level);
+        for mode in ["enforce", "audit", "warn"] {
+            let key = format!("{PSS}/{mode}");
+            if doc.label(&key).is_none() {
+                doc.set_label(NAME, &key, level.as_str());
+            }
+        }
+    }
+
+    fn network_policies(&self, docs: &[Document]) -> Result<Vec<Document>> {
+        let namespaces: BTreeSet<String> = docs
+            .iter()
+            .filter(|d| {
+                d.kind()
+                    .is_some_and(|k| crate::transforms::pod_template_path(d.group(), k).is_some())
+            })
+            .filter_map(|d| d.namespace().map(str::to_owned))
+            .collect();
+        let existing: BTreeSet<(String, String)> = docs
+            .iter()
+            .filter(|d| d.kind() == Some("NetworkPolicy"))
+            .filter_map(|d| Some((d.namespace()?.to_owned(), d.name()?.to_owned())))
+            .collect();
+        let mut out = Vec::new();
+        let mut add = |ns: &str, name: String, spec: &str, why: &str| -> Result<()> {
+            if existing.contains(&(ns.to_owned(), name.clone())) {
+                return Ok(());
+            }
+            let text = format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec: {spec}\n"
+            );
+            let value: Value = serde_yaml::from_str(&text).map_err(|e| {
+                Error::Config(format!(
+                    "security: bad generated NetworkPolicy {ns}/{name}: {e}"
+                ))
+            })?;
+            out.push(Document::generated(value, NAME, why.to_owned()));
+            Ok(())
+        };
+        let from_ns = |ns: &str| {
+            format!("{{podSelector: {{}}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}]}}]}}")
+        };
+        for ns in &namespaces {
+            add(
+                ns,
+                "kf-post-default-deny".into(),
+                "{podSelector: {}, policyTypes: [Ingress]}",
+                "deny ingress not allowed by another policy",
+            )?;
+            add(
+                ns,
+                format!("default-allow-same-namespace-{ns}"),
+                "{podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{podSelector: {}}]}]}",
+                "allow ingress from the same namespace",
+            )?;
+            if ns != "istio-system" {
+                add(
+                    ns,
+                    "kf-post-allow-istio-system".into(),
+                    &from_ns("istio-system"),
+                    "allow ingress from istio-system (gateways, istiod)",
+                )?;
+            }
+            if let Some(p) = &self.prometheus_namespace {
+                add(
+                    ns,
+                    "kf-post-allow-prometheus".into(),
+                    &from_ns(p),
+                    "allow ingress from the Prometheus namespace",
+                )?;
+            }
+        }
+        for (ns, service, selector, ports) in webhook_backends(docs) {
+            if selector.is_empty() || ports.is_empty() {
+                continue;
+            }
+            let selector = serde_yaml::to_string(&Value::Mapping(selector)).unwrap_or_default();
+            let ports: Vec<String> = ports
+                .iter()
+                .map(|p| format!("{{port: {p}, protocol: TCP}}"))
+                .collect();
+            let spec = format!(
+                "{{podSelector: {{matchLabels: {}}}, policyTypes: [Ingress], ingress: [{{ports: [{}]}}]}}",
+                flow(&selector),
+                ports.join(", ")
+            );
+            add(
+                &ns,
+                format!("{service}-webhook"),
+                &spec,
+                "allow the API server to reach the webhook port",
+            )?;
+        }
+        Ok(out)
+    }
+}
+
+/// A block mapping of scalars as a flow mapping.
+fn flow(block: &str) -> String {
+    let entries: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// (namespace, service, pod selector, target ports) of every Service that a
+/// webhook configuration or CRD conversion webhook in the stream calls.
+fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<String>)> {
+    let mut refs: BTreeSet<(String, String, i64)> = BTreeSet::new();
+    for d in docs {
+        let configs: Vec<&Value> = match d.kind() {
+            Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") => d
+                .value
+                .get("webhooks")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w.get("clientConfig"))
+                .collect(),
+            Some("CustomResourceDefinition") => d
+                .value
+                .get("spec")
+                .and_then(|s| s.get("conversion"))
+                .and_then(|c| c.get("webhook"))
+                .and_then(|w| w.get("clientConfig"))
+                .into_iter()
+                .collect(),
+            _ => continue,
+        };
+        for c in configs {
+            let Some(svc) = c.get("service") else {
+                continue;
+            };
+            let (Some(ns), Some(name)) = (
+                svc.get("namespace").and_then(Value::as_str),
+                svc.get("name").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let port = svc.get("port").and_then(Value::as_i64).unwrap_or(443);
+            refs.insert((ns.to_owned(), name.to_owned(), port));
+        }
+    }
+    let mut out: BTreeMap<(String, String), (Mapping, Vec<String>)> = BTreeMap::new();
+    for (ns, name, port) in refs {
+        let Some(svc) = docs.iter().find(|d| {
+            d.kind() == Some("Service") && d.name() == Some(&name) && d.namespace() == Some(&ns)
+        }) else {
+            continue;
+        };
+        let spec = &svc.value["spec"];
+        let selector = spec
+            .get("selector")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        let target = spec
+            .get("ports")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .find(|p| p.get("port").and_then(Value::as_i64) == Some(port))
+            .map(|p| match p.get("targetPort") {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(s)) => s.clone(),
+                _ => port.to_string(),
+            });
+        let entry = out.entry((ns, name)).or_insert((selector, Vec::new()));
+        if let Some(t) = target {
+            if !entry.1.contains(&t) {
+                entry.1.push(t);
+            }
+        }
+    }
+    out.into_iter()
+        .map(|((ns, name), (sel, ports))| (ns, name, sel, ports))
+        .collect()
+}
+
+/// Restricted securityContext defaults on a workload's pod template.
+fn harden_pod_template(doc: &mut Document) {
+    let at = pod_template_field(doc);
+    let mut changes: Vec<String> = Vec::new();
+    let Some(spec) = pod_template_mut(doc)
+        .and_then(|t| t.get_mut("spec"))
+        .and_then(Value::as_mapping_mut)
+    else {
+        return;
+    };
+    let prefix = if at.is_empty() {
+        "spec".to_owned()
+    } else {
+        format!("{at}.spec")
+    };
+    let runs_as_root = as_root(spec.get("securityContext"))
+        || containers(spec).any(|c| as_root(c.get("securityContext")));
+    let pod_sc = mapping_entry_in(spec, "securityContext");
+    if runs_as_root {
+        changes.push(format!(
+            "kept {prefix}: runs as root explicitly (runAsNonRoot not set)"
+        ));
+    } else if !pod_sc.contains_key("runAsNonRoot") {
+        pod_sc.insert("runAsNonRoot".into(), true.into());
+        changes.push(format!("set {prefix}.securityContext.runAsNonRoot=true"));
+    }
+    if !pod_sc.contains_key("seccompProfile") {
+        let mut p = Mapping::new();
+        p.insert("type".into(), "RuntimeDefault".into());
+        pod_sc.insert("seccompProfile".into(), p.into());
+        changes.push(format!(
+            "set {prefix}.securityContext.seccompProfile.type=RuntimeDefault"
+        ));
+    }
+    if pod_sc.is_empty() {
+        spec.remove("securityContext");
+    }
+    for list in ["initContainers", "containers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_sequence_mut)
+            .into_iter()
+            .flatten()
+        {
+            let name = c
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
+            let Some(c) = c.as_mapping_mut() else {
+                continue;
+            };
+            let sc = mapping_entry_in(c, "securityContext");
+            let privileged = sc.get("privileged").and_then(Value::as_bool) == Some(true);
+            let sys_admin = sc
+                .get("capabilities")
+                .and_then(|c| c.get("add"))
+                .and_then(Value::as_sequence)
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|x| matches!(x.as_str(), Some("SYS_ADMIN" | "CAP_SYS_ADMIN")))
+                });
+            if privileged || sys_admin {
+                let why = if privileged {
+                    "privileged"
+                } else {
+                    "adds SYS_ADMIN"
+                };
+                changes.push(format!("kept {prefix}.{list}[{name}]: {why}, not hardened"));
+                continue;
+            }
+            let field = format!("{prefix}.{list}[{name}].securityContext");
+            if !sc.contains_key("allowPrivilegeEscalation") {
+                sc.insert("allowPrivilegeEscalation".into(), false.into());
+                changes.push(format!("set {field}.allowPrivilegeEscalation=false"));
+            }
+            let caps = mapping_entry_in(sc, "capabilities");
+            if !caps.contains_key("drop") {
+                caps.insert("drop".into(), Value::Sequence(vec!["ALL".into()]));
+                changes.push(format!("set {field}.capabilities.drop=[ALL]"));
+            }
+        }
+    }
+    for c in changes {
+        doc.record(NAME, c);
+    }
+}
+
+fn containers(spec: &Mapping) -> impl Iterator<Item = &Value> {
+    ["initContainers", "containers"].into_iter().flat_map(|l| {
+        spec.get(l)
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+    })
+}
+
+fn as_root(sc: Option<&Value>) -> bool {
+    let Some(sc) = sc else { return false };
+    sc.get("runAsUser").and_then(Value::as_i64) == Some(0)
+        || sc.get("runAsNonRoot").and_then(Value::as_bool) == Some(false)
+}
