@@ -64,9 +64,29 @@ modelsWebApp: [kserve]
 sparkOperator: [kubeflowNamespace]
 {{- end }}
 
-{{/* Web apps served behind the Kubeflow gateway when global.istio.enabled. */}}
-{{- define "kubeflow.gatewayApps" -}}
-[centraldashboard, jupyterWebApp, volumesWebApp, tensorboardsWebApp, katib, pipelines, modelsWebApp]
+{{/*
+Component chart variants (`<key>.variant`) that render Istio objects
+(VirtualService, AuthorizationPolicy, …), and the variant upstream offers
+without them. Measured over the generated charts; e2e/tests/umbrella_chart.rs
+re-checks it against every chart variant.
+*/}}
+{{- define "kubeflow.meshedVariants" -}}
+centraldashboard: {meshed: [oauth2-proxy, istio, kserve], standalone: base}
+dex: {meshed: [oauth2-proxy, istio], standalone: base}
+jupyterWebApp: {meshed: [istio], standalone: base}
+katib: {meshed: [with-kubeflow], standalone: standalone}
+modelsWebApp: {meshed: [kubeflow], standalone: base}
+pipelines: {meshed: [kubeflow, multi-user], standalone: generic}
+profiles: {meshed: [pss, kubeflow], standalone: standalone}
+tensorboardsWebApp: {meshed: [istio], standalone: base}
+volumesWebApp: {meshed: [istio], standalone: base}
+{{- end }}
+
+{{/* oauth2-proxy chart variant each global.auth.mode needs (upstream overlays). */}}
+{{- define "kubeflow.oauth2ProxyVariant" -}}
+dex-oauth2-proxy: m2m-dex-only
+m2m-kind: m2m-dex-and-kind
+m2m-eks: m2m-dex-and-eks
 {{- end }}
 
 {{/*

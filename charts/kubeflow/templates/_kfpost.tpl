@@ -1,9 +1,10 @@
 {{/*
 Pieces of the kf-post config (templates/kf-post-config.yaml), one per
-transform, each derived from global.* only.
+transform, each derived from global.* only. A transform left out keeps its
+default, which changes nothing.
 */}}
 
-{{/* istio: the mesh mode for the platform namespace and profile namespaces. */}}
+{{/* istio: the data-plane mode of the platform and profile namespaces. */}}
 {{- define "kubeflow.kfPost.istio" -}}
 {{- $g := .Values.global -}}
 {{- if $g.istio.enabled }}
@@ -15,5 +16,36 @@ namespaces:
   {{- end }}
 {{- else }}
 mode: "off"
+{{- end }}
+{{- end }}
+
+{{/* namespace: upstream puts the platform in `kubeflow`; move it when asked. */}}
+{{- define "kubeflow.kfPost.namespace" -}}
+{{- if ne .Values.global.namespace "kubeflow" }}
+map:
+  kubeflow: {{ .Values.global.namespace }}
+{{- end }}
+{{- end }}
+
+{{/* security: `upstream` is the transform's no-op default. */}}
+{{- define "kubeflow.kfPost.security" -}}
+{{- if eq .Values.global.security.preset "hardened" }}
+preset: hardened
+{{- end }}
+{{- end }}
+
+{{/* images: registry mirrors (global.imageRegistry is applied by the charts). */}}
+{{- define "kubeflow.kfPost.images" -}}
+{{- with .Values.global.imageMirrors }}
+mirrors:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* profiles: Profile objects for global.profiles. */}}
+{{- define "kubeflow.kfPost.profiles" -}}
+{{- with .Values.global.profiles }}
+profiles:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}

@@ -202,7 +202,10 @@ pub fn chart_dependencies() -> Vec<(String, String, Vec<String>)> {
     let text = std::fs::read_to_string(repo_root().join("charts/kubeflow/Chart.yaml")).unwrap();
     let mut deps = Vec::new();
     let mut current: Option<(String, String, Vec<String>)> = None;
-    for line in text.lines() {
+    let deps_at = text
+        .find("\ndependencies:\n")
+        .expect("Chart.yaml has dependencies");
+    for line in text[deps_at..].lines() {
         if let Some(n) = line.strip_prefix("  - name: ") {
             if let Some(d) = current.take() {
                 deps.push(d);
