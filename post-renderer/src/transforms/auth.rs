@@ -37,6 +37,7 @@
 //!       timeout: 300s
 //!       port: 80                            # default: the Service's first port
 //!       principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]
+//!                                           # [] and no `when`: allow from anywhere (rules: [{}])
 //!       when: [{key: "request.headers[kubeflow-userid]", notValues: ["*"]}]
 //!       selector: {app: jupyter-web-app}    # default: the Service's selector
 //!       action: ALLOW                       # default; "" leaves it out
@@ -476,6 +477,11 @@ impl Config {
                 let mut rule = Mapping::new();
                 rule.insert("when".into(), Value::Sequence(when));
                 rules.push(Value::Mapping(rule));
+            }
+            // No principals and no conditions means "from anywhere": one empty
+            // rule (an empty rule list would deny every request).
+            if rules.is_empty() {
+                rules.push(Value::Mapping(Mapping::new()));
             }
             let mut spec = Mapping::new();
             if !app.action.is_empty() {
@@ -997,6 +1003,20 @@ spec:
         )
         .unwrap();
         assert!(at(&out[2].value, "spec:action").is_none());
+        let out = run(
+            "apps: [{name: p, service: jwa-service, principals: []}]",
+            STREAM,
+        )
+        .unwrap();
+        let rules = at(&out[2].value, "spec:rules")
+            .unwrap()
+            .as_sequence()
+            .unwrap();
+        assert_eq!(
+            rules,
+            &vec![Value::Mapping(Mapping::new())],
+            "allow from anywhere"
+        );
         // labels stay the Service selector when only the pod selector is overridden
         let out = run(
             "apps: [{name: p, service: jwa-service, selector: {app: jwa}}]",
