@@ -192,15 +192,20 @@ fn run_component(c: &Component, upstream: &Path) -> Score {
     let config_path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(format!("{}.yaml", c.name));
-    let config = read(&config_path);
-    let out = kf_post::post_render(
-        plain.as_bytes(),
-        &kf_post::Options {
-            config_yaml: Some(config),
-            explain: false,
-        },
-    )
-    .unwrap_or_else(|e| panic!("{}: kf-post failed: {e}", c.name));
+    let options = kf_post::Options {
+        config_yaml: Some(read(&config_path)),
+        explain: false,
+    };
+    let out = kf_post::post_render(plain.as_bytes(), &options)
+        .unwrap_or_else(|e| panic!("{}: kf-post failed: {e}", c.name));
+    // Running kf-post over its own output must change nothing.
+    let again = kf_post::post_render(&out.stream, &options)
+        .unwrap_or_else(|e| panic!("{}: second kf-post run failed: {e}", c.name));
+    assert!(
+        again.stream == out.stream,
+        "{}: kf-post is not idempotent on this component",
+        c.name
+    );
     let out = String::from_utf8(out.stream).expect("kf-post emits UTF-8");
     let ours = resources(&out, &format!("{} output", c.name));
     let want = resources(&read(&rendered.join(&c.platform)), &c.platform);
