@@ -1,0 +1,240 @@
+//! `enable` / `disable`: switch components in the user values and resolve
+//! dependencies the way the umbrella chart's checks demand, so the printed
+//! values pass `helm upgrade` instead of failing its render-time checks.
+
+use crate::catalog::{Catalog, Component};
+use crate::error::{Error, Result};
+use crate::values::Values;
+
+/// What happened, one line per decision, for `--explain`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Explain {
+    pub lines: Vec<String>,
+}
+
+impl Explain {
+    fn say(&mut self, line: String) {
+        self.lines.push(line);
+    }
+}
+
+/// Switches `targets` on, then every missing hard requirement (transitively),
+/// the gateway trio for gateway apps while Istio is on, and what the auth mode
+/// needs. Recommendations are only mentioned.
+pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) -> Result<Explain> {
+    let mut explain = Explain::default();
+    let mut queue: Vec<&Component> = Vec::new();
+    for c in targets {
+        if values.enabled(c) {
+            explain.say(format!("{}: already enabled ({})", c.name, values.enabled_source(c)));
+        } else {
+            values.set_enabled(c, true)?;
+            explain.say(format!("{}: enabled ({}.enabled=true, requested)", c.name, c.key));
+        }
+        queue.push(c);
+    }
+    while let Some(c) = queue.pop() {
+        for (dep, why) in catalog.needs(c, values.istio_enabled()) {
+            if !values.present(dep) {
+                values.set_enabled(dep, true)?;
+                explain.say(format!("{}: enabled ({}.enabled=true) because {why}", dep.name, dep.key));
+                queue.push(dep);
+            }
+        }
+    }
+    let mode = values.auth_mode();
+    for dep in values.auth_needs(catalog) {
+        if !values.present(dep) {
+            values.set_enabled(dep, true)?;
+            explain.say(format!(
+                "{}: enabled ({}.enabled=true) because global.auth.mode={mode} needs it",
+                dep.name, dep.key
+            ));
+            for (sub, why) in catalog.needs(dep, values.istio_enabled()) {
+                if !values.present(sub) {
+                    values.set_enabled(sub, true)?;
+                    explain.say(format!("{}: enabled ({}.enabled=true) because {why}", sub.name, sub.key));
+                }
+            }
+        }
+    }
+    for c in targets {
+        for rec in &c.recommends {
+            let r = catalog.by_name(rec).expect("catalog validated: recommends are known");
+            if !values.present(r) {
+                explain.say(format!(
+                    "hint: {} works best with {} (not enabled): helm kubeflow enable {}",
+                    c.name, r.name, r.name
+                ));
+            }
+        }
+    }
+    Ok(explain)
+}
+
+/// Who needs `target` in the current values (enabled components only).
+fn dependents<'a>(catalog: &'a Catalog, values: &Values, target: &Component) -> Vec<(&'a Component, String)> {
+    let mut out = Vec::new();
+    for c in &catalog.components {
+        if c.name == target.name || !values.enabled(c) {
+            continue;
+        }
+        for (dep, why) in catalog.needs(c, values.istio_enabled()) {
+            if dep.name == target.name {
+                out.push((c, why));
+            }
+        }
+    }
+    out
+}
+
+/// Switches `targets` off. A component still needed by an enabled one is an
+/// error naming who needs it, unless `cascade` (then those go too,
+/// transitively). Needs of the auth mode cannot be cascaded away.
+pub fn disable(catalog: &Catalog, values: &mut Values, targets: &[&Component], cascade: bool) -> Result<Explain> {
+    let mut explain = Explain::default();
+    for c in targets {
+        if !values.enabled(c) {
+            explain.say(format!("{}: already disabled ({})", c.name, values.enabled_source(c)));
+        } else {
+            values.set_enabled(c, false)?;
+            explain.say(format!("{}: disabled ({}.enabled=false, requested)", c.name, c.key));
+        }
+    }
+    let mut queue: Vec<&Component> = targets.to_vec();
+    while let Some(c) = queue.pop() {
+        if values.present(c) {
+            // Still provided outside the release (global.externalComponents).
+            continue;
+        }
+        if values.auth_needs(catalog).iter().any(|n| n.name == c.name) {
+            return Err(Error::new(format!(
+                "cannot disable {}: global.auth.mode={} needs it; choose another global.auth.mode (e.g. oidc or none) first",
+                c.name,
+                values.auth_mode()
+            )));
+        }
+        let needed_by = dependents(catalog, values, c);
+        if needed_by.is_empty() {
+            continue;
+        }
+        if !cascade {
+            let who: Vec<String> = needed_by.iter().map(|(d, why)| format!("{} ({why})", d.name)).collect();
+            let names: Vec<&str> = needed_by.iter().map(|(d, _)| d.name.as_str()).collect();
+            return Err(Error::new(format!(
+                "cannot disable {}: still needed by {}; disable them too (helm kubeflow disable {} {}) or pass --cascade",
+                c.name,
+                who.join(", "),
+                c.name,
+                names.join(" ")
+            )));
+        }
+        for (d, why) in needed_by {
+            values.set_enabled(d, false)?;
+            explain.say(format!("{}: disabled ({}.enabled=false, --cascade) because {why}", d.name, d.key));
+            queue.push(d);
+        }
+    }
+    Ok(explain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::parse_user_values;
+
+    fn run_enable(yaml: &str, names: &[&str]) -> (Values, Explain) {
+        let catalog = Catalog::embedded();
+        let mut values = Values::new(parse_user_values(yaml.as_bytes()).unwrap());
+        let targets: Vec<&Component> = names.iter().map(|n| catalog.lookup(n).unwrap()).collect();
+        let explain = enable(&catalog, &mut values, &targets).unwrap();
+        (values, explain)
+    }
+
+    fn on(values: &Values, name: &str) -> bool {
+        values.enabled(Catalog::embedded().by_name(name).unwrap())
+    }
+
+    #[test]
+    fn enable_switches_on_missing_requirements_with_reasons() {
+        // A minimal install: everything tagged off, then ask for katib.
+        let all_off = "tags: {core: false, istio: false, auth: false, notebooks: false, pipelines: false, katib: false, training: false, serving: false, spark: false}";
+        let (values, explain) = run_enable(all_off, &["katib"]);
+        for name in ["katib", "cert-manager", "kubeflow-namespace", "istio-crds", "istio", "kubeflow-istio-resources", "dex", "oauth2-proxy"] {
+            assert!(on(&values, name), "{name} should be on: {:?}", explain.lines);
+        }
+        for name in ["pipelines", "profiles", "kserve"] {
+            assert!(!on(&values, name), "{name} should stay off");
+        }
+        let text = explain.lines.join("\n");
+        assert!(text.contains("cert-manager: enabled (certManager.enabled=true) because katib requires cert-manager"), "{text}");
+        assert!(text.contains("istio-crds: enabled (istioCrds.enabled=true) because istio requires istio-crds")
+            || text.contains("istio-crds: enabled (istioCrds.enabled=true) because katib is served behind the Kubeflow gateway"), "{text}");
+        assert!(text.contains("because global.auth.mode=dex-oauth2-proxy needs it"), "{text}");
+        assert!(text.contains("hint: katib works best with centraldashboard"), "{text}");
+    }
+
+    #[test]
+    fn enable_without_istio_needs_no_gateway_or_auth() {
+        let yaml = "global: {istio: {enabled: false}, auth: {mode: none}}\ntags: {core: false, istio: false, auth: false, notebooks: false}";
+        let (values, _) = run_enable(yaml, &["jupyter-web-app"]);
+        assert!(on(&values, "notebook-controller") && on(&values, "kubeflow-namespace"));
+        assert!(!on(&values, "istio") && !on(&values, "dex"));
+    }
+
+    #[test]
+    fn enable_of_an_enabled_component_changes_nothing() {
+        let (values, explain) = run_enable("", &["katib"]);
+        assert_eq!(explain.lines[0], "katib: already enabled (tags.katib)");
+        assert!(values.user.is_empty(), "{:?}", values.user);
+    }
+
+    #[test]
+    fn external_components_satisfy_requirements() {
+        let yaml = "certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}";
+        let (values, _) = run_enable(yaml, &["katib"]);
+        assert!(!on(&values, "cert-manager"));
+    }
+
+    fn run_disable(yaml: &str, names: &[&str], cascade: bool) -> Result<(Values, Explain)> {
+        let catalog = Catalog::embedded();
+        let mut values = Values::new(parse_user_values(yaml.as_bytes()).unwrap());
+        let targets: Vec<&Component> = names.iter().map(|n| catalog.lookup(n).unwrap()).collect();
+        let explain = disable(&catalog, &mut values, &targets, cascade)?;
+        Ok((values, explain))
+    }
+
+    #[test]
+    fn disable_refuses_when_needed_and_names_who() {
+        let cases: [(&str, &[&str], &str); 3] = [
+            ("", &["notebook-controller"], "cannot disable notebook-controller: still needed by jupyter-web-app (jupyter-web-app requires notebook-controller)"),
+            ("", &["dex"], "global.auth.mode=dex-oauth2-proxy needs it"),
+            ("", &["kubeflow-istio-resources"], "centraldashboard (centraldashboard is served behind the Kubeflow gateway"),
+        ];
+        for (yaml, names, want) in cases {
+            let err = run_disable(yaml, names, false).unwrap_err().to_string();
+            assert!(err.contains(want), "{names:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn disable_with_cascade_takes_dependents_transitively() {
+        let (values, explain) = run_disable("", &["kserve"], true).unwrap();
+        assert!(!on(&values, "kserve") && !on(&values, "models-web-app"));
+        assert!(on(&values, "knative-serving"), "recommends are not cascaded");
+        assert!(explain.lines.iter().any(|l| l == "models-web-app: disabled (modelsWebApp.enabled=false, --cascade) because models-web-app requires kserve"));
+
+        let (values, _) = run_disable("", &["profiles"], true).unwrap();
+        for name in ["pipelines", "centraldashboard", "user-namespace", "profiles"] {
+            assert!(!on(&values, name), "{name}");
+        }
+        assert!(on(&values, "katib"));
+    }
+
+    #[test]
+    fn disable_of_a_leaf_is_plain() {
+        let (values, explain) = run_disable("", &["katib"], false).unwrap();
+        assert!(!on(&values, "katib"));
+        assert_eq!(explain.lines, ["katib: disabled (katib.enabled=false, requested)"]);
+    }
+}

@@ -1,0 +1,326 @@
+//! `doctor`: checks umbrella values for what would fail the render, what is
+//! inconsistent, and what is insecure. Every finding names the value to change.
+
+use serde::Serialize;
+use serde_yaml::Value;
+
+use crate::catalog::Catalog;
+use crate::values::{self, Values};
+
+/// bcrypt hash of upstream's demo password `12341234` (common/dex/base config).
+pub const DEMO_PASSWORD_HASH: &str = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// The value to change (dotted path).
+    pub value: String,
+    pub message: String,
+    pub fix: String,
+}
+
+fn finding(severity: Severity, value: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding { severity, value: value.into(), message: message.into(), fix: fix.into() }
+}
+
+pub fn check(catalog: &Catalog, values: &Values) -> Vec<Finding> {
+    let mut out = Vec::new();
+    unknown_keys(catalog, values, &mut out);
+    dependencies(catalog, values, &mut out);
+    auth(catalog, values, &mut out);
+    istio(catalog, values, &mut out);
+    profiles(values, &mut out);
+    out.sort_by(|a, b| a.severity.cmp(&b.severity));
+    out
+}
+
+/// A typo such as `katb: {enabled: true}` is silently ignored by Helm.
+fn unknown_keys(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
+    for key in values.user.keys() {
+        let Some(key) = key.as_str() else { continue };
+        if catalog.by_key(key).is_some() || ["global", "tags"].contains(&key) {
+            continue;
+        }
+        let hint = match catalog.by_name(key) {
+            Some(c) => format!("components are keyed by their umbrella key: use {}", c.key),
+            None => "use a component's umbrella key (helm kubeflow components), `global` or `tags`".to_string(),
+        };
+        out.push(finding(Severity::Warning, key, format!("{key} is not a value of the kubeflow chart; Helm ignores it"), hint));
+    }
+}
+
+fn dependencies(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
+    for c in &catalog.components {
+        if !values.enabled(c) {
+            continue;
+        }
+        for (dep, why) in catalog.needs(c, values.istio_enabled()) {
+            if !values.present(dep) {
+                out.push(finding(
+                    Severity::Error,
+                    format!("{}.enabled", dep.key),
+                    format!("{why}, which is not enabled (the chart refuses to render)"),
+                    format!(
+                        "helm kubeflow enable {} (or add {:?} to global.externalComponents, or set {}.enabled=false)",
+                        dep.name, dep.key, c.key
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
+    let mode = values.auth_mode();
+    let istio = values.istio_enabled();
+    let known = ["dex-oauth2-proxy", "oidc", "m2m-kind", "m2m-eks", "none"];
+    if !known.contains(&mode.as_str()) {
+        out.push(finding(Severity::Error, "global.auth.mode", format!("unknown auth mode {mode:?}"), format!("one of {}", known.join(", "))));
+        return;
+    }
+    if !istio && mode != "none" {
+        out.push(finding(
+            Severity::Error,
+            "global.auth.mode",
+            format!("global.auth.mode={mode} is enforced at the Istio gateway but global.istio.enabled=false"),
+            "set global.istio.enabled=true, or global.auth.mode=none for standalone components",
+        ));
+    }
+    if istio && mode == "none" {
+        out.push(finding(
+            Severity::Error,
+            "global.auth.mode",
+            "authentication is off while the Kubeflow gateway is exposed: anyone reaching the gateway acts as any user",
+            "set global.auth.mode=dex-oauth2-proxy or oidc (or global.istio.enabled=false for standalone components)",
+        ));
+    }
+    for dep in values.auth_needs(catalog) {
+        if !values.present(dep) {
+            out.push(finding(
+                Severity::Error,
+                format!("{}.enabled", dep.key),
+                format!("global.auth.mode={mode} needs {}, which is not enabled", dep.name),
+                format!("helm kubeflow enable {} (or choose another global.auth.mode)", dep.name),
+            ));
+        }
+    }
+    if mode.starts_with("m2m-") && values.str("global.auth.m2m.issuer").is_empty() {
+        out.push(finding(
+            Severity::Error,
+            "global.auth.m2m.issuer",
+            format!("global.auth.mode={mode} needs the cluster's service-account token issuer"),
+            "set global.auth.m2m.issuer (presets/cluster-kind.yaml and cluster-eks.yaml show it)",
+        ));
+    }
+    if mode == "oidc" && values.str("global.auth.oidc.issuer").is_empty() {
+        out.push(finding(Severity::Error, "global.auth.oidc.issuer", "global.auth.mode=oidc needs the issuer URL", "set global.auth.oidc.issuer"));
+    }
+    let demo_allowed = values.flag("global.auth.allowDemoCredentials");
+    if ["dex-oauth2-proxy", "m2m-kind", "m2m-eks"].contains(&mode.as_str()) {
+        let hash = values.str("global.auth.dex.passwordHash");
+        if hash.is_empty() || hash == DEMO_PASSWORD_HASH {
+            let (severity, message) = if demo_allowed {
+                (
+                    Severity::Warning,
+                    "the Dex user logs in with upstream's demo password 12341234; acceptable only for the `full` demo preset",
+                )
+            } else {
+                (Severity::Error, "global.auth.allowDemoCredentials=false but the Dex password is empty or the demo password (the chart refuses to render)")
+            };
+            out.push(finding(
+                severity,
+                "global.auth.dex.passwordHash",
+                message,
+                "set global.auth.dex.passwordHash=$(htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n') and global.auth.allowDemoCredentials=false",
+            ));
+        }
+    }
+    if mode == "oidc" && !demo_allowed && values.str("global.auth.oidc.clientSecret").is_empty() && values.str("global.auth.oidc.existingSecret").is_empty() {
+        out.push(finding(
+            Severity::Error,
+            "global.auth.oidc.existingSecret",
+            "global.auth.mode=oidc with allowDemoCredentials=false needs a client secret",
+            "set global.auth.oidc.existingSecret (or clientSecret)",
+        ));
+    }
+    if mode != "none" && values.str("global.auth.cookieSecret").is_empty() {
+        out.push(finding(
+            Severity::Info,
+            "global.auth.cookieSecret",
+            "the oauth2-proxy cookie secret is generated at install and kept by a lookup; helm template and Argo CD cannot look up",
+            "for GitOps set global.auth.cookieSecret=$(openssl rand -hex 16)",
+        ));
+    }
+}
+
+fn istio(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
+    let knative_enabled = catalog.by_name("knative-serving").is_some_and(|c| values.enabled(c));
+    let mode = values.str("global.istio.mode");
+    if !["sidecar", "ambient"].contains(&mode.as_str()) {
+        out.push(finding(Severity::Error, "global.istio.mode", format!("unknown Istio mode {mode:?}"), "sidecar or ambient"));
+        return;
+    }
+    if let Some(engine_mode) = values.get("global.kfPost.istio.mode") {
+        let engine_mode = engine_mode.as_str().unwrap_or_default();
+        if values.istio_enabled() && engine_mode != mode {
+            out.push(finding(
+                Severity::Warning,
+                "global.kfPost.istio.mode",
+                format!("the kf-post override says Istio mode {engine_mode:?} but global.istio.mode={mode}"),
+                "drop the override and set global.istio.mode only",
+            ));
+        }
+    }
+    if mode == "ambient" {
+        let inject = values.get("global.kfPost.istio.inject");
+        if matches!(inject, Some(Value::Mapping(m)) if !m.is_empty()) {
+            out.push(finding(
+                Severity::Warning,
+                "global.kfPost.istio.inject",
+                "sidecar injection overrides have no effect in ambient mode (no sidecars)",
+                "remove the inject overrides, or set global.istio.mode=sidecar",
+            ));
+        }
+        if knative_enabled {
+            out.push(finding(
+                Severity::Warning,
+                "global.istio.mode",
+                "knative-serving relies on sidecar-only net-istio features; upstream ships no ambient variant of it",
+                "set knativeServing.enabled=false (KServe raw deployment mode), or global.istio.mode=sidecar",
+            ));
+        }
+    }
+}
+
+fn profiles(values: &Values, out: &mut Vec<Finding>) {
+    let Some(list) = values.get("global.profiles") else { return };
+    let Some(items) = list.as_sequence() else {
+        if !list.is_null() {
+            out.push(finding(Severity::Error, "global.profiles", format!("expected a list, got {}", values::kind(list)), "global.profiles: [{name, owner}]"));
+        }
+        return;
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("global.profiles[{i}]");
+        let name = item.get("name").and_then(Value::as_str).unwrap_or("");
+        let owner = item.get("owner").and_then(Value::as_str).unwrap_or("");
+        if let Err(e) = crate::profiles::check_name(name) {
+            out.push(finding(Severity::Error, format!("{path}.name"), e.to_string(), "helm kubeflow profile add NAME --owner EMAIL"));
+        }
+        if !owner.contains('@') {
+            out.push(finding(Severity::Error, format!("{path}.owner"), format!("profile {name:?} has no owner email"), "set owner to the user's login email"));
+        }
+        if seen.contains(&name) {
+            out.push(finding(Severity::Error, format!("{path}.name"), format!("profile {name:?} is listed twice"), "helm kubeflow profile remove NAME, then add it once"));
+        }
+        seen.push(name);
+    }
+}
+
+pub fn render_table(findings: &[Finding]) -> String {
+    let mut s = String::new();
+    for f in findings {
+        s.push_str(&format!("{:<8} {}: {}\n         fix: {}\n", f.severity.as_str(), f.value, f.message, f.fix));
+    }
+    s.push_str(&summary(findings));
+    s.push('\n');
+    s
+}
+
+pub fn summary(findings: &[Finding]) -> String {
+    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    if findings.is_empty() {
+        return "doctor: no findings".to_string();
+    }
+    format!(
+        "doctor: {} error(s), {} warning(s), {} info",
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::parse_user_values;
+
+    fn run(yaml: &str) -> Vec<Finding> {
+        check(&Catalog::embedded(), &Values::new(parse_user_values(yaml.as_bytes()).unwrap()))
+    }
+
+    fn has(findings: &[Finding], severity: Severity, value: &str, text: &str) -> bool {
+        findings.iter().any(|f| f.severity == severity && f.value == value && f.message.contains(text))
+    }
+
+    const GOOD: &str = "global: {auth: {allowDemoCredentials: false, cookieSecret: abc, dex: {passwordHash: '$2y$12$abcdefghijklmnopqrstuv'}}}";
+
+    #[test]
+    fn a_clean_production_configuration_has_no_findings() {
+        assert_eq!(run(GOOD), vec![]);
+    }
+
+    #[test]
+    fn each_problem_is_reported_with_severity_and_value() {
+        let cases: &[(&str, Severity, &str, &str)] = &[
+            ("certManager: {enabled: false}", Severity::Error, "certManager.enabled", "katib requires cert-manager"),
+            ("istio: {enabled: false}", Severity::Error, "istio.enabled", "served behind the Kubeflow gateway"),
+            ("dex: {enabled: false}", Severity::Error, "dex.enabled", "global.auth.mode=dex-oauth2-proxy needs dex"),
+            ("global: {auth: {mode: none}}", Severity::Error, "global.auth.mode", "authentication is off while the Kubeflow gateway is exposed"),
+            ("global: {istio: {enabled: false}}", Severity::Error, "global.auth.mode", "global.istio.enabled=false"),
+            ("global: {auth: {mode: m2m-kind}}", Severity::Error, "global.auth.m2m.issuer", "service-account token issuer"),
+            ("global: {auth: {mode: oidc}}", Severity::Error, "global.auth.oidc.issuer", "issuer URL"),
+            ("{}", Severity::Warning, "global.auth.dex.passwordHash", "demo password 12341234"),
+            ("global: {auth: {allowDemoCredentials: false, dex: {passwordHash: '$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72'}}}", Severity::Error, "global.auth.dex.passwordHash", "demo password"),
+            ("global: {istio: {mode: ambient}, kfPost: {istio: {inject: {katib-ui: true}}}}", Severity::Warning, "global.kfPost.istio.inject", "no effect in ambient mode"),
+            ("global: {istio: {mode: ambient}}", Severity::Warning, "global.istio.mode", "knative-serving relies on sidecar-only"),
+            ("global: {istio: {mode: cilium}}", Severity::Error, "global.istio.mode", "unknown Istio mode"),
+            ("katb: {enabled: true}", Severity::Warning, "katb", "not a value of the kubeflow chart"),
+            ("global: {profiles: [{name: a, owner: a@x.io}, {name: a, owner: b@x.io}]}", Severity::Error, "global.profiles[1].name", "listed twice"),
+            ("global: {profiles: [{name: Bad_Name, owner: nobody}]}", Severity::Error, "global.profiles[0].owner", "no owner email"),
+            ("{}", Severity::Info, "global.auth.cookieSecret", "cannot look up"),
+        ];
+        for (yaml, severity, value, text) in cases {
+            let findings = run(yaml);
+            assert!(has(&findings, *severity, value, text), "{yaml}: want {severity:?} {value} {text:?}, got {findings:#?}");
+        }
+    }
+
+    #[test]
+    fn external_components_and_disabled_dependents_silence_dependency_errors() {
+        let quiet = [
+            "certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}",
+            "certManager: {enabled: false}\ntags: {katib: false, pipelines: false, serving: false, notebooks: false}\nadmissionWebhook: {enabled: false}",
+        ];
+        for yaml in quiet {
+            let findings = run(yaml);
+            assert!(!findings.iter().any(|f| f.value == "certManager.enabled"), "{yaml}: {findings:#?}");
+        }
+    }
+
+    #[test]
+    fn table_lists_errors_first_and_counts() {
+        let text = render_table(&run("certManager: {enabled: false}"));
+        assert!(text.starts_with("error    certManager.enabled:"), "{text}");
+        assert!(text.trim_end().ends_with("warning(s), 1 info"), "{text}");
+    }
+}

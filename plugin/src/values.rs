@@ -1,0 +1,255 @@
+//! Values of the umbrella chart as the plugin sees them: the user-supplied
+//! values read from stdin (what `helm get values kubeflow -o yaml` prints),
+//! looked at through the chart's defaults (`charts/kubeflow/values.yaml`,
+//! embedded at build time) the same way the chart's templates do.
+
+use serde_yaml::{Mapping, Value};
+
+use crate::catalog::{Catalog, Component};
+use crate::error::{Error, Result};
+
+/// The umbrella chart's defaults, so a value the user never set still counts.
+pub const CHART_VALUES_YAML: &str = include_str!("../../charts/kubeflow/values.yaml");
+
+/// Parses values from stdin. Empty input, `null` and `{}` (a release without
+/// user values) are an empty map; the `USER-SUPPLIED VALUES:` banner that
+/// `helm get values` prints without `-o yaml` is refused with the fix.
+pub fn parse_user_values(input: &[u8]) -> Result<Mapping> {
+    let text = std::str::from_utf8(input).map_err(|e| Error::new(format!("values on stdin: not UTF-8: {e}")))?;
+    if text.trim_start().starts_with("USER-SUPPLIED VALUES:") {
+        return Err(Error::new(
+            "values on stdin: got the `helm get values` banner; use `helm get values RELEASE -o yaml`",
+        ));
+    }
+    let value: Value = serde_yaml::from_str(text).map_err(|e| Error::new(format!("values on stdin: invalid YAML: {e}")))?;
+    match value {
+        Value::Null => Ok(Mapping::new()),
+        Value::Mapping(m) => Ok(m),
+        other => Err(Error::new(format!(
+            "values on stdin: expected a YAML mapping of chart values, got {}",
+            kind(&other)
+        ))),
+    }
+}
+
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// User values over chart defaults.
+#[derive(Debug)]
+pub struct Values {
+    pub user: Mapping,
+    defaults: Mapping,
+}
+
+impl Values {
+    pub fn new(user: Mapping) -> Values {
+        let defaults = match serde_yaml::from_str::<Value>(CHART_VALUES_YAML) {
+            Ok(Value::Mapping(m)) => m,
+            _ => panic!("charts/kubeflow/values.yaml is a mapping (checked by the crate's tests)"),
+        };
+        Values { user, defaults }
+    }
+
+    /// The value at a dotted path, user first, chart default second.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        lookup(&self.user, path).or_else(|| lookup(&self.defaults, path))
+    }
+
+    pub fn str(&self, path: &str) -> String {
+        match self.get(path) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// Helm's truthiness for a boolean switch (`true` or the string `"true"`).
+    pub fn flag(&self, path: &str) -> bool {
+        is_true(self.get(path))
+    }
+
+    pub fn istio_enabled(&self) -> bool {
+        self.flag("global.istio.enabled")
+    }
+
+    pub fn auth_mode(&self) -> String {
+        self.str("global.auth.mode")
+    }
+
+    /// Mirrors the chart's `kubeflow.enabled`: `<key>.enabled` when set,
+    /// otherwise Helm's tag rule (no tag value set, or the tag true: on).
+    pub fn enabled(&self, c: &Component) -> bool {
+        if let Some(v) = lookup(&self.user, &format!("{}.enabled", c.key)) {
+            return is_true(Some(v));
+        }
+        match self.get(&format!("tags.{}", c.tag)) {
+            None => true,
+            Some(v) => is_true(Some(v)),
+        }
+    }
+
+    /// Why `enabled(c)` says what it says, for `--explain`.
+    pub fn enabled_source(&self, c: &Component) -> String {
+        if lookup(&self.user, &format!("{}.enabled", c.key)).is_some() {
+            format!("{}.enabled", c.key)
+        } else {
+            format!("tags.{}", c.tag)
+        }
+    }
+
+    /// Enabled here, or declared as provided outside the release.
+    pub fn present(&self, c: &Component) -> bool {
+        self.enabled(c) || self.external().iter().any(|k| k == &c.key || k == &c.name)
+    }
+
+    pub fn external(&self) -> Vec<String> {
+        match self.get("global.externalComponents") {
+            Some(Value::Sequence(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sets `<key>.enabled` in the user values (keeping the component's other values).
+    pub fn set_enabled(&mut self, c: &Component, on: bool) -> Result<()> {
+        set(&mut self.user, &format!("{}.enabled", c.key), Value::Bool(on))
+    }
+
+    /// Components the auth mode needs (umbrella checks.yaml), while Istio is on.
+    pub fn auth_needs<'a>(&self, catalog: &'a Catalog) -> Vec<&'a Component> {
+        if !self.istio_enabled() {
+            return Vec::new();
+        }
+        let names: &[&str] = match self.auth_mode().as_str() {
+            "dex-oauth2-proxy" | "m2m-kind" | "m2m-eks" => &["dex", "oauth2-proxy"],
+            "oidc" => &["oauth2-proxy"],
+            _ => &[],
+        };
+        names.iter().filter_map(|n| catalog.by_name(n)).collect()
+    }
+
+    pub fn to_yaml(&self) -> Result<String> {
+        serde_yaml::to_string(&Value::Mapping(self.user.clone()))
+            .map_err(|e| Error::new(format!("serializing values: {e}")))
+    }
+}
+
+pub fn is_true(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::Bool(true))) || matches!(v, Some(Value::String(s)) if s == "true")
+}
+
+pub fn lookup<'a>(map: &'a Mapping, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut cur = map.get(parts.next()?)?;
+    for part in parts {
+        cur = cur.as_mapping()?.get(part)?;
+    }
+    Some(cur)
+}
+
+/// Sets a dotted path, creating maps on the way. A non-map in the way is an
+/// error naming the path (never silently replaced).
+pub fn set(map: &mut Mapping, path: &str, value: Value) -> Result<()> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut cur = map;
+    for (i, part) in parts.iter().enumerate() {
+        let key = Value::String(part.to_string());
+        if i + 1 == parts.len() {
+            cur.insert(key, value);
+            return Ok(());
+        }
+        let entry = cur.entry(key).or_insert_with(|| Value::Mapping(Mapping::new()));
+        if entry.is_null() {
+            *entry = Value::Mapping(Mapping::new());
+        }
+        let prefix = parts[..=i].join(".");
+        cur = entry
+            .as_mapping_mut()
+            .ok_or_else(|| Error::new(format!("values: {prefix} is not a mapping")))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(yaml: &str) -> Values {
+        Values::new(parse_user_values(yaml.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn stdin_shapes() {
+        for empty in ["", "null\n", "{}\n"] {
+            assert!(parse_user_values(empty.as_bytes()).unwrap().is_empty(), "{empty:?}");
+        }
+        let cases = [
+            ("USER-SUPPLIED VALUES:\nkatib: {}\n", "-o yaml"),
+            ("- a\n", "expected a YAML mapping of chart values, got a list"),
+            ("a: [\n", "invalid YAML"),
+        ];
+        for (input, want) in cases {
+            let err = parse_user_values(input.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(want), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn enabled_follows_the_charts_rule() {
+        let catalog = Catalog::embedded();
+        let katib = catalog.by_name("katib").unwrap();
+        let registry = catalog.by_name("model-registry").unwrap();
+        let cases = [
+            ("", true, false),                                         // chart defaults
+            ("tags: {katib: false}", false, false),                   // tag off
+            ("tags: {katib: false}\nkatib: {enabled: true}", true, false), // condition wins
+            ("katib: {enabled: \"false\"}\nmodelRegistry: {enabled: \"true\"}", false, true),
+            ("tags: {modelRegistry: true}", true, true),
+        ];
+        for (yaml, want_katib, want_registry) in cases {
+            let v = values(yaml);
+            assert_eq!(v.enabled(katib), want_katib, "{yaml}");
+            assert_eq!(v.enabled(registry), want_registry, "{yaml}");
+        }
+    }
+
+    #[test]
+    fn external_components_count_as_present() {
+        let catalog = Catalog::embedded();
+        let cm = catalog.by_name("cert-manager").unwrap();
+        let v = values("certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}");
+        assert!(!v.enabled(cm));
+        assert!(v.present(cm));
+    }
+
+    #[test]
+    fn set_creates_maps_keeps_siblings_and_refuses_scalars_in_the_way() {
+        let mut m = parse_user_values(b"katib: {foo: 1}\nbad: 3\n").unwrap();
+        set(&mut m, "katib.enabled", Value::Bool(true)).unwrap();
+        set(&mut m, "global.profiles", Value::Sequence(vec![])).unwrap();
+        assert_eq!(lookup(&m, "katib.foo"), Some(&Value::from(1)));
+        assert_eq!(lookup(&m, "katib.enabled"), Some(&Value::Bool(true)));
+        let err = set(&mut m, "bad.enabled", Value::Bool(true)).unwrap_err().to_string();
+        assert!(err.contains("values: bad is not a mapping"), "{err}");
+    }
+
+    #[test]
+    fn auth_needs_depend_on_mode_and_istio() {
+        let catalog = Catalog::embedded();
+        let names = |yaml: &str| values(yaml).auth_needs(&catalog).iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(""), ["dex", "oauth2-proxy"]);
+        assert_eq!(names("global: {auth: {mode: oidc}}"), ["oauth2-proxy"]);
+        assert_eq!(names("global: {auth: {mode: none}}"), Vec::<String>::new());
+        assert_eq!(names("global: {istio: {enabled: false}}"), Vec::<String>::new());
+    }
+}
