@@ -11,6 +11,15 @@
 //! Service mounts) and annotates the objects with
 //! `cert-manager.io/inject-ca-from: <ns>/<certificate>`.
 //!
+//! Wiring is opt-in per Service, because many webhook servers manage their own
+//! `caBundle` at runtime (istiod, Knative's webhooks, the Trainer, JobSet and
+//! Spark operators in upstream's platform): cert-manager's cainjector would
+//! fight them over the field and admission would fail intermittently. An
+//! unwired object is wired when its Service is listed under `services`, when
+//! the object carries `kf-post.kubeflow.org/certificates: "true"` (how a
+//! third-party chart opts in), or when `allUnwired: true`;
+//! `kf-post.kubeflow.org/certificates: "false"` or `exclude` always opts out.
+//!
 //! A Secret of that name rendered with no data (a placeholder some charts ship
 //! for an in-process cert generator) is removed, since Helm would empty the
 //! certificate cert-manager writes into it on every upgrade; the Certificate's
@@ -19,8 +28,9 @@
 //! ```yaml
 //! certificates:
 //!   enabled: true
+//!   allUnwired: false                         # wire every unwired object, not only opted-in ones
 //!   exclude: [some-webhook-configuration]     # leave these objects alone
-//!   services:                                 # per-Service overrides ("name" or "ns/name")
+//!   services:                                 # Services to wire ("name" or "ns/name"), with overrides
 //!     admission-webhook-service:
 //!       certificate: admission-webhook-cert   # default: the secret name
 //!       issuer: admission-webhook-selfsigned-issuer   # default: <service>-selfsigned-issuer
@@ -42,12 +52,16 @@ use crate::transforms::Filter;
 
 const NAME: &str = "certificates";
 const INJECT_CA: &str = "cert-manager.io/inject-ca-from";
+const OPT_IN: &str = "kf-post.kubeflow.org/certificates";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
     #[serde(default)]
     pub enabled: bool,
+    /// Wire every unwired object, not only listed or annotated ones.
+    #[serde(default)]
+    pub all_unwired: bool,
     /// Names of webhook configurations / CRDs to leave unwired.
     #[serde(default)]
     pub exclude: Vec<String>,
@@ -91,10 +105,25 @@ impl Filter for Config {
         let mut targets: Vec<(usize, WebhookService)> = Vec::new();
         for (i, doc) in docs.iter().enumerate() {
             let services = webhook_services_of(doc);
-            if services.is_empty() || self.exclude.iter().any(|e| Some(e.as_str()) == doc.name()) {
+            if services.is_empty()
+                || self.exclude.iter().any(|e| Some(e.as_str()) == doc.name())
+                || is_wired(doc)
+            {
                 continue;
             }
-            if is_wired(doc) {
+            let opted_in = match doc.annotation(OPT_IN) {
+                Some("true") => true,
+                Some("false") => false,
+                None => self.all_unwired || services.iter().any(|s| self.overrides(s).is_some()),
+                Some(other) => {
+                    return Err(Error::Field {
+                        doc: doc.doc_ref(),
+                        field: format!("metadata.annotations.{OPT_IN}"),
+                        message: format!("expected \"true\" or \"false\", got {other:?}"),
+                    })
+                }
+            };
+            if !opted_in {
                 continue;
             }
             let mut distinct: Vec<(&str, &str)> = services
@@ -183,13 +212,14 @@ impl Filter for Config {
 }
 
 impl Config {
-    fn plan(&self, docs: &[Document], svc: &WebhookService) -> Result<Plan> {
-        let overrides = self
-            .services
+    fn overrides(&self, svc: &WebhookService) -> Option<&ServiceCert> {
+        self.services
             .get(&format!("{}/{}", svc.namespace, svc.name))
             .or_else(|| self.services.get(&svc.name))
-            .cloned()
-            .unwrap_or_default();
+    }
+
+    fn plan(&self, docs: &[Document], svc: &WebhookService) -> Result<Plan> {
+        let overrides = self.overrides(svc).cloned().unwrap_or_default();
         let service_doc = find_service(docs, &svc.name, Some(&svc.namespace));
         let mut notes = Vec::new();
         let secret = match overrides.secret_name {
@@ -462,7 +492,7 @@ data: {}
 
     #[test]
     fn wiring() {
-        let out = run("enabled: true", STREAM).unwrap();
+        let out = run("{enabled: true, allUnwired: true}", STREAM).unwrap();
         let kinds: Vec<&str> = out.iter().map(|d| d.kind().unwrap()).collect();
         assert_eq!(
             kinds,
@@ -537,7 +567,7 @@ data: {}
             "      - {name: cert, secret: {secretName: hook-certs}}\n",
             "",
         );
-        let out = run("enabled: true", &stream).unwrap();
+        let out = run("{enabled: true, allUnwired: true}", &stream).unwrap();
         let cert = out
             .iter()
             .find(|d| d.kind() == Some("Certificate"))
@@ -549,8 +579,51 @@ data: {}
         assert!(cert.changes[0].what.contains("mounts a secret"));
 
         // Excluded objects are left alone.
-        let out = run("{enabled: true, exclude: [m, things.example.com]}", STREAM).unwrap();
+        let out = run(
+            "{enabled: true, allUnwired: true, exclude: [m, things.example.com]}",
+            STREAM,
+        )
+        .unwrap();
         assert!(out.iter().all(|d| d.kind() != Some("Certificate")));
+    }
+
+    #[test]
+    fn opt_in() {
+        // (config, annotation on the MutatingWebhookConfiguration, wired?)
+        let cases: &[(&str, Option<&str>, bool)] = &[
+            ("enabled: true", None, false),
+            ("{enabled: true, services: {hook: {}}}", None, true),
+            ("{enabled: true, services: {other/hook: {}}}", None, false),
+            ("enabled: true", Some("\"true\""), true),
+            (
+                "{enabled: true, allUnwired: true}",
+                Some("\"false\""),
+                false,
+            ),
+            (
+                "{enabled: false, allUnwired: true}",
+                Some("\"true\""),
+                false,
+            ),
+        ];
+        for (cfg, ann, wired) in cases {
+            let stream = match ann {
+                Some(a) => STREAM.replace(
+                    "metadata: {name: m}",
+                    &format!("metadata: {{name: m, annotations: {{{OPT_IN}: {a}}}}}"),
+                ),
+                None => STREAM.to_owned(),
+            };
+            let out = run(cfg, &stream).unwrap();
+            let got = out[2].annotation(INJECT_CA).is_some();
+            assert_eq!(got, *wired, "{cfg} / {ann:?}");
+        }
+        let bad = STREAM.replace(
+            "metadata: {name: m}",
+            &format!("metadata: {{name: m, annotations: {{{OPT_IN}: maybe}}}}"),
+        );
+        let err = run("enabled: true", &bad).unwrap_err().to_string();
+        assert!(err.contains("document 2") && err.contains(OPT_IN), "{err}");
     }
 
     #[test]
@@ -559,7 +632,9 @@ data: {}
             "  clientConfig: {service: {name: hook, namespace: kf, path: /b}}",
             "  clientConfig: {service: {name: other, namespace: kf, path: /b}}",
         );
-        let err = run("enabled: true", &two).unwrap_err().to_string();
+        let err = run("{enabled: true, allUnwired: true}", &two)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("document 2") && err.contains("2 different services"),
             "{err}"
@@ -568,7 +643,9 @@ data: {}
             "      - {name: config, configMap: {name: cfg}}",
             "      - {name: tls, secret: {secretName: other-tls}}",
         );
-        let err = run("enabled: true", &ambiguous).unwrap_err().to_string();
+        let err = run("{enabled: true, allUnwired: true}", &ambiguous)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("document 1") && err.contains("spec.template.spec.volumes"),
             "{err}"
@@ -581,7 +658,7 @@ data: {}
         let out = run("{}", STREAM).unwrap();
         assert_eq!(out.len(), 6);
         assert!(out.iter().all(|d| !d.is_touched()));
-        let cfg: Config = serde_yaml::from_str("enabled: true").unwrap();
+        let cfg: Config = serde_yaml::from_str("{enabled: true, allUnwired: true}").unwrap();
         let mut once = cfg.filter(docs(STREAM)).unwrap();
         once.iter_mut().for_each(|d| d.changes.clear());
         let twice = cfg.filter(once.clone()).unwrap();
