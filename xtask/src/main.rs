@@ -1,19 +1,14 @@
 //! Repository automation. `cargo xtask sync` regenerates the component charts from
 //! upstream Kustomize output; `cargo xtask parity` compares charts with upstream.
 
-mod chart;
-mod parity;
-mod sync;
-mod template;
-mod upstream;
-mod values;
+use xtask::{parity, sync, upstream};
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 const USAGE: &str = "usage:
-  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--check]
-  cargo xtask parity [--manifests DIR] [--write-doc] [--only CHART]
+  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--charts-dir DIR] [--only CHART]... [--check]
+  cargo xtask parity [--manifests DIR] [--write-doc] [--only CHART]...
   cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]";
 
 fn main() {
@@ -34,6 +29,7 @@ fn run() -> Result<()> {
     let mut manifests: Option<PathBuf> = None;
     let mut kustomize: Option<PathBuf> = None;
     let mut check = false;
+    let mut charts_dir: Option<PathBuf> = None;
     let mut write_doc = false;
     let mut only: Vec<String> = Vec::new();
     let mut adhoc = parity::Adhoc::default();
@@ -42,6 +38,7 @@ fn run() -> Result<()> {
             "--manifests" => manifests = Some(value(&mut args, &a)?.into()),
             "--kustomize" => kustomize = Some(value(&mut args, &a)?.into()),
             "--check" => check = true,
+            "--charts-dir" => charts_dir = Some(value(&mut args, &a)?.into()),
             "--write-doc" => write_doc = true,
             "--only" => only.push(value(&mut args, &a)?),
             "--chart" => adhoc.chart = Some(value(&mut args, &a)?.into()),
@@ -65,7 +62,7 @@ fn run() -> Result<()> {
     match cmd.as_str() {
         "sync" => {
             let t = std::time::Instant::now();
-            sync::run(&source, check)?;
+            sync::run(&source, charts_dir.as_deref(), &only, check)?;
             eprintln!("sync took {:.1}s", t.elapsed().as_secs_f64());
             Ok(())
         }

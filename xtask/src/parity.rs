@@ -537,7 +537,8 @@ mod tests {
 
     #[test]
     fn diff_reports_maximal_paths_and_lost_fields() {
-        let cases: &[(&str, &str, &[(&str, usize)])] = &[
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, usize)]);
+        let cases: &[Case] = &[
             ("a: 1", "a: 1", &[]),
             ("{a: 1, b: 2}", "{b: 2, a: 1}", &[]),
             ("a: {x: 1, y: 2}", "a: {x: 1}", &[("a.y", 1)]),
@@ -586,7 +587,7 @@ mod tests {
             unallowed,
             vec![("ConfigMap/n/c", "(missing)"), ("Secret/n/d", "(extra)")]
         );
-        // a: 3 fields, b: 3 (1 differs), c: 2 (missing)
-        assert_eq!((o.fields, o.fields_differing), (8, 3));
+        // a: 5 leaves, b: 5 (data.k differs), c: 4 (missing); extra objects add no upstream fields.
+        assert_eq!((o.fields, o.fields_differing), (14, 5));
     }
 }

@@ -5,9 +5,18 @@ use crate::upstream::{load_catalog, repo_root, Source};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// Generate every chart (in parallel, one thread per chart).
-pub fn generate_all(source: &Source) -> Result<Vec<(String, Files)>> {
-    let catalog = load_catalog()?;
+/// Generate every chart (or those in `only`), in parallel, one thread per chart.
+pub fn generate_all(source: &Source, only: &[String]) -> Result<Vec<(String, Files)>> {
+    let mut catalog = load_catalog()?;
+    if !only.is_empty() {
+        if let Some(unknown) = only
+            .iter()
+            .find(|o| !catalog.charts.iter().any(|c| &c.chart == *o))
+        {
+            bail!("--only {unknown}: no such chart in xtask/components.yaml");
+        }
+        catalog.charts.retain(|c| only.contains(&c.chart));
+    }
     std::thread::scope(|s| {
         let handles: Vec<_> = catalog
             .charts
@@ -63,9 +72,12 @@ pub fn diff_chart(dir: &Path, files: &Files) -> Result<Vec<PathBuf>> {
     Ok(differ)
 }
 
-pub fn run(source: &Source, check: bool) -> Result<()> {
-    let charts_dir = repo_root().join("charts");
-    let generated = generate_all(source)?;
+/// Write (or with `check`, compare) every chart under `charts_dir` (default `charts/`).
+pub fn run(source: &Source, charts_dir: Option<&Path>, only: &[String], check: bool) -> Result<()> {
+    let charts_dir = charts_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo_root().join("charts"));
+    let generated = generate_all(source, only)?;
     let mut differ = Vec::new();
     for (chart, files) in &generated {
         let dir = charts_dir.join(chart);

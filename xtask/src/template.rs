@@ -94,9 +94,9 @@ impl<'a> Injector<'a> {
             None
         };
         if let Some(path) = pod_path {
-            let wkey = self.workload(&mut doc, &kind, &name, &place, path)?;
+            self.workload(&mut doc, &kind, &name, &place, path)?;
             let pod = mapping_at(&mut doc, path)?;
-            self.containers(pod, &name, &place, &wkey)?;
+            self.containers(pod, &name, &place)?;
             if kind == "StatefulSet" {
                 if let Some(Value::Sequence(vcts)) = doc
                     .get_mut("spec")
@@ -181,7 +181,7 @@ impl<'a> Injector<'a> {
         Ok(())
     }
 
-    /// Replicas and scheduling; returns the workload's values key.
+    /// Replicas and scheduling of a workload.
     fn workload(
         &mut self,
         doc: &mut Value,
@@ -189,7 +189,7 @@ impl<'a> Injector<'a> {
         name: &str,
         place: &str,
         pod_path: &[&str],
-    ) -> Result<String> {
+    ) -> Result<()> {
         let replicas = doc.get("spec").and_then(|s| s.get("replicas")).cloned();
         let takes_replicas = matches!(kind, "Deployment" | "StatefulSet" | "ReplicaSet");
         let pod = mapping_at(doc, pod_path)?;
@@ -200,7 +200,7 @@ impl<'a> Injector<'a> {
         for (field, empty) in SCHEDULING {
             entry.insert(
                 (*field).into(),
-                pod.get(*field).cloned().unwrap_or_else(|| empty()),
+                pod.get(*field).cloned().unwrap_or_else(*empty),
             );
         }
         let key = self.values.claim(
@@ -252,16 +252,10 @@ impl<'a> Injector<'a> {
                 spec.insert(Value::String(t), Value::Null);
             }
         }
-        Ok(key)
+        Ok(())
     }
 
-    fn containers(
-        &mut self,
-        pod: &mut Mapping,
-        workload: &str,
-        place: &str,
-        _wkey: &str,
-    ) -> Result<()> {
+    fn containers(&mut self, pod: &mut Mapping, workload: &str, place: &str) -> Result<()> {
         let count = ["initContainers", "containers"]
             .iter()
             .filter_map(|f| pod.get(*f).and_then(Value::as_sequence))

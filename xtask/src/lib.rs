@@ -1,0 +1,9 @@
+//! Library behind `cargo xtask`: chart generation from upstream Kustomize output
+//! (`sync`), and the parity gate (`parity`). Tests in `xtask/tests` use it directly.
+
+pub mod chart;
+pub mod parity;
+pub mod sync;
+pub mod template;
+pub mod upstream;
+pub mod values;

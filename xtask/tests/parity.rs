@@ -1,0 +1,81 @@
+//! The parity gate: every scenario a chart's ci/ values file claims renders like
+//! upstream (`cargo xtask parity`), and docs/parity.md shows the current table.
+
+mod common;
+use common::*;
+
+#[test]
+fn every_claimed_scenario_matches_upstream_and_doc_is_current() {
+    helm();
+    let out = xtask(&["parity"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "parity failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = std::fs::read_to_string(root().join("docs/parity.md")).unwrap();
+    assert!(
+        doc.contains(stdout.trim()),
+        "docs/parity.md is stale: run `cargo xtask parity --write-doc`"
+    );
+    // One row per ci file of every chart.
+    for chart in charts() {
+        for e in std::fs::read_dir(chart_dir(&chart).join("ci")).unwrap() {
+            let f = e.unwrap().file_name().to_string_lossy().into_owned();
+            let scenario = f.trim_end_matches("-values.yaml");
+            assert!(
+                stdout.contains(&format!("| {chart}/{scenario} |")),
+                "no parity row for {chart}/{scenario}"
+            );
+        }
+    }
+}
+
+#[test]
+fn adhoc_comparison_fails_and_names_unallowed_differences() {
+    helm();
+    let up = snapshot();
+    let dir = scratch("adhoc");
+    let against = dir.join("istio.yaml");
+    std::fs::write(&against, up.render("common/dex/overlays/istio").unwrap()).unwrap();
+    let chart = chart_dir("dex");
+    let out = xtask(&[
+        "parity",
+        "--chart",
+        chart.to_str().unwrap(),
+        "-f",
+        chart.join("ci/base-values.yaml").to_str().unwrap(),
+        "--against",
+        against.to_str().unwrap(),
+        "--name",
+        "dex-base-vs-istio",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "base rendering must not match the istio overlay"
+    );
+    assert!(
+        err.contains("dex-base-vs-istio: VirtualService/auth/dex: (missing)"),
+        "{err}"
+    );
+
+    // The same chart against its own scenario passes.
+    std::fs::write(&against, up.render("common/dex/overlays/istio").unwrap()).unwrap();
+    let out = xtask(&[
+        "parity",
+        "--chart",
+        chart.to_str().unwrap(),
+        "-f",
+        chart.join("ci/istio-values.yaml").to_str().unwrap(),
+        "--against",
+        against.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
