@@ -1,7 +1,9 @@
 //! `istio`: puts the rendered workloads into the Istio mesh, in one of two
 //! data-plane modes chosen by a single switch.
 //!
-//! - `sidecar`: label Namespace objects `istio-injection: enabled`; apply
+//! - `sidecar`: label Namespace objects `istio-injection: enabled` (the listed
+//!   ones, or by default the Kubeflow-owned ones that have not chosen a data
+//!   plane themselves); apply
 //!   per-workload `sidecar.istio.io/inject` overrides on pod templates (a label,
 //!   as upstream's Katib and Profiles overlays do); add
 //!   `traffic.sidecar.istio.io/excludeInboundPorts` for the container ports that
@@ -17,7 +19,7 @@
 //! ```yaml
 //! istio:
 //!   mode: sidecar
-//!   namespaces: [kubeflow]          # empty: every Namespace object in the stream
+//!   namespaces: [kubeflow]          # empty: Kubeflow-owned Namespace objects (below)
 //!   inject: {katib-ui: true, katib-controller: false}   # workload name (or Kind/name)
 //!   excludeWebhookPorts: true       # default true
 //!   destinationRules:
@@ -62,7 +64,9 @@ pub enum Mode {
 pub struct Config {
     #[serde(default)]
     pub mode: Mode,
-    /// Namespace objects to label; empty means all Namespace objects rendered.
+    /// Namespace objects to label; empty means the Kubeflow-owned ones
+    /// (`control-plane: kubeflow` or `app.kubernetes.io/part-of: kubeflow*`)
+    /// that carry no `istio-injection`/`istio.io/dataplane-mode` label yet.
     #[serde(default)]
     pub namespaces: Vec<String>,
     /// Workload name (or `Kind/name`) → inject a sidecar or not (sidecar mode).
@@ -144,11 +148,25 @@ impl Config {
         remove: Option<&str>,
     ) {
         for doc in docs.iter_mut() {
-            if doc.kind() != Some("Namespace") || doc.group() != "" {
+            if doc.kind() != Some("Namespace") || !doc.group().is_empty() {
                 continue;
             }
             let name = doc.name().unwrap_or_default().to_owned();
-            if !self.namespaces.is_empty() && !self.namespaces.contains(&name) {
+            let selected = if self.namespaces.is_empty() {
+                // Kubeflow-owned, and no data-plane choice made by the chart
+                // (istio-system ships `istio-injection: disabled` on purpose);
+                // `istio-injection: enabled` is what ambient mode replaces.
+                let injection = doc.label(INJECTION_NS);
+                is_kubeflow_owned(doc)
+                    && doc.label(AMBIENT_NS).is_none()
+                    && match key {
+                        AMBIENT_NS => injection != Some("disabled"),
+                        _ => injection.is_none(),
+                    }
+            } else {
+                self.namespaces.contains(&name)
+            };
+            if !selected {
                 continue;
             }
             doc.set_label(NAME, key, value);
@@ -298,6 +316,18 @@ impl Config {
         }
         Ok(out)
     }
+}
+
+/// A Namespace Kubeflow owns: upstream marks its own with
+/// `control-plane: kubeflow`, profile namespaces with
+/// `app.kubernetes.io/part-of: kubeflow-profile`. Others (cert-manager,
+/// istio-system, auth, …) keep whatever data-plane setting they ship with:
+/// e.g. a sidecar would keep cert-manager's startup Job from ever finishing.
+fn is_kubeflow_owned(ns: &Document) -> bool {
+    ns.label("control-plane") == Some("kubeflow")
+        || ns
+            .label("app.kubernetes.io/part-of")
+            .is_some_and(|p| p.starts_with("kubeflow"))
 }
 
 /// Ambient mode: remove sidecar-only labels and annotations from pod templates.
@@ -622,11 +652,11 @@ mod tests {
     const STREAM: &str = "\
 apiVersion: v1
 kind: Namespace
-metadata: {name: kubeflow, labels: {istio-injection: enabled}}
+metadata: {name: kubeflow, labels: {control-plane: kubeflow, istio-injection: enabled}}
 ---
 apiVersion: v1
 kind: Namespace
-metadata: {name: other}
+metadata: {name: team, labels: {app.kubernetes.io/part-of: kubeflow-profile}}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -674,7 +704,7 @@ webhooks:
             (
                 "{mode: sidecar, namespaces: [kubeflow]}",
                 1,
-                "metadata:labels",
+                "metadata:labels:istio-injection",
                 None,
             ),
             (
@@ -733,13 +763,37 @@ webhooks:
                 "spec:template:metadata:annotations",
                 None,
             ),
-            ("mode: off", 1, "metadata:labels", None),
+            ("mode: off", 1, "metadata:labels:istio-injection", None),
         ];
         for (cfg, idx, path, want) in cases {
             let out = config(cfg).filter(docs(STREAM)).unwrap();
             let got = at(&out[*idx].value, path).map(|v| v.as_str().unwrap_or("<non-string>"));
             assert_eq!(got, *want, "config {cfg}: {path} of document {idx}");
         }
+    }
+
+    #[test]
+    fn namespace_selection() {
+        let stream = "apiVersion: v1\nkind: Namespace\nmetadata: {name: cert-manager}\n---\n\
+                      apiVersion: v1\nkind: Namespace\nmetadata: {name: istio-system, labels: {istio-injection: disabled}}\n---\n\
+                      apiVersion: v1\nkind: Namespace\nmetadata: {name: kubeflow-system, labels: {control-plane: kubeflow}}";
+        // (config, expected istio-injection per namespace)
+        let cases: &[(&str, [Option<&str>; 3])] = &[
+            ("mode: sidecar", [None, Some("disabled"), Some("enabled")]),
+            (
+                "{mode: sidecar, namespaces: [cert-manager, istio-system]}",
+                [Some("enabled"), Some("enabled"), None],
+            ),
+            ("mode: ambient", [None, Some("disabled"), None]),
+        ];
+        for (cfg, want) in cases {
+            let out = config(cfg).filter(docs(stream)).unwrap();
+            let got: Vec<Option<&str>> = out.iter().map(|d| d.label(INJECTION_NS)).collect();
+            assert_eq!(got, want, "{cfg}");
+        }
+        let out = config("mode: ambient").filter(docs(stream)).unwrap();
+        assert_eq!(out[2].label(AMBIENT_NS), Some("ambient"));
+        assert_eq!(out[0].label(AMBIENT_NS), None);
     }
 
     #[test]
