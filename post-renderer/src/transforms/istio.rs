@@ -11,7 +11,8 @@
 //!   mTLS, so a sidecar in front of them breaks admission); create an
 //!   `ISTIO_MUTUAL` `DestinationRule` for each named service.
 //! - `ambient`: label Namespace objects `istio.io/dataplane-mode: ambient` and
-//!   remove every sidecar knob (namespace `istio-injection`, pod
+//!   remove, from workloads not in a rendered Namespace that stays on sidecars,
+//!   every sidecar knob (namespace `istio-injection`, pod
 //!   `sidecar.istio.io/inject`, `traffic.sidecar.istio.io/*`), which would
 //!   otherwise inject sidecars next to ztunnel.
 //! - `off` (default): no change.
@@ -33,7 +34,7 @@
 //! Service with `kf-post.kubeflow.org/destination-rule: "true"` gets a
 //! DestinationRule as if listed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
@@ -129,9 +130,15 @@ impl Filter for Config {
                 Ok(docs)
             }
             Mode::Ambient => {
-                self.label_namespaces(&mut docs, AMBIENT_NS, "ambient", Some(INJECTION_NS));
+                let kept =
+                    self.label_namespaces(&mut docs, AMBIENT_NS, "ambient", Some(INJECTION_NS));
+                // Workloads in a rendered Namespace that stays on sidecars
+                // (e.g. knative-serving) keep their knobs: removing an
+                // `inject: "false"` there would inject a sidecar.
                 for doc in docs.iter_mut() {
-                    strip_sidecar_knobs(doc);
+                    if !doc.namespace().is_some_and(|ns| kept.contains(ns)) {
+                        strip_sidecar_knobs(doc);
+                    }
                 }
                 Ok(docs)
             }
@@ -140,13 +147,16 @@ impl Filter for Config {
 }
 
 impl Config {
+    /// Label the selected Namespace objects; returns the names of the
+    /// rendered Namespace objects that were not selected.
     fn label_namespaces(
         &self,
         docs: &mut [Document],
         key: &str,
         value: &str,
         remove: Option<&str>,
-    ) {
+    ) -> BTreeSet<String> {
+        let mut unselected = BTreeSet::new();
         for doc in docs.iter_mut() {
             if doc.kind() != Some("Namespace") || !doc.group().is_empty() {
                 continue;
@@ -167,6 +177,7 @@ impl Config {
                 self.namespaces.contains(&name)
             };
             if !selected {
+                unselected.insert(name);
                 continue;
             }
             doc.set_label(NAME, key, value);
@@ -174,6 +185,7 @@ impl Config {
                 remove_meta_key(doc, "labels", other);
             }
         }
+        unselected
     }
 
     fn apply_inject_overrides(&self, docs: &mut [Document]) -> Result<()> {
@@ -794,6 +806,29 @@ webhooks:
         let out = config("mode: ambient").filter(docs(stream)).unwrap();
         assert_eq!(out[2].label(AMBIENT_NS), Some("ambient"));
         assert_eq!(out[0].label(AMBIENT_NS), None);
+        // Ambient strips sidecar knobs except in rendered namespaces left on sidecars.
+        let pod = |ns: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: {ns}}}\n\
+                 spec: {{template: {{metadata: {{labels: {{sidecar.istio.io/inject: \"false\"}}}}}}}}"
+            )
+        };
+        let with_pods = format!(
+            "{stream}\n---\n{}\n---\n{}\n---\n{}",
+            pod("istio-system"),
+            pod("kubeflow-system"),
+            pod("elsewhere")
+        );
+        let out = config("mode: ambient").filter(docs(&with_pods)).unwrap();
+        let injects: Vec<bool> = out[3..]
+            .iter()
+            .map(|d| {
+                d.value["spec"]["template"]["metadata"]["labels"]
+                    .get(INJECT)
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(injects, [true, false, false]);
     }
 
     #[test]
