@@ -1,1 +1,257 @@
-//! Harness for end-to-end tests: local control plane, Helm, kubectl.
+//! Harness for end-to-end tests: a local control plane, Helm 4, Helm 3, kubectl
+//! and the `kf-post` binary, all real (see `scripts/bootstrap`).
+//!
+//! ```no_run
+//! let cp = e2e::ControlPlane::start();
+//! e2e::run_ok(e2e::helm4(&cp).args(["install", "demo", "e2e/fixtures/charts/tiny"]));
+//! let data = e2e::run_ok(e2e::kubectl(&cp).args(["get", "configmap", "demo-config", "-o", "name"]));
+//! ```
+//!
+//! Each [`ControlPlane`] is its own etcd + kube-apiserver + kube-controller-manager
+//! in a temporary directory, stopped when the value is dropped, so tests can run
+//! in parallel. The Helm commands of a control plane share a Helm home (config,
+//! data, cache, plugins) that belongs to that control plane only: plugins a test
+//! installs never leak into another test or into the user's Helm.
+//!
+//! Tools come from `.tools/bin` (run `scripts/bootstrap` first; `scripts/test`
+//! does). kubectl is taken from `PATH`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root (the workspace directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e/ has a parent directory")
+        .to_path_buf()
+}
+
+/// `.tools/bin`, where `scripts/bootstrap` links the pinned tools.
+pub fn tools_bin() -> PathBuf {
+    repo_root().join(".tools/bin")
+}
+
+/// A fixture chart shipped with this crate, e.g. `fixture_chart("tiny")`.
+pub fn fixture_chart(name: &str) -> PathBuf {
+    repo_root().join("e2e/fixtures/charts").join(name)
+}
+
+/// A running local control plane (`scripts/cluster up`), stopped on drop.
+pub struct ControlPlane {
+    dir: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl ControlPlane {
+    /// Starts a control plane with the default admission configuration
+    /// (PodSecurity is enabled but enforces `privileged`).
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a control plane whose kube-apiserver reads `file` as
+    /// `--admission-control-config-file` (e.g. PodSecurity enforcing `restricted`).
+    pub fn start_with_admission_config(file: &Path) -> Self {
+        Self::start_with(&["--admission-config".as_ref(), file.as_os_str()])
+    }
+
+    fn start_with(extra: &[&std::ffi::OsStr]) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "kfh-e2e-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        // A leftover directory from a crashed run with the same PID holds no
+        // running cluster we may touch; start clean.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create control plane directory");
+        let mut up = Command::new(repo_root().join("scripts/cluster"));
+        up.arg("up").arg(&dir).args(extra);
+        run_ok(&mut up);
+        ControlPlane {
+            kubeconfig: dir.join("kubeconfig"),
+            dir,
+        }
+    }
+
+    /// The admin kubeconfig (system:masters).
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The control plane's directory: certificates, logs (`logs/`), Helm home.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn helm_home(&self, which: &str) -> PathBuf {
+        self.dir.join(which)
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let stopped = Command::new(repo_root().join("scripts/cluster"))
+            .arg("down")
+            .arg(&self.dir)
+            .output();
+        if !matches!(&stopped, Ok(out) if out.status.success()) {
+            eprintln!(
+                "e2e: stopping the control plane in {} failed: {stopped:?}",
+                self.dir.display()
+            );
+        }
+        if std::thread::panicking() {
+            // Keep certificates and component logs for the failure investigation.
+            eprintln!(
+                "e2e: test failed; control plane logs kept in {}/logs",
+                self.dir.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn helm(cp: &ControlPlane, binary: &str, home: &str) -> Command {
+    let home = cp.helm_home(home);
+    let mut cmd = Command::new(tools_bin().join(binary));
+    cmd.env("KUBECONFIG", cp.kubeconfig())
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_PLUGINS", home.join("plugins"))
+        .env("PATH", kf_post_path())
+        .current_dir(repo_root());
+    cmd
+}
+
+/// `helm` (Helm 4) talking to `cp`, with its own Helm home and `kf-post` on PATH.
+pub fn helm4(cp: &ControlPlane) -> Command {
+    helm(cp, "helm", "helm4")
+}
+
+/// `helm3` (Helm 3) talking to `cp`, with its own Helm home and `kf-post` on
+/// PATH, so `--post-renderer kf-post` finds the binary built from this tree.
+pub fn helm3(cp: &ControlPlane) -> Command {
+    helm(cp, "helm3", "helm3")
+}
+
+/// `kubectl` talking to `cp`.
+pub fn kubectl(cp: &ControlPlane) -> Command {
+    let mut cmd = Command::new("kubectl");
+    cmd.env("KUBECONFIG", cp.kubeconfig())
+        .current_dir(repo_root());
+    cmd
+}
+
+/// The target directory the running test binary was built in
+/// (`<target>/<profile>/deps/<test>`), which honours `CARGO_TARGET_DIR`.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    exe.ancestors()
+        .nth(3)
+        .expect("test binary lives in <target>/<profile>/deps/")
+        .to_path_buf()
+}
+
+/// Path of a `kf-post` built from this tree: `$KF_POST_BIN` if set, otherwise
+/// `cargo build -p kf-post --release` (once per test process; a no-op when it is
+/// up to date, so a test never runs a stale binary).
+pub fn kf_post_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("KF_POST_BIN") {
+            return PathBuf::from(bin);
+        }
+        let target = target_dir();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        run_ok(
+            Command::new(cargo)
+                .args(["build", "--quiet", "-p", "kf-post", "--release"])
+                .env("CARGO_TARGET_DIR", &target)
+                .current_dir(repo_root()),
+        );
+        target.join("release/kf-post")
+    })
+}
+
+/// A `PATH` value with `kf-post`'s directory first, then `.tools/bin`, then the
+/// inherited `PATH`.
+pub fn kf_post_path() -> OsString {
+    let kf_post_dir = kf_post_bin()
+        .parent()
+        .expect("kf-post has a directory")
+        .to_path_buf();
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = [kf_post_dir, tools_bin()]
+        .into_iter()
+        .chain(std::env::split_paths(&inherited));
+    std::env::join_paths(dirs).expect("PATH entries contain no separator")
+}
+
+fn describe(cmd: &Command) -> String {
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+    format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" "))
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("could not run `{}`: {e}", describe(cmd)))
+}
+
+/// Runs `cmd`; returns its stdout, or panics with the command line, exit status,
+/// stdout and stderr if it fails.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = output(cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        panic!(
+            "`{}` failed ({})\n--- stdout\n{stdout}\n--- stderr\n{}",
+            describe(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    stdout
+}
+
+/// Runs `cmd`, which must fail; returns its stderr, or panics with stdout if
+/// it succeeded. For asserting that something is rejected, and why.
+pub fn run_fail(cmd: &mut Command) -> String {
+    let out = output(cmd);
+    if out.status.success() {
+        panic!(
+            "`{}` succeeded but was expected to fail\n--- stdout\n{}",
+            describe(cmd),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Polls `check` every 200 ms until it returns `Ok`, or panics after `timeout`
+/// with the last error. For what controllers do asynchronously (ReplicaSets
+/// appearing, garbage collection, CRDs becoming Established).
+pub fn eventually<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("timed out after {timeout:?} waiting for {what}; last: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
