@@ -38,6 +38,7 @@
 //!       port: 80                            # default: the Service's first port
 //!       principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]
 //!                                           # [] and no `when`: allow from anywhere (rules: [{}])
+//!       serviceAccounts: [centraldashboard, kubeflow/ml-pipeline-ui]   # added as principals
 //!       when: [{key: "request.headers[kubeflow-userid]", notValues: ["*"]}]
 //!       selector: {app: jupyter-web-app}    # default: the Service's selector
 //!       action: ALLOW                       # default; "" leaves it out
@@ -50,8 +51,9 @@
 //! Service: `kf-post.kubeflow.org/expose-prefix` (creates the VirtualService
 //! and the AuthorizationPolicy), `…/expose-port`, `…/expose-rewrite`,
 //! `…/expose-forwarded-prefix`, `…/expose-timeout`, `…/expose-gateway`,
-//! `…/expose-name` (default: the Service name), `…/authz-principals`
-//! (comma-separated; alone it creates only the AuthorizationPolicy). On a
+//! `…/expose-name` (default: the Service name), `…/authz-principals` and
+//! `…/authz-service-accounts` (comma-separated; without a prefix they create
+//! only the AuthorizationPolicy). On a
 //! workload (Deployment, StatefulSet, …): `…/env-userid-header`,
 //! `…/env-userid-prefix`, `…/env-secure-cookies`, `…/env-disable-auth` name the
 //! env vars to set. An `apps` entry for the same Service replaces what the
@@ -95,6 +97,9 @@ pub struct Config {
     pub gateway: String,
     #[serde(default = "default_principal")]
     pub ingress_principal: String,
+    /// Istio trust domain, for principals built from `serviceAccounts`.
+    #[serde(default = "default_trust_domain")]
+    pub trust_domain: String,
     #[serde(default = "default_userid_header")]
     pub user_id_header: String,
     #[serde(default)]
@@ -130,6 +135,9 @@ fn default_gateway() -> String {
 fn default_principal() -> String {
     INGRESS_PRINCIPAL.into()
 }
+fn default_trust_domain() -> String {
+    "cluster.local".into()
+}
 fn default_userid_header() -> String {
     "kubeflow-userid".into()
 }
@@ -164,9 +172,13 @@ pub struct App {
     /// VirtualService name, when it differs from `name`.
     #[serde(default)]
     pub virtual_service_name: Option<String>,
-    /// Default: the ingress-gateway principal.
+    /// Default: the ingress-gateway principal (unless `serviceAccounts` is set).
     #[serde(default)]
     pub principals: Option<Vec<String>>,
+    /// Service accounts (`name` in the app's namespace, or `ns/name`) allowed
+    /// to call the app; added to `principals`.
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
     #[serde(default)]
     pub when: Vec<Condition>,
     #[serde(default = "yes")]
@@ -307,7 +319,8 @@ impl Config {
             let get = |k: &str| doc.annotation(&format!("{PREFIX}{k}")).map(str::to_owned);
             let prefix = get("expose-prefix");
             let principals = get("authz-principals");
-            if prefix.is_none() && principals.is_none() {
+            let service_accounts = get("authz-service-accounts");
+            if prefix.is_none() && principals.is_none() && service_accounts.is_none() {
                 continue;
             }
             let service = doc.name().unwrap_or_default().to_owned();
@@ -336,12 +349,11 @@ impl Config {
                 timeout: get("expose-timeout"),
                 port,
                 gateway: get("expose-gateway"),
-                principals: principals.map(|p| {
-                    p.split(',')
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                }),
+                principals: principals.as_deref().map(split_list),
+                service_accounts: service_accounts
+                    .as_deref()
+                    .map(split_list)
+                    .unwrap_or_default(),
                 authorization_policy: true,
                 action: allow(),
                 ..App::default()
@@ -455,10 +467,17 @@ impl Config {
             }
         }
         if app.authorization_policy {
-            let principals = app
-                .principals
-                .clone()
-                .unwrap_or_else(|| vec![self.ingress_principal.clone()]);
+            // Named service accounts add to the principals; with only service
+            // accounts given, the ingress gateway is not allowed implicitly.
+            let mut principals = match (&app.principals, app.service_accounts.is_empty()) {
+                (Some(p), _) => p.clone(),
+                (None, true) => vec![self.ingress_principal.clone()],
+                (None, false) => Vec::new(),
+            };
+            for sa in &app.service_accounts {
+                let (sa_ns, sa_name) = sa.split_once('/').unwrap_or((ns.as_str(), sa.as_str()));
+                principals.push(format!("{}/ns/{sa_ns}/sa/{sa_name}", self.trust_domain));
+            }
             let mut rules = Sequence::new();
             if !principals.is_empty() {
                 let mut source = Mapping::new();
@@ -601,13 +620,13 @@ impl Config {
     fn request_authentications(&self, docs: &[Document]) -> Vec<Document> {
         let dex = self.issuer.clone().unwrap_or_else(|| DEX_ISSUER.into());
         let mut out = Vec::new();
-        let (main_name, main_claim) = match self.mode {
-            Mode::Oidc => ("oidc-jwt", "email"),
-            _ => ("dex-jwt", "email"),
+        let main_name = match self.mode {
+            Mode::Oidc => "oidc-jwt",
+            _ => "dex-jwt",
         };
         out.push((
             main_name,
-            vec![self.jwt_rule(&dex, self.jwks_uri.as_deref(), main_claim)],
+            vec![self.jwt_rule(&dex, self.jwks_uri.as_deref(), "email")],
         ));
         match self.mode {
             Mode::M2mKind => out.push((
@@ -733,6 +752,14 @@ fn gateway_policies(docs: &[Document]) -> Vec<Document> {
                 format!("AuthorizationPolicy istio-system/{name}: {why}"),
             )
         })
+        .collect()
+}
+
+/// A comma-separated annotation value.
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
         .collect()
 }
 
@@ -1024,6 +1051,43 @@ spec:
         )
         .unwrap();
         assert_eq!(out[2].label("kustomize.component"), Some("jwa"));
+    }
+
+    #[test]
+    fn service_accounts() {
+        // (app extras, expected principals)
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[INGRESS_PRINCIPAL]),
+            (
+                "serviceAccounts: [dash, other/ui]",
+                &[
+                    "cluster.local/ns/kubeflow/sa/dash",
+                    "cluster.local/ns/other/sa/ui",
+                ],
+            ),
+            (
+                "principals: [p], serviceAccounts: [dash]",
+                &["p", "cluster.local/ns/kubeflow/sa/dash"],
+            ),
+        ];
+        for (extra, want) in cases {
+            let cfg = format!("apps: [{{name: a, service: jwa-service, {extra}}}]");
+            let out = run(&cfg, STREAM).unwrap();
+            let got: Vec<&str> = at(&out[2].value, "spec:rules:0:from:0:source:principals")
+                .unwrap()
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(&got, want, "{cfg}");
+        }
+        let cfg = "{trustDomain: td.example, apps: [{name: a, service: jwa-service, serviceAccounts: [x]}]}";
+        let out = run(cfg, STREAM).unwrap();
+        assert_eq!(
+            at(&out[2].value, "spec:rules:0:from:0:source:principals:0").and_then(Value::as_str),
+            Some("td.example/ns/kubeflow/sa/x")
+        );
     }
 
     #[test]
