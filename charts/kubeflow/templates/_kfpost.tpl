@@ -49,3 +49,13 @@ profiles:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+helm4: Helm 4 applies server-side; aggregated ClusterRoles (kubeflow-admin/
+edit/view) and CRD status fields belong to controllers, so the release must
+not claim them or every install/upgrade conflicts. Safe under Helm 3 too.
+*/}}
+{{- define "kubeflow.kfPost.helm4" -}}
+dropAggregatedRules: true
+dropStatus: true
+{{- end }}
