@@ -206,10 +206,6 @@ fn missing_dependencies_fail_naming_the_value_to_set() {
             &["--set", "kserve.enabled=false"],
             "modelsWebApp is enabled and needs kserve",
         ),
-        (
-            &["--set", "global.auth.mode=oidc"],
-            "needs global.auth.oidc.issuer",
-        ),
     ];
     for (args, want) in cases {
         let args: Vec<String> = args
@@ -245,46 +241,55 @@ fn missing_dependencies_fail_naming_the_value_to_set() {
 }
 
 #[test]
-fn production_refuses_to_render_without_credentials() {
+fn production_refuses_to_render_the_demo_credentials() {
     let prod = preset("production");
     let prod = prod.to_str().unwrap();
-    let err = template(&["-f", prod]).expect_err("production rendered without a password");
-    assert!(err.contains("global.auth.dex.passwordHash"), "{err}");
-    let demo = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
-    let err = template(&[
-        "-f",
-        prod,
-        "--set-string",
-        &format!("global.auth.dex.passwordHash={demo}"),
-    ])
-    .expect_err("production accepted the demo hash");
-    assert!(err.contains("demo password"), "{err}");
-    let err = template(&[
-        "-f",
-        prod,
-        "--set",
-        "global.auth.mode=oidc",
-        "--set",
-        "global.auth.oidc.issuer=https://idp.example",
-    ])
-    .expect_err("production oidc without a client secret");
+    let err = template(&["-f", prod]).expect_err("production rendered the demo credentials");
     assert!(
-        err.contains("global.auth.oidc.clientSecret or global.auth.oidc.existingSecret"),
+        err.contains("global.auth.allowDemoCredentials=false but dex is enabled")
+            && err.contains("set dex.enabled=false"),
         "{err}"
     );
+    let err = template(&[
+        "-f",
+        prod,
+        "--set",
+        "dex.enabled=false",
+        "--set",
+        "global.externalComponents={dex}",
+    ])
+    .expect_err("production rendered oauth2-proxy's demo secrets");
+    assert!(err.contains("set oauth2Proxy.enabled=false"), "{err}");
 
-    let hash = "$2y$12$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0";
     let out = template(&[
         "-f",
         prod,
-        "--set-string",
-        &format!("global.auth.dex.passwordHash={hash}"),
+        "--set",
+        "dex.enabled=false",
+        "--set",
+        "oauth2Proxy.enabled=false",
+        "--set",
+        "global.externalComponents={dex,oauth2Proxy}",
     ])
-    .expect("production with a password hash");
+    .expect("production with external auth");
+    let components = rendered_components(&out);
+    for absent in ["dex", "oauth2Proxy", "userNamespace"] {
+        assert!(!components.contains(absent), "production renders {absent}");
+    }
+    let demo_hash = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
     assert!(
-        !rendered_components(&out).contains("userNamespace"),
-        "production creates the demo user's namespace"
+        !out.contains(demo_hash),
+        "production output holds the demo password hash"
     );
+    assert!(
+        !out.contains("user@example.com"),
+        "production output names the demo user"
+    );
+    let config = docs(&out)
+        .into_iter()
+        .find(|d| d.kind == "PostRenderConfig")
+        .unwrap();
+    assert!(config.text.contains("preset: hardened"), "{}", config.text);
 }
 
 #[test]
