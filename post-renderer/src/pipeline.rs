@@ -85,7 +85,6 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
             );
         }
     }
-    let out = stream::emit(&docs, &parsed.opaque)?;
     let explain = if options.explain {
         explain(
             &docs,
@@ -97,6 +96,7 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
     } else {
         String::new()
     };
+    let out = stream::emit(docs, &parsed.opaque)?;
     Ok(Output {
         stream: out,
         explain,

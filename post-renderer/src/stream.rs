@@ -35,14 +35,15 @@ pub struct ParseOptions {
 
 /// A parsed stream.
 #[derive(Debug, Default)]
-pub struct Stream {
+pub struct Stream<'a> {
     pub documents: Vec<Document>,
     /// Documents that held only comments or whitespace (Helm emits one per
     /// template that rendered to nothing). They carry no object, so they are
     /// not written back; `--explain` reports how many there were.
     pub empty_documents: usize,
-    /// CRD `spec.versions` blocks kept as text, referenced by placeholders.
-    pub opaque: Vec<String>,
+    /// CRD `spec.versions` blocks kept as text (slices of the input, so
+    /// they cost no copy), referenced by placeholders.
+    pub opaque: Vec<&'a str>,
 }
 
 /// One chunk of input between separators.
@@ -60,7 +61,7 @@ fn split_chunks(input: &[u8]) -> Vec<Chunk<'_>> {
     let mut pos = 0;
     let mut line_no = 1;
     while pos < input.len() {
-        let end = match input[pos..].iter().position(|&b| b == b'\n') {
+        let end = match memchr::memchr(b'\n', &input[pos..]) {
             Some(n) => pos + n + 1,
             None => input.len(),
         };
@@ -128,7 +129,7 @@ fn leading_comment_len(text: &str) -> usize {
 }
 
 /// Parse a whole stream into documents.
-pub fn parse(input: &[u8], options: ParseOptions) -> Result<Stream> {
+pub fn parse(input: &[u8], options: ParseOptions) -> Result<Stream<'_>> {
     if input.len() > limits::MAX_INPUT_BYTES {
         return Err(Error::Input(format!(
             "input is {} bytes, more than the limit of {} bytes",
@@ -189,13 +190,13 @@ fn count_lines(bytes: &[u8]) -> usize {
 /// Parse one document body. `body_line` is its 1-based line in the input,
 /// used to turn serde_yaml's positions into input positions. A CRD schema
 /// block kept as text is appended to `opaque`.
-fn parse_document(
+fn parse_document<'a>(
     index: usize,
     leading_comments: &str,
-    body: &str,
+    body: &'a str,
     body_line: usize,
     options: ParseOptions,
-    opaque: &mut Vec<String>,
+    opaque: &mut Vec<&'a str>,
 ) -> Result<Document> {
     let source = leading_comments
         .lines()
@@ -259,7 +260,7 @@ fn parse_document(
             // no longer parses; parse the whole document instead.
             if let Ok(v) = serde_yaml::from_str::<Value>(&reduced) {
                 value = Some(v);
-                opaque.push(body[start..end].to_owned());
+                opaque.push(&body[start..end]);
             }
         }
     }
@@ -288,7 +289,8 @@ fn crd_versions_block(body: &str) -> Option<(usize, usize)> {
     let mut pos = spec + body[spec..].find('\n')? + 1;
     let mut start = None;
     while pos < body.len() {
-        let end = body[pos..].find('\n').map_or(body.len(), |n| pos + n + 1);
+        let end =
+            memchr::memchr(b'\n', &body.as_bytes()[pos..]).map_or(body.len(), |n| pos + n + 1);
         let line = body[pos..end].trim_end_matches(['\n', '\r']);
         match start {
             None => {
@@ -299,6 +301,9 @@ fn crd_versions_block(body: &str) -> Option<(usize, usize)> {
                     start = Some(pos);
                 }
             }
+            // Lines indented 3+ are inside the block: decide from the first
+            // bytes, without scanning the (often long) rest of the line.
+            Some(_) if line.starts_with("   ") => {}
             Some(s) => {
                 let indent = line.len() - line.trim_start_matches(' ').len();
                 let t = line.trim_start();
@@ -317,14 +322,34 @@ fn crd_versions_block(body: &str) -> Option<(usize, usize)> {
     start.and_then(|s| checked_block(body, s, body.len()))
 }
 
-/// Accept the block only if it uses no aliases: an alias inside it could
-/// point at an anchor outside, which re-serialisation does not keep.
+/// Accept the block only if it cannot use an alias to an anchor outside it
+/// (re-serialisation would drop the anchor). Without any anchor in the
+/// document there can be no alias; with anchors, reject a block containing
+/// anything that looks like an alias.
 fn checked_block(body: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    if !has_anchor(body) {
+        return Some((start, end));
+    }
     let block = &body[start..end];
     let has_alias = ["- *", ": *", "[*", ", *"]
         .iter()
         .any(|p| block.contains(p));
     (!has_alias).then_some((start, end))
+}
+
+/// Whether `body` may define an anchor: `&name` where a node can start.
+/// (False positives, e.g. `a &b` in prose, only cost a full parse.)
+fn has_anchor(body: &str) -> bool {
+    let bytes = body.as_bytes();
+    memchr::memchr_iter(b'&', bytes).any(|i| {
+        let before = if i == 0 { b' ' } else { bytes[i - 1] };
+        let after = bytes.get(i + 1).copied().unwrap_or(b' ');
+        matches!(before, b' ' | b'\t' | b'\n' | b'[' | b'{' | b',')
+            && !matches!(
+                after,
+                b' ' | b'\t' | b'\r' | b'\n' | b',' | b'[' | b']' | b'{' | b'}'
+            )
+    })
 }
 
 fn has_line(body: &str, line: &str) -> bool {
@@ -459,15 +484,15 @@ pub(crate) fn value_kind(v: &Value) -> &'static str {
     }
 }
 
-/// The text of one document body as it will be written; `opaque` is the
-/// stream's table of CRD schema blocks.
-pub fn render_body(doc: &Document, opaque: &[String]) -> Result<String> {
+/// Append one document body as it will be written to `out`; `opaque` is
+/// the stream's table of CRD schema blocks.
+fn write_body(doc: &Document, opaque: &[&str], out: &mut Vec<u8>) -> Result<()> {
     if !doc.is_touched() && !doc.generated {
-        let mut body = doc.raw.clone();
-        if !body.ends_with('\n') {
-            body.push('\n');
+        out.extend_from_slice(doc.raw.as_bytes());
+        if !doc.raw.ends_with('\n') {
+            out.push(b'\n');
         }
-        return Ok(body);
+        return Ok(());
     }
     let text = serde_yaml::to_string(&doc.value).map_err(|e| Error::Document {
         doc: doc.doc_ref(),
@@ -483,7 +508,8 @@ pub fn render_body(doc: &Document, opaque: &[String]) -> Result<String> {
         .and_then(|n| n.parse::<usize>().ok())
         .filter(|n| *n < opaque.len())
     else {
-        return Ok(text);
+        out.extend_from_slice(text.as_bytes());
+        return Ok(());
     };
     let line = format!("  versions: {}\n", opaque_placeholder(n));
     let Some(at) = text.find(&line) else {
@@ -495,24 +521,26 @@ pub fn render_body(doc: &Document, opaque: &[String]) -> Result<String> {
                 .into(),
         });
     };
-    let block = &opaque[n];
-    let mut out = String::with_capacity(text.len() + block.len());
-    out.push_str(&text[..at]);
-    out.push_str(block);
+    let block = opaque[n];
+    out.extend_from_slice(&text.as_bytes()[..at]);
+    out.extend_from_slice(block.as_bytes());
     if !block.ends_with('\n') {
-        out.push('\n');
+        out.push(b'\n');
     }
-    out.push_str(&text[at + line.len()..]);
-    Ok(out)
+    out.extend_from_slice(&text.as_bytes()[at + line.len()..]);
+    Ok(())
 }
 
 /// Write documents as a stream: `---`, the leading comments, the body.
-pub fn emit(docs: &[Document], opaque: &[String]) -> Result<Vec<u8>> {
+/// Takes the documents by value and frees each once written, so the peak
+/// memory is not input + parsed documents + output at once.
+pub fn emit(docs: Vec<Document>, opaque: &[&str]) -> Result<Vec<u8>> {
+    // A touched CRD's `raw` still holds its schemas, so this covers them.
     let mut out = Vec::with_capacity(docs.iter().map(|d| d.raw.len() + 64).sum());
     for doc in docs {
         out.extend_from_slice(b"---\n");
         out.extend_from_slice(doc.leading_comments.as_bytes());
-        out.extend_from_slice(render_body(doc, opaque)?.as_bytes());
+        write_body(&doc, opaque, &mut out)?;
     }
     Ok(out)
 }
@@ -521,7 +549,7 @@ pub fn emit(docs: &[Document], opaque: &[String]) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn parse_str(s: &str) -> Result<Stream> {
+    fn parse_str(s: &str) -> Result<Stream<'_>> {
         parse(s.as_bytes(), ParseOptions::default())
     }
 
@@ -582,7 +610,7 @@ mod tests {
         let input = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # trailing comment\ndata:\n  z: '1'\n  a: \"x\"   # odd spacing kept\n---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\n";
         let s = parse_str(input).unwrap();
         assert_eq!(
-            String::from_utf8(emit(&s.documents, &s.opaque).unwrap()).unwrap(),
+            String::from_utf8(emit(s.documents.clone(), &s.opaque).unwrap()).unwrap(),
             input
         );
     }
@@ -592,7 +620,7 @@ mod tests {
         let input = "---\n# Source: c/templates/a.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: a\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/a.yaml\ndata:\n  z: '1'\n  a: x\n";
         let mut s = parse_str(input).unwrap();
         s.documents[0].set_label("test", "x", "y");
-        let out = String::from_utf8(emit(&s.documents, &s.opaque).unwrap()).unwrap();
+        let out = String::from_utf8(emit(s.documents.clone(), &s.opaque).unwrap()).unwrap();
         assert_eq!(
             out,
             "---\n# Source: c/templates/a.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: a\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/a.yaml\n  labels:\n    x: y\ndata:\n  z: '1'\n  a: x\n"
@@ -616,13 +644,13 @@ mod tests {
         );
         // Untouched: byte-identical.
         assert_eq!(
-            String::from_utf8(emit(&s.documents, &s.opaque).unwrap()).unwrap(),
+            String::from_utf8(emit(s.documents.clone(), &s.opaque).unwrap()).unwrap(),
             format!("---\n{CRD}")
         );
         // Touched: the schemas come back in place and parse to the original.
         let mut s = s;
         s.documents[0].set_label("test", "a", "b");
-        let out = emit(&s.documents, &s.opaque).unwrap();
+        let out = emit(s.documents.clone(), &s.opaque).unwrap();
         let reparsed = parse(&out, ParseOptions { full_crds: true }).unwrap();
         let mut want: Value = serde_yaml::from_str(CRD).unwrap();
         want["metadata"]["labels"] = serde_yaml::from_str("{a: b}").unwrap();
@@ -630,6 +658,16 @@ mod tests {
         // Full parse when asked for.
         let full = parse(CRD.as_bytes(), ParseOptions { full_crds: true }).unwrap();
         assert!(full.documents[0].value["spec"]["versions"].is_sequence());
+    }
+
+    #[test]
+    fn alias_lookalikes_in_schemas_keep_them_opaque() {
+        let crd = CRD.replace("    served: true", "    additionalPrinterColumns:\n    - jsonPath: .spec.containers[*].name\n      description: 'Examples: *.foo.com, a & b'\n    served: true");
+        let d = &parse_str(&crd).unwrap().documents[0];
+        assert_eq!(
+            d.value["spec"]["versions"].as_str(),
+            Some("__kf_post_opaque_0__")
+        );
     }
 
     #[test]

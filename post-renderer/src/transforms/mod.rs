@@ -161,7 +161,7 @@ pub fn split_path(path: &str) -> Vec<String> {
     }
     parts
 }
-pub mod istio;
 pub mod auth;
 pub mod certificates;
+pub mod istio;
 pub mod profiles;

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 use crate::document::{mapping_entry_in, Document};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::transforms::{pod_template_field, pod_template_mut, Filter};
 
 const NAME: &str = "security";
@@ -119,7 +119,7 @@ impl Filter for Config {
             }
         }
         if self.network_policies {
-            let policies = self.network_policies(&docs)?;
+            let policies = self.network_policies(&docs);
             docs.extend(policies);
         }
         Ok(docs)
@@ -142,7 +142,7 @@ impl Config {
         }
     }
 
-    fn network_policies(&self, docs: &[Document]) -> Result<Vec<Document>> {
+    fn network_policies(&self, docs: &[Document]) -> Vec<Document> {
         let namespaces: BTreeSet<String> = docs
             .iter()
             .filter(|d| {
@@ -157,88 +157,86 @@ impl Config {
             .filter_map(|d| Some((d.namespace()?.to_owned(), d.name()?.to_owned())))
             .collect();
         let mut out = Vec::new();
-        let mut add = |ns: &str, name: String, spec: &str, why: &str| -> Result<()> {
+        let mut add = |ns: &str, name: String, spec: Value, why: &str| {
             if existing.contains(&(ns.to_owned(), name.clone())) {
-                return Ok(());
+                return;
             }
-            let text = format!(
-                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec: {spec}\n"
-            );
-            let value: Value = serde_yaml::from_str(&text).map_err(|e| {
-                Error::Config(format!(
-                    "security: bad generated NetworkPolicy {ns}/{name}: {e}"
-                ))
-            })?;
-            out.push(Document::generated(value, NAME, why.to_owned()));
-            Ok(())
+            let mut meta = Mapping::new();
+            meta.insert("name".into(), name.into());
+            meta.insert("namespace".into(), ns.into());
+            let mut policy = Mapping::new();
+            policy.insert("apiVersion".into(), "networking.k8s.io/v1".into());
+            policy.insert("kind".into(), "NetworkPolicy".into());
+            policy.insert("metadata".into(), meta.into());
+            policy.insert("spec".into(), spec);
+            out.push(Document::generated(policy.into(), NAME, why.to_owned()));
         };
+        let yaml =
+            |s: &str| -> Value { serde_yaml::from_str(s).expect("static policy shapes parse") };
         let from_ns = |ns: &str| {
-            format!("{{podSelector: {{}}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}}}]}}]}}")
+            let mut spec = yaml("{podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{namespaceSelector: {matchLabels: {}}}]}]}");
+            let mut labels = Mapping::new();
+            labels.insert("kubernetes.io/metadata.name".into(), ns.into());
+            spec["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] = labels.into();
+            spec
         };
         for ns in &namespaces {
             add(
                 ns,
                 "kf-post-default-deny".into(),
-                "{podSelector: {}, policyTypes: [Ingress]}",
+                yaml("{podSelector: {}, policyTypes: [Ingress]}"),
                 "deny ingress not allowed by another policy",
-            )?;
-            add(
-                ns,
-                format!("default-allow-same-namespace-{ns}"),
-                "{podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{podSelector: {}}]}]}",
-                "allow ingress from the same namespace",
-            )?;
+            );
+            add(ns, format!("default-allow-same-namespace-{ns}"), yaml("{podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{podSelector: {}}]}]}"), "allow ingress from the same namespace");
             if ns != "istio-system" {
                 add(
                     ns,
                     "kf-post-allow-istio-system".into(),
-                    &from_ns("istio-system"),
+                    from_ns("istio-system"),
                     "allow ingress from istio-system (gateways, istiod)",
-                )?;
+                );
             }
             if let Some(p) = &self.prometheus_namespace {
                 add(
                     ns,
                     "kf-post-allow-prometheus".into(),
-                    &from_ns(p),
+                    from_ns(p),
                     "allow ingress from the Prometheus namespace",
-                )?;
+                );
             }
         }
         for (ns, service, selector, ports) in webhook_backends(docs) {
             if selector.is_empty() || ports.is_empty() {
                 continue;
             }
-            let selector = serde_yaml::to_string(&Value::Mapping(selector)).unwrap_or_default();
-            let ports: Vec<String> = ports
-                .iter()
-                .map(|p| format!("{{port: {p}, protocol: TCP}}"))
-                .collect();
-            let spec = format!(
-                "{{podSelector: {{matchLabels: {}}}, policyTypes: [Ingress], ingress: [{{ports: [{}]}}]}}",
-                flow(&selector),
-                ports.join(", ")
+            let mut spec =
+                yaml("{podSelector: {}, policyTypes: [Ingress], ingress: [{ports: []}]}");
+            spec["podSelector"]["matchLabels"] = Value::Mapping(selector);
+            spec["ingress"][0]["ports"] = Value::Sequence(
+                ports
+                    .into_iter()
+                    .map(|p| {
+                        let mut m = Mapping::new();
+                        m.insert("port".into(), p);
+                        m.insert("protocol".into(), "TCP".into());
+                        Value::Mapping(m)
+                    })
+                    .collect(),
             );
             add(
                 &ns,
                 format!("{service}-webhook"),
-                &spec,
+                spec,
                 "allow the API server to reach the webhook port",
-            )?;
+            );
         }
-        Ok(out)
+        out
     }
-}
-
-/// A block mapping of scalars as a flow mapping.
-fn flow(block: &str) -> String {
-    let entries: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
-    format!("{{{}}}", entries.join(", "))
 }
 
 /// (namespace, service, pod selector, target ports) of every Service that a
 /// webhook configuration or CRD conversion webhook in the stream calls.
-fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<String>)> {
+fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<Value>)> {
     let mut refs: BTreeSet<(String, String, i64)> = BTreeSet::new();
     for d in docs {
         let configs: Vec<&Value> = match d.kind() {
@@ -274,7 +272,7 @@ fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<Stri
             refs.insert((ns.to_owned(), name.to_owned(), port));
         }
     }
-    let mut out: BTreeMap<(String, String), (Mapping, Vec<String>)> = BTreeMap::new();
+    let mut out: BTreeMap<(String, String), (Mapping, Vec<Value>)> = BTreeMap::new();
     for (ns, name, port) in refs {
         let Some(svc) = docs.iter().find(|d| {
             d.kind() == Some("Service") && d.name() == Some(&name) && d.namespace() == Some(&ns)
@@ -294,9 +292,9 @@ fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<Stri
             .flatten()
             .find(|p| p.get("port").and_then(Value::as_i64) == Some(port))
             .map(|p| match p.get("targetPort") {
-                Some(Value::Number(n)) => n.to_string(),
-                Some(Value::String(s)) => s.clone(),
-                _ => port.to_string(),
+                // A named target port is valid in a NetworkPolicy too.
+                Some(t @ (Value::Number(_) | Value::String(_))) => t.clone(),
+                _ => Value::from(port),
             });
         let entry = out.entry((ns, name)).or_insert((selector, Vec::new()));
         if let Some(t) = target {
@@ -314,6 +312,9 @@ fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<Stri
 fn harden_pod_template(doc: &mut Document) {
     let at = pod_template_field(doc);
     let mut changes: Vec<String> = Vec::new();
+    // What was deliberately left alone; reported only alongside real changes
+    // so that a second run over hardened output changes nothing.
+    let mut kept: Vec<String> = Vec::new();
     let Some(spec) = pod_template_mut(doc)
         .and_then(|t| t.get_mut("spec"))
         .and_then(Value::as_mapping_mut)
@@ -329,7 +330,7 @@ fn harden_pod_template(doc: &mut Document) {
         || containers(spec).any(|c| as_root(c.get("securityContext")));
     let pod_sc = mapping_entry_in(spec, "securityContext");
     if runs_as_root {
-        changes.push(format!(
+        kept.push(format!(
             "kept {prefix}: runs as root explicitly (runAsNonRoot not set)"
         ));
     } else if !pod_sc.contains_key("runAsNonRoot") {
@@ -343,9 +344,6 @@ fn harden_pod_template(doc: &mut Document) {
         changes.push(format!(
             "set {prefix}.securityContext.seccompProfile.type=RuntimeDefault"
         ));
-    }
-    if pod_sc.is_empty() {
-        spec.remove("securityContext");
     }
     for list in ["initContainers", "containers"] {
         for c in spec
@@ -378,7 +376,7 @@ fn harden_pod_template(doc: &mut Document) {
                 } else {
                     "adds SYS_ADMIN"
                 };
-                changes.push(format!("kept {prefix}.{list}[{name}]: {why}, not hardened"));
+                kept.push(format!("kept {prefix}.{list}[{name}]: {why}, not hardened"));
                 continue;
             }
             let field = format!("{prefix}.{list}[{name}].securityContext");
@@ -393,8 +391,10 @@ fn harden_pod_template(doc: &mut Document) {
             }
         }
     }
-    for c in changes {
-        doc.record(NAME, c);
+    if !changes.is_empty() {
+        for c in changes.into_iter().chain(kept) {
+            doc.record(NAME, c);
+        }
     }
 }
 
@@ -411,4 +411,187 @@ fn as_root(sc: Option<&Value>) -> bool {
     let Some(sc) = sc else { return false };
     sc.get("runAsUser").and_then(Value::as_i64) == Some(0)
         || sc.get("runAsNonRoot").and_then(Value::as_bool) == Some(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(config: &str, docs: &[&str]) -> Vec<Document> {
+        let c: Config = serde_yaml::from_str(config).unwrap();
+        c.filter(
+            docs.iter()
+                .map(|d| Document::from_yaml(d).unwrap())
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+        crate::transforms::split_path(path)
+            .iter()
+            .try_fold(v, |v, k| match k.parse::<usize>() {
+                Ok(i) => v.get(i),
+                Err(_) => v.get(k.as_str()),
+            })
+    }
+
+    const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: kubeflow}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec:\n      securityContext: {runAsUser: 1000}\n      initContainers: [{name: init, image: i}]\n      containers:\n      - {name: app, image: i, securityContext: {allowPrivilegeEscalation: true, capabilities: {add: [NET_BIND_SERVICE]}}}\n      - {name: priv, image: i, securityContext: {privileged: true}}\n";
+    const ROOT: &str = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: kubeflow}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: j, image: i, securityContext: {runAsUser: 0}}]\n";
+
+    #[test]
+    fn hardened_defaults_never_weaken() {
+        let t = "spec.template.spec";
+        // (document, path, expected YAML value; None = absent)
+        let cases: &[(&str, String, Option<&str>)] = &[
+            (
+                DEPLOY,
+                format!("{t}.securityContext.runAsNonRoot"),
+                Some("true"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.securityContext.runAsUser"),
+                Some("1000"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.securityContext.seccompProfile.type"),
+                Some("RuntimeDefault"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.initContainers.0.securityContext.allowPrivilegeEscalation"),
+                Some("false"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.initContainers.0.securityContext.capabilities.drop"),
+                Some("[ALL]"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.containers.0.securityContext.allowPrivilegeEscalation"),
+                Some("true"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.containers.0.securityContext.capabilities.add"),
+                Some("[NET_BIND_SERVICE]"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.containers.0.securityContext.capabilities.drop"),
+                Some("[ALL]"),
+            ),
+            (
+                DEPLOY,
+                format!("{t}.containers.1.securityContext.allowPrivilegeEscalation"),
+                None,
+            ),
+            (
+                DEPLOY,
+                format!("{t}.containers.1.securityContext.capabilities"),
+                None,
+            ),
+            (
+                ROOT,
+                "spec.jobTemplate.spec.template.spec.securityContext.runAsNonRoot".into(),
+                None,
+            ),
+            (
+                ROOT,
+                "spec.jobTemplate.spec.template.spec.securityContext.seccompProfile.type".into(),
+                Some("RuntimeDefault"),
+            ),
+            (
+                ROOT,
+                "spec.jobTemplate.spec.template.spec.containers.0.securityContext.runAsUser".into(),
+                Some("0"),
+            ),
+        ];
+        for (doc, path, want) in cases {
+            let out = run("{preset: hardened, networkPolicies: false}", &[doc]);
+            let want: Option<Value> = want.map(|w| serde_yaml::from_str(w).unwrap());
+            assert_eq!(get(&out[0].value, path), want.as_ref(), "{path}");
+        }
+        let out = run("{preset: hardened, networkPolicies: false}", &[DEPLOY]);
+        let notes: Vec<_> = out[0].changes.iter().map(|c| c.what.as_str()).collect();
+        assert!(
+            notes.contains(&"kept spec.template.spec.containers[priv]: privileged, not hardened"),
+            "{notes:?}"
+        );
+        assert!(!run("{}", &[DEPLOY])[0].is_touched());
+    }
+
+    #[test]
+    fn namespace_labels_respect_existing_and_exceptions() {
+        let ns = |n: &str, labels: &str| {
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {n}, labels: {{{labels}}}}}\n"
+            )
+        };
+        let docs = [
+            ns("kubeflow", ""),
+            ns("istio-system", ""),
+            ns("auth", "pod-security.kubernetes.io/enforce: baseline"),
+        ];
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let out = run(
+            "{preset: hardened, podSecurityExceptions: {istio-system: privileged}}",
+            &docs,
+        );
+        let level =
+            |i: usize, mode: &str| out[i].label(&format!("{PSS}/{mode}")).map(str::to_owned);
+        assert_eq!(level(0, "enforce").as_deref(), Some("restricted"));
+        assert_eq!(level(0, "warn").as_deref(), Some("restricted"));
+        assert_eq!(level(1, "enforce").as_deref(), Some("privileged"));
+        assert_eq!(level(2, "enforce").as_deref(), Some("baseline"));
+        assert_eq!(level(2, "audit").as_deref(), Some("restricted"));
+    }
+
+    #[test]
+    fn network_policies_per_workload_namespace() {
+        let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: hook, namespace: kubeflow}\nspec: {selector: {app: d}, ports: [{port: 443, targetPort: 9443}]}\n";
+        let hook = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: v}\nwebhooks: [{name: a.b, clientConfig: {service: {name: hook, namespace: kubeflow, path: /v}}}]\n";
+        let existing = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: kf-post-allow-istio-system, namespace: kubeflow}\nspec: {podSelector: {}}\n";
+        let out = run(
+            "{preset: hardened, prometheusNamespace: monitoring}",
+            &[DEPLOY, svc, hook, existing],
+        );
+        let generated: Vec<_> = out
+            .iter()
+            .filter(|d| d.generated)
+            .map(|d| format!("{}/{}", d.namespace().unwrap(), d.name().unwrap()))
+            .collect();
+        assert_eq!(
+            generated,
+            [
+                "kubeflow/kf-post-default-deny",
+                "kubeflow/default-allow-same-namespace-kubeflow",
+                "kubeflow/kf-post-allow-prometheus",
+                "kubeflow/hook-webhook"
+            ]
+        );
+        let webhook = out
+            .iter()
+            .find(|d| d.name() == Some("hook-webhook"))
+            .unwrap();
+        assert_eq!(
+            get(&webhook.value, "spec.ingress.0.ports.0.port"),
+            Some(&Value::from(9443))
+        );
+        assert_eq!(
+            get(&webhook.value, "spec.podSelector.matchLabels.app").and_then(Value::as_str),
+            Some("d")
+        );
+        let prom = out
+            .iter()
+            .find(|d| d.name() == Some("kf-post-allow-prometheus"))
+            .unwrap();
+        assert_eq!(
+            get(&prom.value, "spec.ingress.0.from.0.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name").and_then(Value::as_str),
+            Some("monitoring")
+        );
+    }
 }
