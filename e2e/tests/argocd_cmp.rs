@@ -1500,4 +1500,7 @@ metadata: {name: argocd-cm}
         );
     }
     assert_eq!(values["configs"]["cm"][health_key], cm["data"][health_key]);
+    let tracking = "application.resourceTrackingMethod";
+    assert_eq!(cm["data"][tracking], "annotation");
+    assert_eq!(values["configs"]["cm"][tracking], "annotation");
 }
