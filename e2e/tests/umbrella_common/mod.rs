@@ -4,6 +4,7 @@
 //! reader for Helm's rendered stream.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -227,4 +228,136 @@ pub fn chart_dependencies() -> Vec<(String, String, Vec<String>)> {
     }
     deps.extend(current);
     deps
+}
+
+/// A local control plane with the umbrella's test post-renderer installed.
+pub struct Cluster {
+    pub cp: e2e::ControlPlane,
+    plugins: PathBuf,
+}
+
+/// Name of the test-only Helm 4 post-renderer plugin (see [`Cluster::start`]).
+pub const TEST_POST_RENDERER: &str = "kf-post-test";
+
+impl Cluster {
+    /// Starts a control plane and installs, into its Helm home, a test-only
+    /// `postrenderer/v1` plugin that runs the real `kf-post` built from this
+    /// tree and then sets `failurePolicy: Ignore` on admission webhooks. The
+    /// local control plane runs no pods, so webhook Services never get
+    /// endpoints and a `Fail` policy would reject every object they watch
+    /// (cert-manager's webhook rejects each Certificate). Users get the
+    /// upstream policies; only this test harness flips them.
+    pub fn start() -> Cluster {
+        let cp = e2e::ControlPlane::start();
+        // Helm 4.3.1 installs a plugin from a local directory into
+        // $HELM_DATA_HOME/plugins whatever HELM_PLUGINS says, but looks plugins
+        // up in HELM_PLUGINS: point both at the same place.
+        let data = e2e::run_ok(e2e::helm4(&cp).args(["env", "HELM_DATA_HOME"]));
+        let plugins = PathBuf::from(data.trim()).join("plugins");
+        let plugin = cp.dir().join(TEST_POST_RENDERER);
+        std::fs::create_dir_all(&plugin).unwrap();
+        std::fs::write(
+            plugin.join("plugin.yaml"),
+            format!(
+                "apiVersion: v1\nname: {TEST_POST_RENDERER}\nversion: 0.1.0\ntype: postrenderer/v1\n\
+                 runtime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: \"${{HELM_PLUGIN_DIR}}/run\"\n"
+            ),
+        )
+        .unwrap();
+        let script = plugin.join("run");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/usr/bin/env bash\nset -euo pipefail\n{} \"$@\" | sed -E 's/^( *)failurePolicy: Fail$/\\1failurePolicy: Ignore/'\n",
+                e2e::kf_post_bin().display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cluster = Cluster { cp, plugins };
+        e2e::run_ok(cluster.helm().args(["plugin", "install"]).arg(&plugin));
+        let list = e2e::run_ok(cluster.helm().args(["plugin", "list"]));
+        assert!(
+            list.contains(TEST_POST_RENDERER),
+            "plugin not found after install:\n{list}"
+        );
+        cluster
+    }
+
+    pub fn helm(&self) -> Command {
+        let mut cmd = e2e::helm4(&self.cp);
+        cmd.env("HELM_PLUGINS", &self.plugins);
+        cmd
+    }
+
+    pub fn kubectl(&self) -> Command {
+        e2e::kubectl(&self.cp)
+    }
+
+    /// `scripts/upgrade-crds --chart CHART ARGS…`: the CRDs of the enabled
+    /// components, server-side applied. Needed before the first install too
+    /// while component charts render CRDs from templates/ (see docs/umbrella.md).
+    pub fn apply_crds(&self, chart: &Path, args: &[&str]) -> String {
+        let mut cmd = Command::new(repo_root().join("scripts/upgrade-crds"));
+        cmd.arg("--chart").arg(chart).args(args);
+        cmd.env("KUBECONFIG", self.cp.kubeconfig())
+            .env("HELM", e2e::tools_bin().join("helm"))
+            .env("HELM_CONFIG_HOME", self.cp.dir().join("crd-helm/config"))
+            .env("HELM_CACHE_HOME", self.cp.dir().join("crd-helm/cache"))
+            .env("HELM_DATA_HOME", self.cp.dir().join("crd-helm/data"));
+        e2e::run_ok(&mut cmd)
+    }
+
+    /// Size in bytes of release revision `rev`'s storage Secret: the whole
+    /// object as stored (what the API server's 1 MiB limit applies to) and the
+    /// base64 `release` payload within it.
+    pub fn release_secret_size(&self, release: &str, rev: u32) -> (usize, usize) {
+        let name = format!("sh.helm.release.v1.{release}.v{rev}");
+        let json = e2e::run_ok(
+            self.kubectl()
+                .args(["get", "secret", &name, "-n", "default", "-o", "json"]),
+        );
+        let payload = e2e::run_ok(self.kubectl().args([
+            "get",
+            "secret",
+            &name,
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.data.release}",
+        ]));
+        (json.len(), payload.len())
+    }
+
+    /// `kind/namespace/name` of every object of a type in the cluster.
+    pub fn names(&self, resource: &str) -> BTreeSet<String> {
+        e2e::run_ok(self.kubectl().args([
+            "get",
+            resource,
+            "-A",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}",
+        ]))
+        .lines()
+        .map(str::to_string)
+        .collect()
+    }
+}
+
+/// `(kind, namespace, name)` → document text, for a stored release manifest.
+pub fn manifest_objects(manifest: &str) -> BTreeMap<(String, String, String), Doc> {
+    docs(manifest)
+        .into_iter()
+        .map(|d| {
+            let ns = d
+                .text
+                .lines()
+                .find_map(|l| l.strip_prefix("  namespace: "))
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            ((d.kind.clone(), ns, d.name.clone()), d)
+        })
+        .collect()
 }

@@ -1,0 +1,270 @@
+//! The `kubeflow` umbrella on a real API server with Helm 4 and the kf-post
+//! post-renderer: every preset installs, release Secret sizes stay under the
+//! 1 MiB limit, and upgrade / rollback / uninstall do what docs/upgrades.md
+//! says. Sizes and timings are printed (run with `--nocapture` to see them).
+
+mod umbrella_common;
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use umbrella_common::*;
+
+const MIB: usize = 1024 * 1024;
+
+/// Installs `args` (preset files and --set) as release `kubeflow`, returning
+/// the wall time of `helm install` in seconds.
+fn install(cluster: &Cluster, args: &[&str]) -> f64 {
+    cluster.apply_crds(umbrella_chart(), args);
+    let start = Instant::now();
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["install", "kubeflow"])
+            .arg(umbrella_chart())
+            .args(args)
+            // Adopts the CRDs that component charts render from templates/
+            // and that apply_crds created first (docs/umbrella.md#crds).
+            .args([
+                "--take-ownership",
+                "--post-renderer",
+                TEST_POST_RENDERER,
+                "--timeout",
+                "10m",
+            ]),
+    );
+    start.elapsed().as_secs_f64()
+}
+
+fn deployments_in_manifest(manifest: &str) -> BTreeSet<String> {
+    manifest_objects(manifest)
+        .into_keys()
+        .filter(|(kind, _, _)| kind == "Deployment")
+        .map(|(_, ns, name)| format!("{ns}/{name}"))
+        .collect()
+}
+
+/// Installs one preset on its own control plane; prints and checks the size.
+fn preset_installs(name: &str, extra: &[&str], limit: usize) {
+    let cluster = Cluster::start();
+    let file = preset(name);
+    let mut args = vec!["-f", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let secs = install(&cluster, &args);
+
+    let status = e2e::run_ok(cluster.helm().args(["status", "kubeflow", "-o", "json"]));
+    assert!(
+        status.contains("\"status\":\"deployed\""),
+        "{name}: {status}"
+    );
+    let manifest = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
+    assert!(
+        !manifest.contains("kind: PostRenderConfig"),
+        "{name}: the kf-post config reached the cluster"
+    );
+    // Every Deployment of the release exists on the API server (and no other).
+    let want = deployments_in_manifest(&manifest);
+    assert!(!want.is_empty(), "{name}: no Deployments rendered");
+    assert_eq!(
+        cluster.names("deployments"),
+        want,
+        "{name}: Deployments on the cluster"
+    );
+
+    let (object, payload) = cluster.release_secret_size("kubeflow", 1);
+    println!(
+        "umbrella size: preset={name} objects={} release-secret={object} B ({:.1}% of 1 MiB) payload={payload} B install={secs:.1}s",
+        manifest_objects(&manifest).len(),
+        object as f64 * 100.0 / MIB as f64,
+    );
+    assert!(
+        object < limit,
+        "{name}: release Secret {object} B >= limit {limit} B"
+    );
+}
+
+#[test]
+fn preset_full_installs_with_headroom() {
+    // Headroom: a quarter of the limit left for growth.
+    preset_installs("full", &[], MIB * 3 / 4);
+}
+
+#[test]
+fn preset_notebooks_trainer_installs() {
+    preset_installs("notebooks-trainer", &[], MIB);
+}
+
+#[test]
+fn preset_pipelines_katib_installs() {
+    preset_installs("pipelines-katib", &[], MIB);
+}
+
+#[test]
+fn preset_kserve_edge_installs() {
+    preset_installs("kserve-edge", &[], MIB);
+}
+
+#[test]
+fn preset_production_installs_with_external_auth() {
+    preset_installs(
+        "production",
+        &[
+            "--set",
+            "dex.enabled=false",
+            "--set",
+            "oauth2Proxy.enabled=false",
+            "--set",
+            "global.externalComponents={dex,oauth2Proxy}",
+        ],
+        MIB,
+    );
+}
+
+#[test]
+fn a_typo_fails_helm_install_with_the_key_named() {
+    let cluster = Cluster::start();
+    let err = e2e::run_fail(
+        cluster
+            .helm()
+            .args(["install", "kubeflow"])
+            .arg(umbrella_chart())
+            .args([
+                "--set",
+                "katib.enabeld=true",
+                "--post-renderer",
+                TEST_POST_RENDERER,
+            ]),
+    );
+    assert!(err.contains("/katib") && err.contains("enabeld"), "{err}");
+    let releases = e2e::run_ok(cluster.helm().args(["list", "-q"]));
+    assert!(
+        releases.trim().is_empty(),
+        "a release was created: {releases}"
+    );
+}
+
+/// Upgrade enabling Katib adds only Katib's objects; `helm upgrade --set
+/// global.istio.mode=ambient` re-integrates through kf-post; rollback restores
+/// the first revision's objects; uninstall keeps CRDs and PVCs.
+#[test]
+fn upgrade_rollback_uninstall_lifecycle() {
+    let cluster = Cluster::start();
+    let file = preset("notebooks-trainer");
+    let base = ["-f", file.to_str().unwrap()];
+    install(&cluster, &base);
+    let rev1 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
+    let rev1_objects = manifest_objects(&rev1);
+
+    // Revision 2: + Katib. Its CRDs first (Helm never installs crds/ on upgrade).
+    let with_katib = ["-f", file.to_str().unwrap(), "--set", "katib.enabled=true"];
+    cluster.apply_crds(umbrella_chart(), &with_katib);
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["upgrade", "kubeflow"])
+            .arg(umbrella_chart())
+            .args(with_katib)
+            .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
+    );
+    let rev2 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
+    let rev2_objects = manifest_objects(&rev2);
+    for (key, doc) in &rev1_objects {
+        let now = rev2_objects
+            .get(key)
+            .unwrap_or_else(|| panic!("upgrade removed {key:?}"));
+        assert_eq!(now.text, doc.text, "enabling katib changed {key:?}");
+    }
+    let added: Vec<_> = rev2_objects
+        .keys()
+        .filter(|k| !rev1_objects.contains_key(k))
+        .collect();
+    assert!(!added.is_empty(), "enabling katib added nothing");
+    for key in &added {
+        let source = &rev2_objects[*key].source;
+        assert!(
+            source.starts_with("kubeflow/charts/katib/"),
+            "{key:?} added from {source:?}"
+        );
+    }
+    let deployments = cluster.names("deployments");
+    assert!(
+        deployments.contains("kubeflow/katib-controller"),
+        "{deployments:?}"
+    );
+    assert!(cluster.names("pvc").contains("kubeflow/katib-mysql"));
+
+    // Revision 3: ambient mode, the kf-post config changes with the values.
+    let ambient = [
+        "--reuse-values",
+        "--set",
+        "global.istio.mode=ambient",
+        "--set",
+        "istio.variant=ambient-oauth2-proxy",
+    ];
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["upgrade", "kubeflow"])
+            .arg(umbrella_chart())
+            .args(ambient)
+            .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
+    );
+    let labels = e2e::run_ok(cluster.kubectl().args([
+        "get",
+        "namespace",
+        "kubeflow",
+        "-o",
+        "jsonpath={.metadata.labels}",
+    ]));
+    assert!(
+        labels.contains("\"istio.io/dataplane-mode\":\"ambient\""),
+        "{labels}"
+    );
+    assert!(!labels.contains("istio-injection"), "{labels}");
+
+    // Revision 4 = rollback to 1: Katib's objects go, the PVC stays (keep).
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["rollback", "kubeflow", "1", "--timeout", "10m"]),
+    );
+    let rev4 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
+    assert_eq!(
+        manifest_objects(&rev4).keys().collect::<Vec<_>>(),
+        rev1_objects.keys().collect::<Vec<_>>(),
+        "rollback did not restore revision 1's objects"
+    );
+    assert_eq!(cluster.names("deployments"), deployments_in_manifest(&rev1));
+    let labels = e2e::run_ok(cluster.kubectl().args([
+        "get",
+        "namespace",
+        "kubeflow",
+        "-o",
+        "jsonpath={.metadata.labels}",
+    ]));
+    assert!(
+        labels.contains("\"istio-injection\":\"enabled\""),
+        "rollback kept ambient: {labels}"
+    );
+    assert!(
+        cluster.names("pvc").contains("kubeflow/katib-mysql"),
+        "rollback deleted a kept PVC"
+    );
+
+    // Uninstall: release objects go, CRDs and PVCs stay.
+    let crds = cluster.names("crd");
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["uninstall", "kubeflow", "--timeout", "10m"]),
+    );
+    assert!(
+        cluster.names("deployments").is_empty(),
+        "Deployments left after uninstall"
+    );
+    assert_eq!(cluster.names("crd"), crds, "uninstall changed CRDs");
+    assert!(
+        cluster.names("pvc").contains("kubeflow/katib-mysql"),
+        "uninstall deleted a kept PVC"
+    );
+}
