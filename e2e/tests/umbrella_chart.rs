@@ -343,3 +343,141 @@ fn lint_strict_is_clean_for_every_installable_preset() {
         run_ok(cmd);
     }
 }
+
+/// `name key tag requires` of each catalog/components.yaml entry.
+fn catalog() -> Vec<(String, String, String, Vec<String>)> {
+    let text = std::fs::read_to_string(repo_root().join("catalog/components.yaml")).unwrap();
+    let list = |v: &str| -> Vec<String> {
+        v.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let mut out: Vec<(String, String, String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("  - name: ") {
+            out.push((
+                n.trim().to_string(),
+                String::new(),
+                String::new(),
+                Vec::new(),
+            ));
+        } else if let Some(c) = out.last_mut() {
+            if let Some(k) = line.strip_prefix("    key: ") {
+                c.1 = k.trim().to_string();
+            } else if let Some(t) = line.strip_prefix("    tag: ") {
+                c.2 = t.trim().to_string();
+            } else if let Some(r) = line.strip_prefix("    requires: ") {
+                c.3 = list(r);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn chart_agrees_with_the_component_catalog() {
+    let deps = chart_dependencies();
+    let key_of: std::collections::BTreeMap<String, String> = deps
+        .iter()
+        .map(|(n, k, _)| (n.clone(), k.clone()))
+        .collect();
+    let tpl =
+        std::fs::read_to_string(repo_root().join("charts/kubeflow/templates/_components.tpl"))
+            .unwrap();
+    let block = &tpl[tpl.find("define \"kubeflow.requires\"").unwrap()..];
+    let block = &block[..block.find("{{- end }}").unwrap()];
+    let catalog = catalog();
+    assert_eq!(
+        catalog.len(),
+        deps.len(),
+        "catalog vs Chart.yaml component count"
+    );
+    for (name, key, tag, requires) in catalog {
+        let dep = deps
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name} not in Chart.yaml"));
+        assert_eq!(dep.1, key, "{name}: umbrella key");
+        assert_eq!(dep.2, vec![tag.clone()], "{name}: tags");
+        let want: Vec<String> = requires.iter().map(|r| key_of[r].clone()).collect();
+        let line = format!("\n{key}: [{}]", want.join(", "));
+        if want.is_empty() {
+            assert!(
+                !block.contains(&format!("\n{key}: ")),
+                "{key} has requirements the catalog does not list"
+            );
+        } else {
+            assert!(
+                block.contains(&line),
+                "kubeflow.requires lacks `{}` (catalog)",
+                line.trim()
+            );
+        }
+    }
+}
+
+/// `kubeflow.meshedVariants` lists exactly the component chart variants that
+/// render Istio routing/authz objects (and their standalone variants render none).
+#[test]
+fn meshed_variant_table_matches_the_charts() {
+    let tpl =
+        std::fs::read_to_string(repo_root().join("charts/kubeflow/templates/_components.tpl"))
+            .unwrap();
+    let block = &tpl[tpl.find("define \"kubeflow.meshedVariants\"").unwrap()..];
+    let block = &block[..block.find("{{- end }}").unwrap()];
+    let charts = umbrella_chart().parent().unwrap();
+    let home = charts.parent().unwrap().join("helm-home");
+    let istio_objects = |chart: &str, variant: &str| -> usize {
+        let mut cmd = helm_in(&home);
+        cmd.args(["template", "x"])
+            .arg(charts.join(chart))
+            .args(["--set", &format!("variant={variant}")]);
+        docs(&run_ok(cmd))
+            .iter()
+            .filter(|d| {
+                [
+                    "VirtualService",
+                    "AuthorizationPolicy",
+                    "RequestAuthentication",
+                    "Gateway",
+                ]
+                .contains(&d.kind.as_str())
+            })
+            .count()
+    };
+    let mut checked = 0;
+    for (name, key, _) in chart_dependencies() {
+        let Some(line) = block.lines().find(|l| l.starts_with(&format!("{key}: "))) else {
+            continue;
+        };
+        let meshed: Vec<&str> = line[line.find("meshed: [").unwrap() + 9..]
+            .split(']')
+            .next()
+            .unwrap()
+            .split(", ")
+            .collect();
+        let standalone = line
+            .split("standalone: ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('}')
+            .trim();
+        for v in &meshed {
+            assert!(
+                istio_objects(&name, v) > 0,
+                "{name} variant {v} renders no Istio objects"
+            );
+        }
+        assert_eq!(
+            istio_objects(&name, standalone),
+            0,
+            "{name} variant {standalone} renders Istio objects"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 9, "only {checked} table rows checked");
+}

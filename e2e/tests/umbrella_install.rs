@@ -268,3 +268,56 @@ fn upgrade_rollback_uninstall_lifecycle() {
         "uninstall deleted a kept PVC"
     );
 }
+
+/// The test post-renderer is the project's kf-post Helm 4 plugin
+/// (post-renderer/helm-plugin) plus the webhook failurePolicy flip, nothing else.
+#[test]
+fn test_post_renderer_is_the_kf_post_plugin_plus_the_webhook_flip() {
+    let cluster = Cluster::start();
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["plugin", "install"])
+            .arg(repo_root().join("post-renderer/helm-plugin")),
+    );
+    let file = preset("full");
+    let render = |post_renderer: &str| {
+        e2e::run_ok(
+            cluster
+                .helm()
+                .args(["template", "kubeflow"])
+                .arg(umbrella_chart())
+                .args([
+                    "-f",
+                    file.to_str().unwrap(),
+                    "--post-renderer",
+                    post_renderer,
+                ]),
+        )
+    };
+    let real = render("kf-post");
+    let test = render(TEST_POST_RENDERER);
+    assert!(
+        !real.contains("kind: PostRenderConfig"),
+        "kf-post left its config in the stream"
+    );
+    let (real_lines, test_lines): (Vec<&str>, Vec<&str>) =
+        (real.lines().collect(), test.lines().collect());
+    assert_eq!(real_lines.len(), test_lines.len());
+    let mut flipped = 0;
+    for (r, t) in real_lines.iter().zip(&test_lines) {
+        if r != t {
+            assert_eq!(
+                (r.trim(), t.trim()),
+                ("failurePolicy: Fail", "failurePolicy: Ignore"),
+                "outputs differ beyond the webhook flip"
+            );
+            flipped += 1;
+        }
+    }
+    assert!(
+        flipped > 0,
+        "no webhook with failurePolicy: Fail in the full preset"
+    );
+    println!("umbrella: test post-renderer flipped {flipped} webhook failurePolicy lines");
+}
