@@ -575,8 +575,18 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
     );
     assert!(legacy.contains("name: kf-pipelines-3"), "{legacy}");
 
-    // 4. Plugin env only: ARGOCD_ENV_RELEASE_NAME, _PRESET, _VALUE_FILES.
-    let mut req = AppRequest::new("kubeflow-pipelines", "kubeflow", FIXTURE, vec![]);
+    // 4. Plugin env: ARGOCD_ENV_RELEASE_NAME, _PRESET, _VALUE_FILES; the UI
+    //    sends announced parameters back empty, which must not hide them.
+    let mut req = AppRequest::new(
+        "kubeflow-pipelines",
+        "kubeflow",
+        FIXTURE,
+        vec![
+            Param::Str("preset", s("")),
+            Param::Array("valueFiles", vec![]),
+            Param::Map("components", kv(&[("certManager", ""), ("pipelines", "")])),
+        ],
+    );
     req.plugin_env = kv(&[
         ("RELEASE_NAME", "kubeflow"),
         ("PRESET", "full"),

@@ -17,6 +17,9 @@ usage: kf-post [--config FILE] [--explain] < rendered.yaml > out.yaml
   --config FILE  PostRenderConfig document; overrides PostRenderConfig
                  documents found in the stream (which are consumed)
   --explain      write to stderr what each transform changed, per document
+  --explain-file FILE
+                 write that report to FILE instead (Helm 3 and 4 discard a
+                 post-renderer's stderr when it succeeds)
   --version      print the version
   --help         this text
 
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut options = Options::default();
+    let mut explain_file = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -48,6 +52,10 @@ fn run() -> Result<(), String> {
                 return Ok(());
             }
             "--explain" => options.explain = true,
+            "--explain-file" => {
+                explain_file = Some(args.next().ok_or("--explain-file needs a file argument")?);
+                options.explain = true;
+            }
             "--config" => {
                 let path = args.next().ok_or("--config needs a file argument")?;
                 options.config_yaml = Some(read_config(&path)?);
@@ -63,8 +71,11 @@ fn run() -> Result<(), String> {
         .read_to_end(&mut input)
         .map_err(|e| format!("reading stdin: {e}"))?;
     let output = post_render(&input, &options).map_err(|e| e.to_string())?;
-    if options.explain {
-        eprint!("{}", output.explain);
+    match &explain_file {
+        Some(path) => std::fs::write(path, &output.explain)
+            .map_err(|e| format!("cannot write explain report to {path}: {e}"))?,
+        None if options.explain => eprint!("{}", output.explain),
+        None => {}
     }
     let mut stdout = std::io::stdout().lock();
     stdout

@@ -102,6 +102,11 @@ impl Scopes {
         Scopes { crds }
     }
 
+    /// Declare `group`/`kind` cluster-scoped.
+    pub fn add(&mut self, group: &str, kind: &str) {
+        self.crds.insert((group.to_owned(), kind.to_owned()));
+    }
+
     pub fn is_cluster_scoped(&self, doc: &Document) -> bool {
         let (group, kind) = (doc.group(), doc.kind().unwrap_or_default());
         CLUSTER_SCOPED.contains(&(group, kind))

@@ -20,7 +20,9 @@
 //! namespaces; VirtualService/DestinationRule hosts in the same DNS forms.
 //!
 //! Cluster-scoped objects never get a namespace: kinds come from a built-in
-//! table of core kinds plus the CRDs in the stream with `scope: Cluster`.
+//! table of core kinds, the CRDs in the stream with `scope: Cluster`, and
+//! `clusterScoped` (`group/Kind`, for CRDs the stream does not carry — Helm 4
+//! does not post-render a chart's `crds/` directory).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,6 +53,9 @@ pub struct Config {
     /// Remove these Namespace objects (created by another chart).
     #[serde(default)]
     pub drop_namespaces: BTreeSet<String>,
+    /// More cluster-scoped kinds, as `group/Kind` (`Kind` for the core group).
+    #[serde(default)]
+    pub cluster_scoped: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -64,6 +69,7 @@ impl Default for Config {
             default: None,
             drop_source_namespaces: true,
             drop_namespaces: BTreeSet::new(),
+            cluster_scoped: Vec::new(),
         }
     }
 }
@@ -77,7 +83,11 @@ impl Filter for Config {
         if self.map.is_empty() && self.default.is_none() && self.drop_namespaces.is_empty() {
             return Ok(docs);
         }
-        let scopes = Scopes::of(&docs);
+        let mut scopes = Scopes::of(&docs);
+        for gk in &self.cluster_scoped {
+            let (group, kind) = gk.rsplit_once('/').unwrap_or(("", gk));
+            scopes.add(group, kind);
+        }
         let mut out = Vec::with_capacity(docs.len());
         for mut doc in docs {
             if doc.kind() == Some("Namespace") && doc.group().is_empty() {
@@ -349,6 +359,10 @@ mod tests {
         let out = run("{default: team}", &docs);
         let ns: Vec<_> = out.iter().map(|d| d.namespace()).collect();
         assert_eq!(ns, [None, None, Some("team"), None, None, Some("team")]);
+        // Without the CRD in the stream (Helm 4 and crds/), configured instead.
+        let out = run("{default: team, clusterScoped: [x.io/Global]}", &docs[1..]);
+        let ns: Vec<_> = out.iter().map(|d| d.namespace()).collect();
+        assert_eq!(ns, [None, Some("team"), None, None, Some("team")]);
     }
 
     #[test]
