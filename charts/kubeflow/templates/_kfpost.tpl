@@ -19,14 +19,6 @@ mode: "off"
 {{- end }}
 {{- end }}
 
-{{/* namespace: upstream puts the platform in `kubeflow`; move it when asked. */}}
-{{- define "kubeflow.kfPost.namespace" -}}
-{{- if ne .Values.global.namespace "kubeflow" }}
-map:
-  kubeflow: {{ .Values.global.namespace }}
-{{- end }}
-{{- end }}
-
 {{/* security: `upstream` is the transform's no-op default. */}}
 {{- define "kubeflow.kfPost.security" -}}
 {{- if eq .Values.global.security.preset "hardened" }}
