@@ -150,20 +150,37 @@ fn a_typo_fails_helm_install_with_the_key_named() {
 fn upgrade_rollback_uninstall_lifecycle() {
     let cluster = Cluster::start();
     let file = preset("notebooks-trainer");
-    let base = ["-f", file.to_str().unwrap()];
+    let base = [
+        "-f",
+        file.to_str().unwrap(),
+        "--set",
+        "global.profiles[0].name=team-a",
+        "--set",
+        "global.profiles[0].owner=alice@example.com",
+    ];
     install(&cluster, &base);
+    // kf-post turned global.profiles into a Profile.
+    let owner = e2e::run_ok(cluster.kubectl().args([
+        "get",
+        "profile",
+        "team-a",
+        "-o",
+        "jsonpath={.spec.owner.name}",
+    ]));
+    assert_eq!(owner, "alice@example.com");
     let rev1 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
     let rev1_objects = manifest_objects(&rev1);
 
     // Revision 2: + Katib. Its CRDs first (Helm never installs crds/ on upgrade).
-    let with_katib = ["-f", file.to_str().unwrap(), "--set", "katib.enabled=true"];
+    let mut with_katib = base.to_vec();
+    with_katib.extend(["--set", "katib.enabled=true"]);
     cluster.apply_crds(umbrella_chart(), &with_katib);
     e2e::run_ok(
         cluster
             .helm()
             .args(["upgrade", "kubeflow"])
             .arg(umbrella_chart())
-            .args(with_katib)
+            .args(&with_katib)
             .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
     );
     let rev2 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
