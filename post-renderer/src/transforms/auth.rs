@@ -269,7 +269,15 @@ impl Filter for Config {
             if self.mode != Mode::None {
                 generated.extend(self.istio_objects(&docs, svc, app)?);
             }
-            for w in backing_workloads(&docs, svc) {
+            let workloads = backing_workloads(&docs, svc);
+            if workloads.is_empty() && app.env != EnvNames::default() {
+                return Err(Error::Config(format!(
+                    "auth.apps[{}].env: no workload in the stream matches the selector of \
+                     service {:?}, so there is nothing to set the env vars on",
+                    app.name, app.service
+                )));
+            }
+            for w in workloads {
                 let names = env.remove(&w).unwrap_or_default();
                 env.insert(w, names.or(app.env.clone()));
             }
@@ -1245,6 +1253,11 @@ spec:
             err.contains("\"nope\" is not in the rendered stream"),
             "{err}"
         );
+        let orphan = STREAM.replace("{app: jwa, kustomize.component: jwa}}", "{app: gone}}");
+        let err = run(&format!("apps: [{APP}]"), &orphan)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.apps[jupyter].env"), "{err}");
         let err = run("mode: oidc", STREAM).unwrap_err().to_string();
         assert!(err.contains("auth.issuer"), "{err}");
         let err = run("mode: m2m-eks", STREAM).unwrap_err().to_string();
