@@ -317,6 +317,9 @@ fn cases() -> Vec<Case> {
         c("deep block nesting (5k)", deep_block(5_000), Expect::Error(&["document 0"])),
         c("scalar document", b(&format!("{CM}---\njust a string\n")), Expect::Error(&["document 1"])),
         c("sequence document", b("- a\n- b\n"), Expect::Error(&["document 0"])),
+        // Found by the fuzz target: CRD `spec.versions` is kept as opaque text, so
+        // invalid YAML inside it must still be refused, not handed on to Helm.
+        c("CRD with invalid YAML in spec.versions", b("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    served: true\n       - broken: [\n"), Expect::Error(&["document 0"])),
         c("missing kind", b("apiVersion: v1\nmetadata:\n  name: c\n"), Expect::Error(&["document 0", "kind"])),
         c("kind is not a string", b("apiVersion: v1\nkind: [ConfigMap]\nmetadata:\n  name: c\n"), Expect::Error(&["document 0", "kind"])),
         c("metadata is not a mapping", b("apiVersion: v1\nkind: ConfigMap\nmetadata: c\n"), Expect::Error(&["document 0", "metadata"])),
