@@ -75,6 +75,8 @@ pub struct PortReport {
     pub port: String,
     /// Whether some policy isolates the Pods behind the Service.
     pub isolated: bool,
+    /// The port serves an admission or conversion webhook.
+    pub webhook: bool,
     pub documented: Vec<String>,
     pub reached_documented: Vec<String>,
     pub reached_undocumented: Vec<String>,
@@ -399,6 +401,7 @@ pub fn analyze(objects: &[Object], clients: &Clients) -> Vec<PortReport> {
                     format!("{number}/{port_name}")
                 },
                 isolated,
+                webhook: is_webhook,
                 documented: names(&documented),
                 reached_documented: reached(&documented),
                 reached_undocumented: reached(&undocumented),

@@ -326,27 +326,44 @@ fn atoms(rule: &PolicyRule) -> Vec<PolicyRule> {
 
 /// Everything a chart role grants beyond the upstream role of the same id, and
 /// chart roles upstream does not have (unless the allowlist names them).
+/// `upstream` may hold several variants of one role (from different overlays);
+/// a chart role is fine when one of them grants everything it grants.
 pub fn broader_than_upstream(charts: &[Role], upstream: &[Role], allow: &Allowlist) -> Vec<String> {
     let mut out = Vec::new();
     for role in charts {
         let id = role.id();
-        let Some(up) = upstream.iter().find(|u| u.id() == id) else {
+        let variants: Vec<&Role> = upstream.iter().filter(|u| u.id() == id).collect();
+        if variants.is_empty() {
             if !allow.new_roles.iter().any(|n| n.role == id) {
                 out.push(format!(
                     "{id}: not in upstream and not in newRoles of the allowlist"
                 ));
             }
             continue;
-        };
-        if role.aggregation != up.aggregation {
-            out.push(format!("{id}: aggregationRule differs from upstream"));
         }
-        for (i, rule) in role.rules.iter().enumerate() {
-            for atom in atoms(rule) {
-                if !up.rules.iter().any(|u| rule_covered(&atom, u)) {
-                    out.push(format!("{id}: rule {i} grants {atom:?} beyond upstream"));
+        let excess = |up: &Role| {
+            let mut found = Vec::new();
+            if role.aggregation != up.aggregation {
+                found.push(format!("{id}: aggregationRule differs from upstream"));
+            }
+            for (i, rule) in role.rules.iter().enumerate() {
+                for atom in atoms(rule) {
+                    if !up.rules.iter().any(|u| rule_covered(&atom, u)) {
+                        found.push(format!("{id}: rule {i} grants {atom:?} beyond upstream"));
+                    }
                 }
             }
+            found
+        };
+        let per_variant: Vec<Vec<String>> = variants.iter().map(|up| excess(up)).collect();
+        if per_variant.iter().all(|f| !f.is_empty()) {
+            // Report against the closest variant.
+            out.extend(
+                per_variant
+                    .into_iter()
+                    .min_by_key(Vec::len)
+                    .unwrap_or_default(),
+            );
         }
     }
     out
