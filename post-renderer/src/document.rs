@@ -9,6 +9,10 @@ use serde_yaml::{Mapping, Value};
 
 use crate::error::DocRef;
 
+/// Annotation Helm 4 puts on every document it hands a post-renderer, naming
+/// the chart file; Helm strips it again afterwards.
+pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
 /// One change a transform made to a document, for `--explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -107,11 +111,14 @@ impl Document {
         self.str_at(&["metadata", "namespace"])
     }
 
-    /// The Helm `# Source:` path, if any.
+    /// The chart file the document came from: Helm 3's `# Source:` comment,
+    /// else Helm 4's `postrenderer.helm.sh/postrender-filename` annotation
+    /// (Helm 4 hands post-renderers a stream without comments).
     pub fn source(&self) -> Option<&str> {
         self.leading_comments
             .lines()
             .find_map(|l| l.trim().strip_prefix("# Source:").map(str::trim))
+            .or_else(|| self.annotation(HELM4_FILENAME))
     }
 
     pub fn doc_ref(&self) -> DocRef {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::config::{self, Config};
-use crate::document::Document;
+use crate::document::{Document, HELM4_FILENAME};
 use crate::error::Result;
 use crate::stream::{self, ParseOptions};
 use crate::transforms::Filter;
@@ -85,6 +85,7 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
             );
         }
     }
+    name_generated_for_helm4(&mut docs);
     let explain = if options.explain {
         explain(
             &docs,
@@ -101,6 +102,29 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
         stream: out,
         explain,
     })
+}
+
+/// Helm 4 regroups post-rendered documents by the file annotation and names
+/// documents without one `generated-by-postrender-<position>.yaml`, which
+/// changes whenever the stream does. When the input carries the annotation,
+/// give generated documents a stable file name per transform instead.
+fn name_generated_for_helm4(docs: &mut [Document]) {
+    if !docs
+        .iter()
+        .any(|d| !d.generated && d.annotation(HELM4_FILENAME).is_some())
+    {
+        return;
+    }
+    for doc in docs
+        .iter_mut()
+        .filter(|d| d.generated && d.annotation(HELM4_FILENAME).is_none())
+    {
+        let Some(transform) = doc.changes.first().map(|c| c.transform) else {
+            continue;
+        };
+        let file = format!("kf-post/{transform}.yaml");
+        doc.set_annotation(transform, HELM4_FILENAME, &file);
+    }
 }
 
 fn explain(
@@ -205,6 +229,26 @@ mod tests {
         assert!(
             text.contains("team: ops") && !text.contains("team: ml"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn generated_documents_get_a_helm4_file_name_only_under_helm4() {
+        let config = "apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nspec: {security: {preset: hardened}}\n";
+        let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  namespace: ns\n  annotations: {postrenderer.helm.sh/postrender-filename: c/templates/d.yaml}\nspec: {template: {spec: {containers: [{name: c, image: i}]}}}\n";
+        let out = String::from_utf8(run(deploy, Some(config)).stream).unwrap();
+        assert!(
+            out.contains("postrenderer.helm.sh/postrender-filename: kf-post/security.yaml"),
+            "{out}"
+        );
+        let helm3 = deploy.replace(
+            "  annotations: {postrenderer.helm.sh/postrender-filename: c/templates/d.yaml}\n",
+            "",
+        );
+        let out = String::from_utf8(run(&helm3, Some(config)).stream).unwrap();
+        assert!(
+            out.contains("kind: NetworkPolicy") && !out.contains("postrender-filename"),
+            "{out}"
         );
     }
 
