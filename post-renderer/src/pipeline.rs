@@ -162,9 +162,10 @@ fn explain(
     for d in docs.iter().filter(|d| d.is_touched()) {
         if d.generated {
             generated += 1;
+            let at = d.namespace().map(|ns| format!("{ns}/")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "new {}/{}:",
+                "new {} {at}{}:",
                 d.kind().unwrap_or("?"),
                 d.name().unwrap_or("?")
             );
