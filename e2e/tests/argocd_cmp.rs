@@ -1257,25 +1257,67 @@ fn app_per_component_covers_every_component_in_dependency_waves() {
         .all(|v| v == &Value::Bool(false)));
 }
 
-/// Client-side apply stores the whole object in an annotation limited to
-/// 262144 bytes: components whose CRDs are bigger need ServerSideApply.
+/// Objects of a rendered stream by (kind, namespace, name).
+fn objects(stream: &str) -> BTreeMap<(String, String, String), Value> {
+    let mut out = BTreeMap::new();
+    for doc in serde_yaml::Deserializer::from_str(stream) {
+        let doc = Value::deserialize(doc).unwrap();
+        if doc.is_null() {
+            continue;
+        }
+        let field = |v: &Value| s(v.as_str().unwrap_or(""));
+        let id = (
+            field(&doc["kind"]),
+            field(&doc["metadata"]["namespace"]),
+            field(&doc["metadata"]["name"]),
+        );
+        assert!(
+            out.insert(id.clone(), doc).is_none(),
+            "{id:?} rendered twice"
+        );
+    }
+    out
+}
+
+/// Renders every per-component Application through the plugin (one repository
+/// copy, `init` once) and checks that together the default components give
+/// the whole platform object for object, and that ServerSideApply is set
+/// exactly where a CRD exceeds client-side apply's 262144-byte
+/// last-applied-configuration annotation.
 #[test]
-fn server_side_apply_is_set_exactly_where_crds_exceed_the_annotation_limit() {
-    let scratch = Scratch::new("ssa");
+fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_needed() {
+    let scratch = Scratch::new("per-component");
     let repo = fresh_repo(&Source::Project, &scratch.0);
-    let chart_of: BTreeMap<String, String> = yaml_file(&repo.join("charts/kubeflow/Chart.yaml"))
-        ["dependencies"]
+    let home = scratch.0.join("home");
+    let generate = |req: &AppRequest| -> String {
+        let out = run(req.command(&plugin_command(&["generate"]), &repo, &home));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            req.app_name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let whole = AppRequest::new(
+        "kubeflow",
+        "kubeflow",
+        "charts/kubeflow",
+        vec![Param::Str("preset", s("full"))],
+    );
+    run_ok(whole.command(&plugin_command(&["init"]), &repo, &home));
+    let platform = objects(&generate(&whole));
+
+    let catalog = yaml_file(&repo_root().join("catalog/components.yaml"));
+    let default_on: BTreeSet<String> = catalog["components"]
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|d| {
-            (
-                s(d["alias"].as_str().unwrap()),
-                s(d["name"].as_str().unwrap()),
-            )
-        })
+        .filter(|c| c["default"] == Value::Bool(true))
+        .map(|c| s(c["key"].as_str().unwrap()))
         .collect();
-    let mut big_crds = Vec::new();
+    let mut union = BTreeMap::new();
+    let mut with_ssa = Vec::new();
     for (file, app) in application_files()
         .into_iter()
         .filter(|(f, _)| f.contains("/apps/"))
@@ -1289,52 +1331,57 @@ fn server_side_apply_is_set_exactly_where_crds_exceed_the_annotation_limit() {
                 _ => None,
             })
             .unwrap();
-        let mut cmd = Command::new(helm_bin());
-        cmd.args([
-            "template",
-            "x",
-            &repo
-                .join("charts")
-                .join(&chart_of[&key])
-                .display()
-                .to_string(),
-            "--include-crds",
-        ]);
-        for (var, sub) in [
-            ("HELM_CACHE_HOME", "c"),
-            ("HELM_CONFIG_HOME", "cf"),
-            ("HELM_DATA_HOME", "d"),
-        ] {
-            cmd.env(var, scratch.0.join(sub));
-        }
-        let rendered = String::from_utf8(run_ok(cmd)).unwrap();
-        let mut largest = 0;
-        for doc in serde_yaml::Deserializer::from_str(&rendered) {
-            let doc = Value::deserialize(doc).unwrap();
-            if doc["kind"] == "CustomResourceDefinition" {
-                largest = largest.max(serde_json::to_vec(&doc).unwrap().len());
-            }
-        }
-        let needs = largest > 262_144;
-        let has = app["spec"]["syncPolicy"]["syncOptions"]
+        let rendered = objects(&generate(&req));
+        assert!(!rendered.is_empty(), "{file} renders nothing");
+        let largest = rendered
+            .iter()
+            .filter(|((kind, _, _), _)| kind == "CustomResourceDefinition")
+            .map(|(_, crd)| serde_json::to_vec(crd).unwrap().len())
+            .max()
+            .unwrap_or(0);
+        let has_ssa = app["spec"]["syncPolicy"]["syncOptions"]
             .as_sequence()
             .unwrap()
             .iter()
             .any(|o| o == "ServerSideApply=true");
         assert_eq!(
-            has, needs,
+            has_ssa,
+            largest > 262_144,
             "{file}: largest CRD is {largest} bytes; ServerSideApply=true must be set iff > 262144"
         );
-        if needs {
-            big_crds.push(key);
+        if has_ssa {
+            with_ssa.push(key.clone());
+        }
+        if default_on.contains(&key) {
+            for (id, doc) in rendered {
+                assert!(
+                    union.insert(id.clone(), doc).is_none(),
+                    "{id:?} comes from two Applications"
+                );
+            }
         }
     }
     assert!(
-        !big_crds.is_empty(),
-        "expected some components with large CRDs (kserve, trainer, ...)"
+        !with_ssa.is_empty(),
+        "expected components with large CRDs (kserve, trainer, ...)"
     );
-    let platform = yaml_file(&repo_root().join("argocd/examples/platform.yaml"));
-    assert!(platform["spec"]["syncPolicy"]["syncOptions"]
+    let only_platform: Vec<_> = platform
+        .keys()
+        .filter(|k| !union.contains_key(*k))
+        .collect();
+    let only_apps: Vec<_> = union
+        .keys()
+        .filter(|k| !platform.contains_key(*k))
+        .collect();
+    assert!(
+        only_platform.is_empty() && only_apps.is_empty(),
+        "per-component apps differ from the platform app: only in the platform {only_platform:?}, only in the apps {only_apps:?}"
+    );
+    for (id, doc) in &platform {
+        assert_eq!(&union[id], doc, "{id:?} differs between the layouts");
+    }
+    let platform_app = yaml_file(&repo_root().join("argocd/examples/platform.yaml"));
+    assert!(platform_app["spec"]["syncPolicy"]["syncOptions"]
         .as_sequence()
         .unwrap()
         .iter()
