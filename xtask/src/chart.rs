@@ -3,7 +3,7 @@
 //! per distinct version, guarded by `variant`, so each scenario reproduces upstream by
 //! construction.
 
-use crate::template::{set_annotation, Injector};
+use crate::template::{set_annotation, to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
 use anyhow::{bail, Context, Result};
@@ -125,7 +125,30 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
             );
         }
         let unconditional = versions.len() == 1 && versions[0].scenarios.len() == all.len();
+        let default = spec.default_scenario();
+        // A CRD of the default scenario goes to crds/ in its default version, for every
+        // variant: crds/ cannot be conditional, and CRDs as templates would be stored
+        // twice in the release (template + manifest) and break Helm's 1 MiB release
+        // limit for the big ones (trainer's JobSet). Where another variant's upstream
+        // differs (a conversion webhook namespace, a CRD it lacks), parity lists it in
+        // parity/allowlist.yaml.
+        let crd_in_crds_dir = key.kind == "CustomResourceDefinition"
+            && versions
+                .iter()
+                .any(|v| v.scenarios.iter().any(|s| s == default));
         for v in versions {
+            if crd_in_crds_dir {
+                if !v.scenarios.iter().any(|s| s == default) {
+                    continue;
+                }
+                let src = header(&v.dirs.iter().cloned().collect::<Vec<_>>().join(", "));
+                let mut doc = v.doc.clone();
+                set_annotation(&mut doc, "helm.sh/resource-policy", "keep")
+                    .with_context(|| format!("chart {chart}: {key}"))?;
+                let body = to_yaml(&doc)?;
+                files.insert(format!("crds/{base}.yaml"), format!("# {src}\n{body}"));
+                continue;
+            }
             let src = header(&v.dirs.iter().cloned().collect::<Vec<_>>().join(", "));
             let variant_tag = if versions.len() > 1 {
                 format!("-{}", v.scenarios[0])
@@ -133,14 +156,6 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
                 String::new()
             };
             let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
-            if key.kind == "CustomResourceDefinition" && unconditional {
-                // crds/: installed before templates, never templated, not in the release manifest.
-                let mut doc = v.doc.clone();
-                set_annotation(&mut doc, "helm.sh/resource-policy", "keep").with_context(ctx)?;
-                let body = serde_yaml::to_string(&doc)?;
-                files.insert(format!("crds/{base}.yaml"), format!("# {src}\n{body}"));
-                continue;
-            }
             let mut doc = v.doc.clone();
             if key.kind == "CustomResourceDefinition" {
                 set_annotation(&mut doc, "helm.sh/resource-policy", "keep").with_context(ctx)?;
@@ -268,7 +283,7 @@ fn kfpost(chart: &str, hdr: &str) -> String {
 
 fn notes(spec: &ChartSpec, hdr: &str) -> String {
     format!(
-        "{{{{- /* {hdr} */ -}}}}\n{name} {app} (upstream scenario \"{{{{ .Values.variant }}}}\") is installed as release {{{{ .Release.Name }}}}.\nObjects keep their upstream names and namespaces; CRDs and PVCs are kept on uninstall (helm.sh/resource-policy: keep).\n",
+        "{{{{- /* {hdr} */ -}}}}\n{name} {app} (upstream scenario \"{{{{ .Values.variant }}}}\") is installed as release {{{{ .Release.Name }}}}.\nObjects keep their upstream names and namespaces; CRDs, PVCs and Namespaces are kept on uninstall (helm.sh/resource-policy: keep).\n",
         name = spec.chart,
         app = spec.app_version
     )
@@ -311,7 +326,7 @@ fn readme(
     s.push_str("(Istio routing/authz, namespace moves, cert wiring); kept in-chart as a variant for now, to move to kf-post transforms.\n\n");
     s.push_str("Objects identical in every scenario are rendered unconditionally; the others have one template per distinct version, ");
     s.push_str("guarded by `variant`. Object names and namespaces are upstream's (no release prefix). CRDs identical in every scenario are in `crds/`; ");
-    s.push_str("CRDs and PVCs carry `helm.sh/resource-policy: keep`. Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
+    s.push_str("CRDs, PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
     s.push_str("Values are injected only at customisation points: container images, pull policy, `global.imagePullSecrets`, resources, ");
     s.push_str("replicas, nodeSelector/tolerations/affinity, PVC size and storageClass. Defaults equal upstream. Strings containing `{{`/`}}` ");
     s.push_str("in upstream content are escaped and render literally.\n\n");

@@ -80,6 +80,11 @@ impl<'a> Injector<'a> {
         };
 
         self.common_labels(&mut doc)?;
+        if kind == "Namespace" {
+            // Uninstalling a chart must not delete a namespace (and everything other
+            // charts or users put in it).
+            set_annotation(&mut doc, "helm.sh/resource-policy", "keep")?;
+        }
         if kind == "PersistentVolumeClaim" {
             set_annotation(&mut doc, "helm.sh/resource-policy", "keep")?;
             let key = camel(&name);
@@ -112,7 +117,7 @@ impl<'a> Injector<'a> {
                 }
             }
         }
-        let text = escape_braces(&serde_yaml::to_string(&doc)?);
+        let text = escape_braces(&to_yaml(&doc)?);
         self.expand(&text)
     }
 
@@ -491,6 +496,73 @@ pub fn parse_image(image: &str) -> Mapping {
     m
 }
 
+/// Strings serde_yaml (YAML 1.2) leaves unquoted but that YAML 1.1 parsers — the
+/// go-yaml v2 behind Helm and kubectl — read as another type: `on`/`yes`/`n`
+/// become booleans, `1_000` and `1:20` integers, `2001-12-14` a timestamp.
+pub fn yaml11_ambiguous(s: &str) -> bool {
+    const BOOLS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let unsigned = s.trim_start_matches(['-', '+']);
+    BOOLS.contains(&s)
+        || (unsigned.contains('_') && digits(unsigned))
+        || (unsigned.contains(':')
+            && unsigned.split(':').all(|p| {
+                digits(p)
+                    || p.split_once('.')
+                        .is_some_and(|(a, b)| digits(a) && (b.is_empty() || digits(b)))
+            }))
+        || (unsigned.starts_with("0b")
+            && unsigned.len() > 2
+            && unsigned[2..]
+                .chars()
+                .all(|c| c == '0' || c == '1' || c == '_'))
+        || (s.len() >= 8
+            && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && s.as_bytes()[4] == b'-')
+}
+
+fn token(s: &str, table: &mut Vec<String>) -> Value {
+    table.push(s.to_string());
+    Value::String(format!("__KFQ_{}__", table.len() - 1))
+}
+
+fn protect(v: &Value, table: &mut Vec<String>) -> Value {
+    match v {
+        Value::String(s) if yaml11_ambiguous(s) => token(s, table),
+        Value::Mapping(m) => {
+            let mut out = Mapping::new();
+            for (k, v) in m {
+                let k = match k {
+                    Value::String(s) if yaml11_ambiguous(s) => token(s, table),
+                    other => other.clone(),
+                };
+                out.insert(k, protect(v, table));
+            }
+            Value::Mapping(out)
+        }
+        Value::Sequence(xs) => Value::Sequence(xs.iter().map(|x| protect(x, table)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// serde_yaml serialisation that also quotes YAML-1.1-ambiguous strings, so Helm and
+/// kubectl read every string back as the string upstream meant.
+pub fn to_yaml(doc: &Value) -> Result<String> {
+    let mut table = Vec::new();
+    let protected = protect(doc, &mut table);
+    let mut text = serde_yaml::to_string(&protected)?;
+    for (i, s) in table.iter().enumerate().rev() {
+        text = text.replace(
+            &format!("__KFQ_{i}__"),
+            &format!("'{}'", s.replace('\'', "''")),
+        );
+    }
+    Ok(text)
+}
+
 /// Make `{{` and `}}` print literally when the text is evaluated as a Go template.
 pub fn escape_braces(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -559,6 +631,38 @@ mod tests {
             }
             assert_eq!(back, image);
         }
+    }
+
+    #[test]
+    fn yaml11_ambiguous_strings_are_quoted() {
+        let cases = [
+            ("on", true),
+            ("No", true),
+            ("y", true),
+            ("1_000", true),
+            ("1:20", true),
+            ("1:20:30.5", true),
+            ("0b101", true),
+            ("1970-01-01T00:00:00Z", true),
+            ("2001-12-14", true),
+            ("online", false),
+            ("a:b", false),
+            ("10:", false),
+            ("2001-x", false),
+            ("0b", false),
+            ("nginx:1.25", false),
+        ];
+        for (s, want) in cases {
+            assert_eq!(yaml11_ambiguous(s), want, "{s}");
+        }
+        let doc: Value =
+            serde_yaml::from_str("{a: 'on', 'yes': [n, 'x'], t: '2001-12-14', k: plain}").unwrap();
+        let text = to_yaml(&doc).unwrap();
+        assert_eq!(
+            text,
+            "a: 'on'\n'yes':\n- 'n'\n- x\nt: '2001-12-14'\nk: plain\n"
+        );
+        assert_eq!(serde_yaml::from_str::<Value>(&text).unwrap(), doc);
     }
 
     #[test]

@@ -1,0 +1,342 @@
+//! Real schema validation against a local control plane (`scripts/cluster`):
+//! every chart's default scenario installs on its own with `helm install` (then is
+//! uninstalled before the next chart, in catalog order, so the CRDs an earlier chart
+//! ships are there, as in a real install); then every object version of every
+//! scenario passes `kubectl apply --server-side --dry-run=server`, with all CRDs
+//! (variant-only ones applied server-side) in place.
+
+mod common;
+use common::*;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use xtask::parity::helm_template;
+use xtask::upstream::{load_catalog, parse_stream};
+
+/// `scripts/cluster up DIR`, stopped (`down DIR`) on drop.
+struct Cluster {
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn up() -> Cluster {
+        let dir = scratch("cluster");
+        let out = Command::new(root().join("scripts/cluster"))
+            .arg("up")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cluster up: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Cluster { dir }
+    }
+    fn kubeconfig(&self) -> PathBuf {
+        self.dir.join("kubeconfig")
+    }
+    fn kubectl(&self) -> Command {
+        let mut c = Command::new("kubectl");
+        c.env("KUBECONFIG", self.kubeconfig());
+        c
+    }
+    fn helm(&self) -> Command {
+        let mut c = Command::new(helm());
+        let home = self.dir.join("helm");
+        c.env("KUBECONFIG", self.kubeconfig())
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .env("HELM_CACHE_HOME", home.join("cache"));
+        c
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/cluster"))
+            .arg("down")
+            .arg(&self.dir)
+            .output();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write_docs(path: &Path, docs: &[&Value]) {
+    let body: Vec<String> = docs
+        .iter()
+        .map(|d| serde_yaml::to_string(d).unwrap())
+        .collect();
+    std::fs::write(path, body.join("---\n")).unwrap();
+}
+
+/// Run `f` over `items` on 3 threads; collect error strings.
+fn parallel<T: Send>(items: Vec<T>, f: impl Fn(T) -> Result<(), String> + Sync) -> Vec<String> {
+    let queue = Mutex::new(items);
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| loop {
+                let Some(item) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                if let Err(e) = f(item) {
+                    errors.lock().unwrap().push(e);
+                }
+            });
+        }
+    });
+    errors.into_inner().unwrap()
+}
+
+#[test]
+fn scenarios_validate_server_side_and_each_chart_installs_on_its_own() {
+    helm();
+    let work = scratch("cluster-work");
+    // Render every scenario.
+    let mut scenarios: Vec<(String, String, Vec<Value>)> = Vec::new();
+    for c in load_catalog().unwrap().charts {
+        let dir = chart_dir(&c.chart);
+        for s in c.scenarios.keys() {
+            let out = helm_template(
+                &c.chart,
+                &dir,
+                &[dir.join(format!("ci/{s}-values.yaml"))],
+                None,
+            )
+            .unwrap();
+            scenarios.push((c.chart.clone(), s.clone(), parse_stream(&out).unwrap()));
+        }
+    }
+    let mut crds: BTreeMap<String, &Value> = BTreeMap::new();
+    let mut namespaces = BTreeSet::new();
+    for (_, _, docs) in &scenarios {
+        for d in docs {
+            let name = d["metadata"]["name"].as_str().unwrap().to_string();
+            match d["kind"].as_str() {
+                Some("CustomResourceDefinition") => {
+                    crds.entry(name).or_insert(d);
+                }
+                Some("Namespace") => {
+                    namespaces.insert(name);
+                }
+                _ => {}
+            }
+            if let Some(ns) = d["metadata"]["namespace"].as_str() {
+                namespaces.insert(ns.to_string());
+            }
+        }
+    }
+
+    let started = std::time::Instant::now();
+    let cluster = Cluster::up();
+    for ns in &namespaces {
+        let out = cluster
+            .kubectl()
+            .args(["create", "namespace", ns])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "namespace {ns}: {}", text(&out));
+    }
+
+    // Each chart on its own: install the default scenario, check, uninstall. No
+    // kubelet runs, so a chart whose own objects are validated by its own webhook
+    // (served by a pod that never starts) cannot finish; that is checked to be the
+    // only failure cause.
+    let mut failures = Vec::new();
+    for c in load_catalog().unwrap().charts {
+        let dir = chart_dir(&c.chart);
+        let out = cluster
+            .helm()
+            .args(["install", &c.chart])
+            .arg(&dir)
+            .args([
+                "--namespace",
+                "default",
+                "--take-ownership",
+                "--timeout",
+                "60s",
+            ])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let msg = text(&out);
+            let docs = &scenarios
+                .iter()
+                .find(|(ch, s, _)| *ch == c.chart && s == c.default_scenario())
+                .unwrap()
+                .2;
+            let own_webhooks: Vec<String> = docs
+                .iter()
+                .filter(|d| {
+                    d["kind"]
+                        .as_str()
+                        .is_some_and(|k| k.ends_with("WebhookConfiguration"))
+                })
+                .flat_map(|d| d["webhooks"].as_sequence().cloned().unwrap_or_default())
+                .filter_map(|w| w["name"].as_str().map(str::to_string))
+                .collect();
+            let own = own_webhooks
+                .iter()
+                .any(|w| msg.contains(&format!("failed calling webhook \"{w}\"")));
+            if !own {
+                failures.push(format!("{}: helm install failed:\n{msg}", c.chart));
+            } else {
+                eprintln!(
+                    "{}: stopped at its own webhook (no kubelet): {}",
+                    c.chart,
+                    msg.lines().last().unwrap_or("")
+                );
+            }
+        } else {
+            let status = cluster
+                .helm()
+                .args(["status", &c.chart, "--namespace", "default"])
+                .output()
+                .unwrap();
+            if !text(&status).contains("STATUS: deployed") {
+                failures.push(format!(
+                    "{}: release not deployed:\n{}",
+                    c.chart,
+                    text(&status)
+                ));
+            }
+        }
+        let out = cluster
+            .helm()
+            .args([
+                "uninstall",
+                &c.chart,
+                "--namespace",
+                "default",
+                "--timeout",
+                "60s",
+            ])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{}: helm uninstall failed:\n{}",
+                c.chart,
+                text(&out)
+            ));
+        }
+    }
+    eprintln!(
+        "charts installed and uninstalled one by one: {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // CRDs that no default scenario installed (variant-only ones), server-side
+    // (client-side apply's last-applied annotation is too large for big CRDs).
+    let present = cluster
+        .kubectl()
+        .args(["get", "crd", "-o", "name"])
+        .output()
+        .unwrap();
+    let present = String::from_utf8_lossy(&present.stdout).into_owned();
+    let missing: Vec<&Value> = crds
+        .iter()
+        .filter(|(name, _)| {
+            !present
+                .lines()
+                .any(|l| l == format!("customresourcedefinition.apiextensions.k8s.io/{name}"))
+        })
+        .map(|(_, d)| *d)
+        .collect();
+    if !missing.is_empty() {
+        let crd_file = work.join("crds.yaml");
+        write_docs(&crd_file, &missing);
+        let out = cluster
+            .kubectl()
+            .args(["apply", "--server-side", "-f"])
+            .arg(&crd_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "applying {} CRDs: {}",
+            missing.len(),
+            text(&out)
+        );
+    }
+    let out = cluster
+        .kubectl()
+        .args([
+            "wait",
+            "--for=condition=Established",
+            "crd",
+            "--all",
+            "--timeout=120s",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "CRDs not established: {}", text(&out));
+
+    // Every object version of every scenario, validated by the API server (built-in
+    // schemas, CRD schemas, names); one call per chart with its distinct versions.
+    let mut per_chart: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for (chart, _, docs) in &scenarios {
+        let list = per_chart.entry(chart.as_str()).or_default();
+        for d in docs {
+            if d["kind"].as_str() != Some("CustomResourceDefinition") && !list.contains(&d) {
+                list.push(d);
+            }
+        }
+    }
+    let errors = parallel(per_chart.into_iter().collect(), |(chart, objects)| {
+        if objects.is_empty() {
+            return Ok(()); // a CRD-only chart: validated when its CRDs were installed
+        }
+        let f = work.join(format!("{chart}.yaml"));
+        write_docs(&f, &objects);
+        let out = cluster
+            .kubectl()
+            .args([
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--dry-run=server",
+                "-f",
+            ])
+            .arg(&f)
+            .output()
+            .unwrap();
+        let applied = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("serverside-applied"))
+            .count();
+        if out.status.success() && applied == objects.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{chart}: {applied}/{} objects accepted:\n{}",
+                objects.len(),
+                text(&out)
+            ))
+        }
+    });
+    eprintln!(
+        "server-side dry-run of every scenario: {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        errors.is_empty(),
+        "server-side dry-run failed:\n{}",
+        errors.join("\n")
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}
