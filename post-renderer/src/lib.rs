@@ -14,6 +14,7 @@ pub mod limits;
 pub mod pipeline;
 pub mod stream;
 pub mod transforms;
+pub mod validate;
 
 pub use document::{Change, Document};
 pub use error::{DocRef, Error, Result};

@@ -259,8 +259,22 @@ fn parse_document<'a>(
             // If the rest refers to an anchor defined inside the cut block it
             // no longer parses; parse the whole document instead.
             if let Ok(v) = serde_yaml::from_str::<Value>(&reduced) {
+                // The block is written back as it is; still refuse it if it
+                // is not valid YAML.
+                let block = &body[start..end];
+                if let Err(e) = crate::validate::check(block) {
+                    let line = body_line + count_lines(&body.as_bytes()[..start]) + e.line;
+                    return Err(Error::Document {
+                        doc: early_ref(),
+                        message: format!(
+                            "invalid YAML at input line {line} column {} (in spec.versions): {}",
+                            e.column + 1,
+                            e.problem
+                        ),
+                    });
+                }
                 value = Some(v);
-                opaque.push(&body[start..end]);
+                opaque.push(block);
             }
         }
     }
@@ -658,6 +672,23 @@ mod tests {
         // Full parse when asked for.
         let full = parse(CRD.as_bytes(), ParseOptions { full_crds: true }).unwrap();
         assert!(full.documents[0].value["spec"]["versions"].is_sequence());
+    }
+
+    #[test]
+    fn invalid_yaml_inside_crd_schemas_is_refused() {
+        let crd = CRD.replace(
+            "    served: true\n",
+            "    served: true\n       - broken: [\n",
+        );
+        let e = parse_str(&format!(
+            "apiVersion: v1\nkind: A\nmetadata: {{name: a}}\n---\n{crd}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("document 1: invalid YAML at input line 25 column 16 (in spec.versions): mapping values are not allowed"),
+            "{e}"
+        );
     }
 
     #[test]
