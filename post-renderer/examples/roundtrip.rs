@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 fn main() {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).expect("UTF-8 stdin");
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .expect("UTF-8 stdin");
     let values: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&input)
         .map(|doc| serde_yaml::Value::deserialize(doc).expect("valid YAML"))
         .filter(|v| !v.is_null())
