@@ -66,7 +66,13 @@ struct Rendering {
 }
 
 fn kf_post(stream: &str) -> String {
+    kf_post_with(stream, &[]).0
+}
+
+/// Runs kf-post with `args`; returns (stdout, stderr).
+fn kf_post_with(stream: &str, args: &[&str]) -> (String, String) {
     let mut child = Command::new(e2e::kf_post_bin())
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -77,12 +83,9 @@ fn kf_post(stream: &str) -> String {
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "kf-post: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "kf-post: {stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
 }
 
 fn preset_args(name: &str) -> Vec<String> {
@@ -377,6 +380,62 @@ fn secrets_are_identical_across_renders() {
         let second = secrets(umbrella_common::template(&args).unwrap());
         assert!(!first.is_empty(), "{name} renders no Secret");
         assert_eq!(first, second, "{name}: Secrets differ between two renders");
+    }
+}
+
+/// Secret values long enough to be recognisable (short ones such as `root`
+/// or `minio` also occur as ordinary words).
+fn secret_needles(objects: &[Object]) -> Vec<(String, String)> {
+    objects
+        .iter()
+        .filter(|o| o.kind() == "Secret")
+        .flat_map(|o| {
+            secret_values(o)
+                .into_iter()
+                .filter(|(_, v)| v.len() >= 8)
+                .map(|(k, v)| (format!("{}/{k}", o.name()), v))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn secrets_never_reach_notes_or_explain_output() {
+    for name in ["full", "production"] {
+        let args = preset_args(name);
+        let raw = umbrella_common::template(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .unwrap();
+        let (out, explain) = kf_post_with(&raw, &["--explain"]);
+        let needles = secret_needles(&audit::parse(&out).unwrap());
+        assert!(!needles.is_empty(), "{name}: no Secret values to look for");
+        // NOTES.txt as a user sees it after `helm install`.
+        let home = umbrella_common::umbrella_chart()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("helm-home");
+        let mut install = umbrella_common::helm_in(&home);
+        install
+            .args(["install", "kubeflow"])
+            .arg(umbrella_common::umbrella_chart())
+            .args(["--dry-run=client"])
+            .args(&args);
+        let printed = umbrella_common::run_ok(install);
+        let notes = printed
+            .split_once("NOTES:")
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| panic!("{name}: no NOTES in `helm install --dry-run` output"));
+        for (secret, value) in &needles {
+            assert!(
+                !notes.contains(value.as_str()),
+                "{name}: NOTES.txt shows the value of Secret {secret}"
+            );
+            assert!(
+                !explain.contains(value.as_str()),
+                "{name}: kf-post --explain prints the value of Secret {secret}"
+            );
+        }
     }
 }
 
