@@ -778,6 +778,47 @@ fn discover_claims_kubeflow_charts_only_and_parameters_announce_the_chart() {
 // ---- the real umbrella chart ---------------------------------------------
 
 #[test]
+fn discover_and_parameters_on_the_umbrella_chart() {
+    let scratch = Scratch::new("discover-umbrella");
+    let repo = fresh_repo(&Source::Project, &scratch.0);
+    let home = scratch.0.join("home");
+    let run_in = |path: &str, argv: &[String]| {
+        let req = AppRequest::new("kubeflow", "kubeflow", path, vec![]);
+        let out = run(req.command(argv, &repo, &home));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let discover = plugin_command(&["discover", "find"]);
+    assert_eq!(run_in("charts/kubeflow", &discover), b"kubeflow\n");
+    // Component charts are rendered through the umbrella, never on their own.
+    assert!(run_in("charts/cert-manager", &discover).is_empty());
+    let announced: serde_json::Value = serde_json::from_slice(&run_in(
+        "charts/kubeflow",
+        &plugin_command(&["parameters", "dynamic"]),
+    ))
+    .unwrap();
+    let components: BTreeSet<String> = keys_of_json(&announced[2]["map"]);
+    assert_eq!(components, umbrella_component_keys());
+    let tooltip = announced[0]["tooltip"].as_str().unwrap();
+    for preset in std::fs::read_dir(repo.join("presets")).unwrap() {
+        let name = preset.unwrap().path();
+        let name = name.file_stem().unwrap().to_str().unwrap();
+        assert!(
+            tooltip.contains(name),
+            "preset {name} not announced: {tooltip}"
+        );
+    }
+}
+
+fn keys_of_json(v: &serde_json::Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
 fn generate_renders_the_umbrella_chart_like_helm_for_presets_and_examples() {
     let chart = "charts/kubeflow";
     let preset = |name: &'static str| {

@@ -1,6 +1,7 @@
 //! Proves the stack end to end: a real control plane, and the fixture chart
 //! `tiny` through install → upgrade → rollback → uninstall with Helm 4 and with
-//! Helm 3 (through `--post-renderer kf-post`), checked with kubectl after each
+//! Helm 3, both through `--post-renderer kf-post` (Helm 4: the postrenderer/v1
+//! plugin; Helm 3: the binary), checked with kubectl after each
 //! step. Each Helm major gets its own control plane, so the two tests also
 //! prove that clusters run side by side.
 
@@ -14,9 +15,10 @@ const RELEASE: &str = "tiny";
 const CRD: &str = "widgets.tiny.kubeflow-helm.example";
 
 #[test]
-fn helm4_lifecycle() {
+fn helm4_lifecycle_through_kf_post_plugin() {
     let cp = ControlPlane::start();
-    lifecycle(&cp, &|| e2e::helm4(&cp), &[]);
+    e2e::install_kf_post_plugin(&cp);
+    lifecycle(&cp, &|| e2e::helm4(&cp), &["--post-renderer", "kf-post"]);
 }
 
 #[test]

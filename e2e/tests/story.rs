@@ -344,14 +344,28 @@ fn live(cp: &e2e::ControlPlane, keys: &BTreeSet<Key>) -> BTreeMap<Key, Value> {
     let resources: BTreeSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
     let all = resources.into_iter().collect::<Vec<_>>().join(",");
     let list = kubectl_json(cp, &["get", &all, "-A"]);
-    let found: BTreeMap<Key, Value> = list["items"]
+    let on_cluster: BTreeMap<Key, &Value> = list["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| (key_of(o), o.clone()))
-        .filter(|(k, _)| keys.contains(k))
+        .map(|o| (key_of(o), o))
         .collect();
-    let missing: Vec<_> = keys.iter().filter(|k| !found.contains_key(*k)).collect();
+    let mut found = BTreeMap::new();
+    let mut missing = Vec::new();
+    for key in keys {
+        // A chart may give a cluster-scoped object a namespace (upstream's
+        // ClusterTrainingRuntimes do); the API server drops it.
+        let cluster_scoped = (key.0.clone(), String::new(), key.2.clone());
+        match on_cluster
+            .get(key)
+            .or_else(|| on_cluster.get(&cluster_scoped))
+        {
+            Some(object) => {
+                found.insert(key.clone(), (*object).clone());
+            }
+            None => missing.push(key),
+        }
+    }
     assert!(
         missing.is_empty(),
         "release objects missing on the cluster: {missing:?}"

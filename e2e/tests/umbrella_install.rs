@@ -12,10 +12,10 @@ use umbrella_common::*;
 
 const MIB: usize = 1024 * 1024;
 
-/// Installs `args` (preset files and --set) as release `kubeflow`, returning
-/// the wall time of `helm install` in seconds.
+/// `helm install kubeflow <umbrella> ARGS… --post-renderer …` on a fresh
+/// cluster (Helm installs the CRDs from the component charts' crds/),
+/// returning the wall time in seconds.
 fn install(cluster: &Cluster, args: &[&str]) -> f64 {
-    cluster.apply_crds(umbrella_chart(), args);
     let start = Instant::now();
     e2e::run_ok(
         cluster
@@ -23,15 +23,7 @@ fn install(cluster: &Cluster, args: &[&str]) -> f64 {
             .args(["install", "kubeflow"])
             .arg(umbrella_chart())
             .args(args)
-            // Adopts the CRDs that component charts render from templates/
-            // and that apply_crds created first (docs/umbrella.md#crds).
-            .args([
-                "--take-ownership",
-                "--post-renderer",
-                TEST_POST_RENDERER,
-                "--timeout",
-                "10m",
-            ]),
+            .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
     );
     start.elapsed().as_secs_f64()
 }

@@ -57,14 +57,13 @@ fn crd_upgrade_path_changes_the_cluster_crd() {
     let edge = preset("kserve-edge");
     let values = ["-f", edge.to_str().unwrap()];
 
-    cluster.apply_crds(umbrella_chart(), &values);
     e2e::run_ok(
         cluster
             .helm()
             .args(["install", "kubeflow"])
             .arg(umbrella_chart())
             .args(values)
-            .args(["--take-ownership", "--post-renderer", TEST_POST_RENDERER]),
+            .args(["--post-renderer", TEST_POST_RENDERER]),
     );
     assert_eq!(crd_versions(&cluster), "v1alpha1");
 

@@ -296,8 +296,7 @@ impl Cluster {
     }
 
     /// `scripts/upgrade-crds --chart CHART ARGS…`: the CRDs of the enabled
-    /// components, server-side applied. Needed before the first install too
-    /// while component charts render CRDs from templates/ (see docs/umbrella.md).
+    /// components, server-side applied (docs/upgrades.md).
     pub fn apply_crds(&self, chart: &Path, args: &[&str]) -> String {
         let mut cmd = Command::new(repo_root().join("scripts/upgrade-crds"));
         cmd.arg("--chart").arg(chart).args(args);
