@@ -17,7 +17,8 @@ The plugin runs in Helm's WASM sandbox: it reads stdin and writes stdout, so
 commands are pipes.
 
 Commands:
-  components [-o table|yaml|json|mermaid]   the catalog: dependencies, namespaces, footprint
+  components [-o table|yaml|json|mermaid|markdown]
+                                           the catalog: dependencies, namespaces, footprint
   enable COMPONENT... [--explain]          values on stdin -> values with COMPONENT(s) and
                                            what they need switched on
   disable COMPONENT... [--cascade] [--explain]
@@ -303,7 +304,7 @@ mod tests {
             (&["enable", "katib", "--cascade"], "--cascade only applies to disable"),
             (&["components", "--output"], "--output needs a value"),
             (&["components", "--format", "x"], "unknown flag --format; this command accepts: --output"),
-            (&["components", "-o", "xml"], "expected table, yaml, json or mermaid"),
+            (&["components", "-o", "xml"], "expected table, yaml, json, mermaid or markdown"),
             (&["profile", "add", "a"], "--owner EMAIL is required"),
             (&["profile", "list"], "usage: profile add"),
             (&["doctor", "extra"], "doctor: unexpected argument \"extra\""),
