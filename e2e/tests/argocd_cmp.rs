@@ -1421,7 +1421,11 @@ fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_neede
     for (id, doc) in &platform {
         assert_eq!(&union[id], doc, "{id:?} differs between the layouts");
     }
+    // The whole-platform example renders too: `full` plus its extra component.
     let platform_app = yaml_file(&repo_root().join("argocd/examples/platform.yaml"));
+    let example = objects(&generate(&application_request(&platform_app)));
+    assert!(platform.keys().all(|id| example.contains_key(id)));
+    assert!(example.len() > platform.len(), "modelRegistry adds objects");
     assert!(platform_app["spec"]["syncPolicy"]["syncOptions"]
         .as_sequence()
         .unwrap()
