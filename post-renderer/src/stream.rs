@@ -247,6 +247,19 @@ fn parse_document<'a>(
             message: "contains `__kf_post_opaque_`, which kf-post reserves for its own use".into(),
         });
     }
+    // libyaml's scanner is quadratic in the depth of flow collections
+    // (`[[[[…`), so a hostile document would hang the parser long before the
+    // depth limit below applies; refuse such nesting before parsing.
+    if let Some(line) = flow_depth_exceeded(body) {
+        return Err(Error::Document {
+            doc: early_ref(),
+            message: format!(
+                "flow collections nested deeper than {} levels (input line {})",
+                limits::MAX_DEPTH,
+                body_line + line
+            ),
+        });
+    }
     let mut value = None;
     if !options.full_crds {
         if let Some((start, end)) = crd_versions_block(body) {
@@ -291,6 +304,43 @@ fn parse_document<'a>(
         changes: Vec::new(),
         generated: false,
     })
+}
+
+/// The 0-based line where the running depth of `[`/`{` (outside quoted
+/// scalars in flow context) first exceeds the depth limit, if it does. Cheap
+/// for ordinary documents: skipped unless there are more openers than the
+/// limit at all.
+fn flow_depth_exceeded(body: &str) -> Option<usize> {
+    let bytes = body.as_bytes();
+    if memchr::memchr2_iter(b'[', b'{', bytes)
+        .take(limits::MAX_DEPTH + 1)
+        .count()
+        <= limits::MAX_DEPTH
+    {
+        return None;
+    }
+    let (mut depth, mut line, mut quote) = (0usize, 0usize, None::<u8>);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match (quote, b) {
+            (_, b'\n') => line += 1,
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') if depth > 0 => quote = Some(b),
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > limits::MAX_DEPTH {
+                    return Some(line);
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Byte range of a CRD's `  versions:` block under a top-level `spec:`, when
@@ -736,7 +786,7 @@ mod tests {
             ([ok.as_bytes(), b"apiVersion: v1\nkind: A\x00\n"].concat(), "document 1: NUL byte at input line 7"),
             (b"\xff\xfea\x00p\x00".to_vec(), "input: the stream looks UTF-16/UTF-32 encoded; kf-post reads UTF-8"),
             (b"a\x00p\x00i\x00".to_vec(), "input: the stream looks UTF-16"),
-            (deep.into_bytes(), "document 0: invalid YAML at input line 4 column 134: recursion limit exceeded"),
+            (deep.into_bytes(), "document 0: flow collections nested deeper than 64 levels (input line 4)"),
             (bomb.as_bytes().to_vec(), "document 0: invalid YAML: repetition limit exceeded"),
             (wide_bomb.into_bytes(), "document 0 A/wide: document expands to more than 2000000 nodes"),
         ];
@@ -751,13 +801,52 @@ mod tests {
     }
 
     #[test]
+    fn deep_flow_nesting_is_refused_before_parsing() {
+        let cases = [
+            (
+                format!(
+                    "apiVersion: v1\nkind: A\nmetadata: {{name: n}}\ndata: {}\n",
+                    "[".repeat(100_000)
+                ),
+                Some("flow collections nested deeper than 64 levels (input line 4)"),
+            ),
+            (
+                format!(
+                    "apiVersion: v1\nkind: A\nmetadata: {{name: n}}\ndata: [{}]\n",
+                    "'[',".repeat(100)
+                ),
+                None,
+            ),
+            (
+                format!(
+                    "apiVersion: v1\nkind: A\nmetadata: {{name: n}}\ndata: [{}]\n",
+                    vec!["[a]"; 100].join(", ")
+                ),
+                None,
+            ),
+        ];
+        for (input, want) in cases {
+            let got = parse_str(&input).err().map(|e| e.to_string());
+            match want {
+                Some(w) => assert!(got.as_deref().is_some_and(|g| g.contains(w)), "{got:?}"),
+                None => assert!(got.is_none(), "{got:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn depth_limit_is_enforced_below_serde_yaml_limit() {
-        let nested = format!(
-            "apiVersion: v1\nkind: A\nmetadata: {{name: n}}\ndata: {}{}\n",
-            "[".repeat(limits::MAX_DEPTH + 5),
-            "]".repeat(limits::MAX_DEPTH + 5)
+        // Block nesting: not caught by the flow pre-check, parsed, then
+        // measured.
+        let mut nested = String::from("apiVersion: v1\nkind: A\nmetadata: {name: n}\n");
+        for level in 0..limits::MAX_DEPTH + 5 {
+            nested.push_str(&format!("{}k:\n", "  ".repeat(level)));
+        }
+        assert!(
+            err(nested.as_bytes()).contains("nesting depth 65 exceeds the limit of 64"),
+            "{}",
+            err(nested.as_bytes())
         );
-        assert!(err(nested.as_bytes()).contains("nesting depth"));
     }
 
     #[test]
