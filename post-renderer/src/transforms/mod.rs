@@ -145,11 +145,6 @@ pub fn pod_template_field(doc: &Document) -> String {
         .unwrap_or_default()
 }
 
-/// `map[key]` as a string.
-pub fn str_of<'a>(map: &'a Mapping, key: &str) -> Option<&'a str> {
-    map.get(key).and_then(Value::as_str)
-}
-
 /// Split `a.b.c` (with `\.` escaping a literal dot, as in annotation keys).
 pub fn split_path(path: &str) -> Vec<String> {
     let mut parts = vec![String::new()];
