@@ -4,11 +4,16 @@ transform, each derived from global.* only. A transform left out keeps its
 default, which changes nothing.
 */}}
 
-{{/* istio: the data-plane mode of the platform and profile namespaces. */}}
+{{/*
+istio: the data-plane mode of the platform and profile namespaces. The
+component charts already carry upstream's per-workload webhook port
+exclusions, so the transform's own (for charts without them) stays off.
+*/}}
 {{- define "kubeflow.kfPost.istio" -}}
 {{- $g := .Values.global -}}
 {{- if $g.istio.enabled }}
 mode: {{ $g.istio.mode }}
+excludeWebhookPorts: false
 namespaces:
   - {{ $g.namespace }}
   {{- range $g.profiles }}
