@@ -212,7 +212,7 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
     files.insert("templates/_helpers.tpl".into(), helpers(chart, &hdr));
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
     files.insert("templates/NOTES.txt".into(), notes(spec, &hdr));
-    files.insert(".helmignore".into(), format!("# {hdr}\nci/\nREADME.md\n"));
+    files.insert(".helmignore".into(), format!("# {hdr}\nci/\n"));
     for (name, sc) in &spec.scenarios {
         let dirs = sc
             .dirs
@@ -325,7 +325,7 @@ fn readme(
     s.push_str("\n*variant*: a component variant, a values switch of this chart. *integration*: a Kubeflow integration overlay ");
     s.push_str("(Istio routing/authz, namespace moves, cert wiring); kept in-chart as a variant for now, to move to kf-post transforms.\n\n");
     s.push_str("Objects identical in every scenario are rendered unconditionally; the others have one template per distinct version, ");
-    s.push_str("guarded by `variant`. Object names and namespaces are upstream's (no release prefix). CRDs identical in every scenario are in `crds/`; ");
+    s.push_str("guarded by `variant`. Object names and namespaces are upstream's (no release prefix). CRDs of the default scenario are in `crds/` (in that version, for every variant: `crds/` cannot be conditional; `parity/allowlist.yaml` lists where a variant's upstream differs), other CRDs are guarded templates; ");
     s.push_str("CRDs, PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
     s.push_str("Values are injected only at customisation points: container images, pull policy, `global.imagePullSecrets`, resources, ");
     s.push_str("replicas, nodeSelector/tolerations/affinity, PVC size and storageClass. Defaults equal upstream. Strings containing `{{`/`}}` ");

@@ -115,3 +115,56 @@ fn crds_live_in_crds_dir_with_keep_policy() {
         }
     }
 }
+
+#[test]
+fn kustomize_checkout_is_rendered_with_kubectl() {
+    // A minimal kubeflow/manifests checkout holding only the user-namespace dir.
+    let checkout = scratch("checkout");
+    let dir = checkout.join("common/user-namespace/base");
+    std::fs::create_dir_all(&dir).unwrap();
+    let upstream = snapshot().render("common/user-namespace/base").unwrap();
+    std::fs::write(dir.join("profile.yaml"), &upstream).unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources:\n- profile.yaml\n",
+    )
+    .unwrap();
+    let out_dir = scratch("checkout-out");
+    let out = xtask(&[
+        "sync",
+        "--kustomize",
+        checkout.to_str().unwrap(),
+        "--charts-dir",
+        out_dir.to_str().unwrap(),
+        "--only",
+        "user-namespace",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = read_tree(&out_dir.join("user-namespace"));
+    let committed = read_tree(&chart_dir("user-namespace"));
+    assert_eq!(
+        generated.keys().collect::<Vec<_>>(),
+        committed.keys().collect::<Vec<_>>()
+    );
+    let values = &generated["values.yaml"];
+    assert!(
+        values.contains("from kubectl kustomize common/user-namespace/base"),
+        "{values}"
+    );
+    // Same chart as from the snapshot; only provenance lines (headers, README sources) differ.
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !(l.contains("rendered/") || l.contains("kubectl kustomize")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (path, text) in &generated {
+        assert_eq!(strip(text), strip(&committed[path]), "{path}");
+    }
+    std::fs::remove_dir_all(&checkout).unwrap();
+    std::fs::remove_dir_all(&out_dir).unwrap();
+}
