@@ -379,7 +379,12 @@ fn se_linux(pod: &Pod) -> Vec<String> {
     out
 }
 
+/// `Unmasked` is allowed for Pods in a user namespace (`hostUsers: false`), which
+/// the API server requires for it anyway (checked against v1.35 admission).
 fn proc_mount(pod: &Pod) -> Vec<String> {
+    if pod.spec.get("hostUsers").and_then(Value::as_bool) == Some(false) {
+        return vec![];
+    }
     pod.containers()
         .into_iter()
         .filter_map(|(who, c)| {
@@ -679,6 +684,7 @@ volumes:
             ("containers: [{securityContext: {seLinuxOptions: {type: container_t, level: 's0:c1'}}}]", "{}", &[]),
             ("containers: [{securityContext: {seLinuxOptions: {user: system_u}}}]", "{}", &[(B, "seLinux")]),
             ("containers: [{securityContext: {procMount: Unmasked}}]", "{}", &[(B, "procMount")]),
+            ("{hostUsers: false, containers: [{securityContext: {procMount: Unmasked}}]}", "{}", &[]),
             ("containers: [{securityContext: {procMount: Default}}]", "{}", &[]),
             ("securityContext: {seccompProfile: {type: Unconfined}}", "{}", &[(B, "seccomp"), (R, "seccomp")]),
             ("containers: [{securityContext: {seccompProfile: {type: Unconfined}}}]", "{}", &[(B, "seccomp"), (R, "seccomp")]),

@@ -51,12 +51,12 @@ fn kf_post(stream: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Writes the objects as one JSON `List`: YAML written by serde_yaml would be
+/// re-read by kubectl as YAML 1.1, where plain `yes`/`n`/`off` are booleans.
 fn write_stream(path: &std::path::Path, objects: &[&audit::Object]) {
-    let text: Vec<String> = objects
-        .iter()
-        .map(|o| serde_yaml::to_string(&o.value).unwrap())
-        .collect();
-    std::fs::write(path, text.join("---\n")).unwrap();
+    let items: Vec<&serde_yaml::Value> = objects.iter().map(|o| &o.value).collect();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    std::fs::write(path, serde_json::to_string(&list).unwrap()).unwrap();
 }
 
 #[test]
