@@ -73,11 +73,37 @@ struct CliInput {
     extra_args: Option<Vec<String>>,
 }
 
+/// Peak heap of a render is about 4.4x its input (53 MiB for upstream's 12 MB
+/// platform, measured by scripts/bench-plugin); reserve a bit more.
+const HEAP_PER_INPUT_BYTE: usize = 6;
+
+/// wazero (Helm's WASM runtime) copies the whole linear memory on every
+/// `memory.grow`, and the allocator grows it in small steps: a render of the
+/// whole platform spent 40 s copying. Growing once up front, then handing the
+/// block back to the allocator (which keeps it: WASM memory never shrinks),
+/// makes later allocations reuse it. Best effort: if the reservation does not
+/// fit the page limit, smaller ones are tried, then none.
+fn pregrow_heap(bytes: usize) {
+    let mut size = bytes;
+    while size >= 1 << 20 {
+        if let Ok(layout) = Layout::from_size_align(size, 16) {
+            // System, not the reporting allocator: failing here is not an error.
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                unsafe { System.dealloc(p, layout) };
+                return;
+            }
+        }
+        size /= 2;
+    }
+}
+
 fn read_stdin() -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     std::io::stdin()
         .read_to_end(&mut buf)
         .map_err(|e| Error::new(format!("reading stdin: {e}")))?;
+    pregrow_heap(buf.len().saturating_mul(HEAP_PER_INPUT_BYTE));
     Ok(buf)
 }
 
