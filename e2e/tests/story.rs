@@ -32,6 +32,7 @@ const TUTORIAL: &str = "docs/tutorial.md";
 
 /// Steps run by [`story_helm4`], in order.
 const HELM4_STEPS: &[&str] = &[
+    "setup",
     "install",
     "values-file",
     "values",
@@ -40,9 +41,11 @@ const HELM4_STEPS: &[&str] = &[
     "poddefault",
     "break",
     "rollback",
-    "edge",
     "uninstall",
 ];
+
+/// Steps run by [`story_edge`].
+const EDGE_STEPS: &[&str] = &["setup", "edge"];
 
 /// Steps run by [`story_helm3`], in order.
 const HELM3_STEPS: &[&str] = &[
@@ -112,6 +115,7 @@ fn every_tutorial_step_is_run_by_a_story_test() {
     let run: BTreeSet<String> = HELM4_STEPS
         .iter()
         .chain(HELM3_STEPS)
+        .chain(EDGE_STEPS)
         .map(|s| s.to_string())
         .collect();
     assert_eq!(
@@ -637,13 +641,14 @@ fn break_and_roll_back(
     assert!(history.contains("\"status\":\"deployed\""), "{history}");
 }
 
-/// Steps 1–7 with Helm 4 and the kf-post postrenderer/v1 plugin.
+/// Steps 1-5 and 7 with Helm 4 and the kf-post postrenderer/v1 plugin.
 #[test]
 fn story_helm4() {
     let story = Story::new("helm4");
     let cp = e2e::ControlPlane::start();
 
     // 1. notebooks-trainer.
+    story.run("setup", &cp);
     story.run("install", &cp);
     assert_notebooks_trainer(&story, "helm", &cp);
 
@@ -734,8 +739,40 @@ fn story_helm4() {
     // 5. A broken change and the rollback.
     break_and_roll_back(&story, "helm", &cp, "break", "rollback");
 
-    // 6. kserve-edge on a second control plane.
+    // 7. Uninstall keeps CRDs, PVCs and custom resources.
+    let crds_before = crds(&cp);
+    let pvcs_before = names(&cp, "pvc");
+    assert!(pvcs_before.len() >= 3, "{pvcs_before:?}");
+    story.run("uninstall", &cp);
+    assert!(
+        names(&cp, "deployments").is_empty(),
+        "Deployments left after uninstall"
+    );
+    assert_eq!(crds(&cp), crds_before, "uninstall changed CRDs");
+    assert_eq!(names(&cp, "pvc"), pvcs_before, "uninstall deleted PVCs");
+    assert!(names(&cp, "poddefaults.kubeflow.org").contains("kubeflow/access-ml-pipeline"));
+}
+
+/// Steps 1, 2 and 5 with Helm 3, which execs kf-post directly.
+#[test]
+fn story_helm3() {
+    let story = Story::new("helm3");
+    let cp = e2e::ControlPlane::start();
+    story.run("helm3-install", &cp);
+    assert_notebooks_trainer(&story, "helm3", &cp);
+    story.run("values-file", &cp);
+    story.run("helm3-values", &cp);
+    assert_tuned(&cp);
+    break_and_roll_back(&story, "helm3", &cp, "helm3-break", "helm3-rollback");
+}
+
+/// Step 6: the kserve-edge preset as its own release on a second control
+/// plane (a separate test, so it runs in parallel with steps 1-5 and 7).
+#[test]
+fn story_edge() {
+    let story = Story::new("edge");
     let edge = e2e::ControlPlane::start();
+    story.run("setup", &edge);
     story.run("edge", &edge);
     let deployments = names(&edge, "deployments");
     assert!(
@@ -763,42 +800,14 @@ fn story_helm4() {
     }
     assert!(edge_crds.contains("inferenceservices.serving.kserve.io"));
     let namespaces = names(&edge, "namespaces");
-    for unwanted in [
-        "/istio-system",
-        "/auth",
-        "/kubeflow-system",
-        "/oauth2-proxy",
-    ] {
+    for unwanted in ["/istio-system", "/auth", "/oauth2-proxy"] {
         assert!(
             !namespaces.contains(unwanted),
             "edge has namespace {unwanted}"
         );
     }
-    drop(edge);
-
-    // 7. Uninstall keeps CRDs, PVCs and custom resources.
-    let crds_before = crds(&cp);
-    let pvcs_before = names(&cp, "pvc");
-    assert!(pvcs_before.len() >= 3, "{pvcs_before:?}");
-    story.run("uninstall", &cp);
-    assert!(
-        names(&cp, "deployments").is_empty(),
-        "Deployments left after uninstall"
-    );
-    assert_eq!(crds(&cp), crds_before, "uninstall changed CRDs");
-    assert_eq!(names(&cp, "pvc"), pvcs_before, "uninstall deleted PVCs");
-    assert!(names(&cp, "poddefaults.kubeflow.org").contains("kubeflow/access-ml-pipeline"));
-}
-
-/// Steps 1, 2 and 5 with Helm 3, which execs kf-post directly.
-#[test]
-fn story_helm3() {
-    let story = Story::new("helm3");
-    let cp = e2e::ControlPlane::start();
-    story.run("helm3-install", &cp);
-    assert_notebooks_trainer(&story, "helm3", &cp);
-    story.run("values-file", &cp);
-    story.run("helm3-values", &cp);
-    assert_tuned(&cp);
-    break_and_roll_back(&story, "helm3", &cp, "helm3-break", "helm3-rollback");
+    // The kubeflow-namespace chart also creates the (empty) kubeflow-system namespace.
+    assert!(names(&edge, "all")
+        .iter()
+        .all(|o| !o.starts_with("kubeflow-system/")));
 }
