@@ -28,6 +28,10 @@ enum Expect {
     /// Like `PassThrough`, and every input document's text appears byte for byte
     /// in the output (untouched documents are emitted raw).
     Verbatim,
+    /// Like `PassThrough`, and no string is written as a plain scalar that a
+    /// YAML 1.1 reader (Helm, kubectl: sigs.k8s.io/yaml) takes for a boolean or
+    /// number (`n`, `yes`, `off`, `1_000`, …).
+    Yaml11Safe,
     /// Non-zero exit (not a signal), empty stdout, and stderr containing every
     /// needle (case-insensitive; `a|b` accepts either).
     Error(&'static [&'static str]),
@@ -141,7 +145,7 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
         return problems;
     }
     match &case.expect {
-        Expect::PassThrough | Expect::Verbatim => {
+        Expect::PassThrough | Expect::Verbatim | Expect::Yaml11Safe => {
             if run.code != Some(0) {
                 problems.push(format!(
                     "exit {:?}, want 0; stderr: {}",
@@ -151,8 +155,18 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
                 return problems;
             }
             let want = documents(&case.input).expect("case input must parse for a pass-through");
-            match documents(&run.stdout) {
-                Ok(got) if got == want => {}
+            // A rewritten document gains the transform's change; its data must not change.
+            let comparable = |docs: Vec<Value>| -> Vec<Value> {
+                if matches!(case.expect, Expect::Yaml11Safe) {
+                    docs.into_iter()
+                        .map(|d| d.get("data").cloned().unwrap_or(Value::Null))
+                        .collect()
+                } else {
+                    docs
+                }
+            };
+            match documents(&run.stdout).map(comparable) {
+                Ok(got) if got == comparable(want.clone()) => {}
                 Ok(got) => problems.push(format!(
                     "output differs from input: {} documents, want {}; first output document: {:?}",
                     got.len(),
@@ -160,6 +174,21 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
                     got.first()
                 )),
                 Err(e) => problems.push(format!("output does not parse: {e}")),
+            }
+            if matches!(case.expect, Expect::Yaml11Safe) {
+                let out = String::from_utf8_lossy(&run.stdout);
+                for line in out.lines() {
+                    let value = line
+                        .rsplit_once(": ")
+                        .map(|(_, v)| v)
+                        .unwrap_or(line)
+                        .trim();
+                    if yaml11_non_string(value) {
+                        problems.push(format!(
+                            "plain scalar read as non-string by YAML 1.1: {line:?}"
+                        ));
+                    }
+                }
             }
             if matches!(case.expect, Expect::Verbatim) {
                 let out = String::from_utf8_lossy(&run.stdout);
@@ -195,6 +224,21 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Plain scalars YAML 1.1 resolves to booleans, or to integers with `_`.
+fn yaml11_non_string(plain: &str) -> bool {
+    const BOOLS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    BOOLS.contains(&plain)
+        || (plain.contains('_')
+            && plain
+                .trim_start_matches(['-', '+'])
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '_')
+            && plain.chars().any(|c| c.is_ascii_digit()))
 }
 
 const CM: &str =
@@ -317,6 +361,9 @@ fn cases() -> Vec<Case> {
         c("deep block nesting (5k)", deep_block(5_000), Expect::Error(&["document 0"])),
         c("scalar document", b(&format!("{CM}---\njust a string\n")), Expect::Error(&["document 1"])),
         c("sequence document", b("- a\n- b\n"), Expect::Error(&["document 0"])),
+        // A transform changes this document, so the engine re-serialises it; the
+        // API server rejects `data: {a: n}` ("cannot unmarshal bool").
+        c("YAML 1.1 booleans in a rewritten document", b("apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nmetadata: {name: t}\nspec: {labels: {labels: {x: '1'}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: 'n'\n  b: 'y'\n  c: 'yes'\n  d: 'off'\n  e: 'NO'\n  f: '1_000'\n"), Expect::Yaml11Safe),
         // Found by the fuzz target: CRD `spec.versions` is kept as opaque text, so
         // invalid YAML inside it must still be refused, not handed on to Helm.
         c("CRD with invalid YAML in spec.versions", b("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    served: true\n       - broken: [\n"), Expect::Error(&["document 0"])),
