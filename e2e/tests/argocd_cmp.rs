@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -102,27 +103,38 @@ fn fresh_repo(source: &Source, into: &Path) -> PathBuf {
     match source {
         Source::Fixture => copy_tree(&repo_root().join("argocd/testdata/repo"), &dest),
         Source::Project => {
-            let mut ls = Command::new("git");
-            ls.args([
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ])
-            .current_dir(repo_root());
-            for rel in run_ok(ls).split(|b| *b == 0).filter(|p| !p.is_empty()) {
-                let rel = Path::new(std::str::from_utf8(rel).unwrap());
-                let src = repo_root().join(rel);
-                // A tracked file deleted in the working tree is not in the checkout either.
-                if src.is_file() {
-                    std::fs::create_dir_all(dest.join(rel).parent().unwrap()).unwrap();
-                    std::fs::copy(&src, dest.join(rel)).unwrap();
-                }
+            for (rel, bytes) in project_snapshot() {
+                std::fs::create_dir_all(dest.join(rel).parent().unwrap()).unwrap();
+                std::fs::write(dest.join(rel), bytes).unwrap();
             }
         }
     }
     dest
+}
+
+/// The working tree's files (without git-ignored ones), read once per test
+/// run, so that the plugin's copy and the reference's copy agree even while
+/// the working tree is being edited.
+fn project_snapshot() -> &'static [(PathBuf, Vec<u8>)] {
+    static SNAPSHOT: OnceLock<Vec<(PathBuf, Vec<u8>)>> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        let mut ls = Command::new("git");
+        ls.args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(repo_root());
+        run_ok(ls)
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|rel| PathBuf::from(std::str::from_utf8(rel).unwrap()))
+            // A tracked file deleted in the working tree is not in the checkout either.
+            .filter_map(|rel| std::fs::read(repo_root().join(&rel)).ok().map(|b| (rel, b)))
+            .collect()
+    })
 }
 
 fn yaml_file(path: &Path) -> Value {
@@ -436,10 +448,25 @@ fn assert_same_render(source: &Source, req: &AppRequest, exp: &Expected) -> Stri
         want.contains("kind:"),
         "the reference rendered no objects:\n{want}"
     );
-    assert_eq!(
-        got, want,
-        "plugin output differs from helm template | kf-post"
-    );
+    if got != want {
+        // The first differing line with some context; the streams are megabytes.
+        let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+        let at = g
+            .iter()
+            .zip(&w)
+            .position(|(a, b)| a != b)
+            .unwrap_or(g.len().min(w.len()));
+        let around =
+            |v: &[&str]| v[at.saturating_sub(5).min(v.len())..(at + 5).min(v.len())].join("\n");
+        panic!(
+            "plugin output differs from helm template | kf-post at line {} ({} vs {} lines)\n--- plugin\n{}\n--- reference\n{}",
+            at + 1,
+            g.len(),
+            w.len(),
+            around(&g),
+            around(&w)
+        );
+    }
     got
 }
 
@@ -1285,17 +1312,15 @@ fn app_per_component_covers_every_component_in_dependency_waves() {
         .map(|v| s(v.as_str().unwrap()))
         .collect();
     assert_eq!(external, umbrella_component_keys());
-    let tags = yaml_file(&repo_root().join("charts/kubeflow/values.yaml"))["tags"].clone();
-    assert_eq!(
-        keys(&values["tags"]),
-        keys(&tags),
-        "one-component.yaml must switch off every tag"
-    );
-    assert!(values["tags"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .all(|v| v == &Value::Bool(false)));
+    // ...and switches every component off explicitly (not only by tags), so a
+    // preset that enables components by `<key>.enabled` cannot leak them.
+    for key in umbrella_component_keys() {
+        assert_eq!(
+            values[key.as_str()]["enabled"],
+            Value::Bool(false),
+            "one-component.yaml: {key}"
+        );
+    }
 }
 
 /// Objects of a rendered stream by (kind, namespace, name).
