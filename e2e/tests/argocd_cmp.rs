@@ -529,7 +529,8 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
     );
 
     // 2. Every parameter as JSON; a --set value with a comma and a backslash
-    //    must arrive literally; components map onto <key>.enabled.
+    //    must arrive literally; components map onto <key>.enabled; kfPostConfig
+    //    reaches kf-post as --config.
     let req = AppRequest::new(
         "argocd/kf",
         "team-a",
@@ -543,6 +544,7 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
                 kv(&[("certManager", "false"), ("pipelines", "true")]),
             ),
             Param::Map("set", kv(&[("global.greeting", "a,b\\c")])),
+            Param::Str("kfPostConfig", s("config/kf-post.yaml")),
         ],
     );
     let all = assert_same_render(
@@ -559,18 +561,22 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
                 "pipelines.enabled=true",
                 "global.greeting=a\\,b\\\\c",
             ],
-            kf_post_config: None,
+            kf_post_config: Some("config/kf-post.yaml"),
         },
     );
-    assert!(
-        all.contains("greeting: \"a,b\\\\c\""),
-        "--set value not literal:\n{all}"
+    let objs = objects(&all);
+    let info = &objs[&(s("ConfigMap"), s("team-a"), s("kf-info"))];
+    assert_eq!(
+        info["data"]["greeting"], "a,b\\c",
+        "--set value not literal"
     );
-    assert!(
-        all.contains("name: kf-pipelines-3") && !all.contains("certManager"),
-        "{all}"
+    assert_eq!(info["data"]["extra"], "from-values");
+    assert_eq!(
+        info["metadata"]["labels"]["team"], "ml",
+        "kfPostConfig was not passed to kf-post"
     );
-    assert!(all.contains("namespace: team-a") && all.contains("extra: \"from-values\""));
+    assert!(objs.contains_key(&(s("Deployment"), s("team-a"), s("kf-pipelines-3"))));
+    assert!(!all.contains("certManager"), "{all}");
 
     // 3. PARAM_* only (no JSON): components keys come back upper-cased and
     //    are matched to the chart's dependency keys.
