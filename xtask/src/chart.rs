@@ -181,23 +181,9 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         }
     }
 
-    let scen: Vec<(&str, &str)> = spec
-        .scenarios
-        .iter()
-        .map(|(n, s)| {
-            (
-                n.as_str(),
-                if s.kind == ScenarioKind::Variant {
-                    "variant"
-                } else {
-                    "integration"
-                },
-            )
-        })
-        .collect();
     let fixed = Fixed {
         chart,
-        scenarios: scen.clone(),
+        scenarios: spec.scenarios.keys().map(String::as_str).collect(),
     };
     let all_sources = sources.join(", ");
     let hdr = header(&all_sources);

@@ -94,7 +94,8 @@ impl ValuesTree {
 /// Fixed top-level values every generated chart has.
 pub struct Fixed<'a> {
     pub chart: &'a str,
-    pub scenarios: Vec<(&'a str, &'a str)>, // (name, kind)
+    /// Scenario names, default first.
+    pub scenarios: Vec<&'a str>,
 }
 
 /// One documented leaf of the values file, for the README table.
@@ -158,7 +159,7 @@ impl ValuesTree {
     pub fn values_yaml(&self, fixed: &Fixed, header: &str) -> (String, Vec<Doc>) {
         let mut out = format!("{header}\n");
         let mut docs = Vec::new();
-        let names: Vec<&str> = fixed.scenarios.iter().map(|s| s.0).collect();
+        let names = &fixed.scenarios;
         let default = names[0];
         let variant_desc = format!(
             "Upstream scenario rendered: one of {}. Each reproduces the upstream kustomize overlay of that name (see README)",
@@ -233,7 +234,7 @@ impl ValuesTree {
     }
 
     pub fn schema(&self, fixed: &Fixed, comment: &str) -> serde_json::Value {
-        let names: Vec<&str> = fixed.scenarios.iter().map(|s| s.0).collect();
+        let names = &fixed.scenarios;
         let image = json!({
             "type": "object", "additionalProperties": false,
             "properties": {
