@@ -751,6 +751,29 @@ fn story_helm4() {
     assert_eq!(crds(&cp), crds_before, "uninstall changed CRDs");
     assert_eq!(names(&cp, "pvc"), pvcs_before, "uninstall deleted PVCs");
     assert!(names(&cp, "poddefaults.kubeflow.org").contains("kubeflow/access-ml-pipeline"));
+    let namespaces = names(&cp, "namespaces");
+    for kept in ["/kubeflow", "/kubeflow-system", "/istio-system", "/auth"] {
+        assert!(
+            namespaces.contains(kept),
+            "uninstall deleted namespace {kept}"
+        );
+    }
+    // What the tutorial warns about: rendered profile namespaces go with the release.
+    e2e::eventually(
+        "profile namespaces deleted",
+        std::time::Duration::from_secs(120),
+        || {
+            let left: Vec<String> = names(&cp, "namespaces")
+                .into_iter()
+                .filter(|n| n == "/team-a" || n == "/team-b")
+                .collect();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("still there: {left:?}"))
+            }
+        },
+    );
 }
 
 /// Steps 1, 2 and 5 with Helm 3, which execs kf-post directly.
