@@ -126,7 +126,9 @@ fn helm(cp: &ControlPlane, binary: &str, home: &str) -> Command {
         .env("HELM_CONFIG_HOME", home.join("config"))
         .env("HELM_DATA_HOME", home.join("data"))
         .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_PLUGINS", home.join("plugins"))
+        // Helm 4.3.1 `plugin install <dir>` installs into $HELM_DATA_HOME/plugins
+        // whatever HELM_PLUGINS says, so both must name the same directory.
+        .env("HELM_PLUGINS", home.join("data/plugins"))
         .env("PATH", kf_post_path())
         .current_dir(repo_root());
     cmd
@@ -141,6 +143,24 @@ pub fn helm4(cp: &ControlPlane) -> Command {
 /// PATH, so `--post-renderer kf-post` finds the binary built from this tree.
 pub fn helm3(cp: &ControlPlane) -> Command {
     helm(cp, "helm3", "helm3")
+}
+
+/// Installs the kf-post Helm 4 post-renderer plugin (`post-renderer/helm-plugin`)
+/// into `cp`'s Helm 4 home, once; afterwards `helm4(cp)` accepts
+/// `--post-renderer kf-post` and runs the `kf-post` of [`kf_post_bin`] (on PATH).
+pub fn install_kf_post_plugin(cp: &ControlPlane) {
+    let installed = run_ok(helm4(cp).args(["plugin", "list"]));
+    if installed
+        .lines()
+        .any(|line| line.split_whitespace().next() == Some("kf-post"))
+    {
+        return;
+    }
+    run_ok(
+        helm4(cp)
+            .args(["plugin", "install"])
+            .arg(repo_root().join("post-renderer/helm-plugin")),
+    );
 }
 
 /// `kubectl` talking to `cp`.
