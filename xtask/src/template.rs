@@ -26,9 +26,11 @@ enum Sub {
         value: String,
         block: bool,
     },
-    /// A `TOKEN: null` line becomes the entries of `.Values.commonLabels`.
-    LabelEntries,
-    /// A `TOKEN: null` line becomes `labels:` with `.Values.commonLabels`, if any.
+    /// A `TOKEN: null` line becomes the chart's extra labels (`commonLabels`, and
+    /// Helm's labels with `helmLabels`) minus the keys upstream already sets here, so
+    /// a key is never duplicated and upstream labels (selectors) always win.
+    LabelEntries(Vec<String>),
+    /// A `TOKEN: null` line becomes `labels:` with the chart's extra labels, if any.
     LabelsMap,
 }
 
@@ -125,7 +127,12 @@ impl<'a> Injector<'a> {
         let meta = mapping_at(doc, &["metadata"])?;
         match meta.get_mut("labels") {
             Some(Value::Mapping(labels)) if !labels.is_empty() => {
-                let t = self.token(Sub::LabelEntries);
+                let keys = labels
+                    .keys()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                let t = self.token(Sub::LabelEntries(keys));
                 labels.insert(Value::String(t), Value::Null);
             }
             _ => {
@@ -382,11 +389,19 @@ impl<'a> Injector<'a> {
                     };
                     out.push_str(&format!("{cond}\n{pad}{key}: {value}\n{{{{- end }}}}"));
                 }
-                Sub::LabelEntries => {
+                Sub::LabelEntries(keys) => {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
                     }
-                    out.push_str(&format!("{{{{- with $.Values.commonLabels }}}}{{{{- toYaml . | nindent {indent} }}}}{{{{- end }}}}"));
+                    let keys = keys
+                        .iter()
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    out.push_str(&format!(
+                        "{{{{- with include \"{}.labels\" (list $ (list {keys})) }}}}{{{{- . | nindent {indent} }}}}{{{{- end }}}}",
+                        self.chart
+                    ));
                 }
                 Sub::LabelsMap => {
                     if !whole_line {
@@ -394,7 +409,8 @@ impl<'a> Injector<'a> {
                     }
                     let pad = " ".repeat(indent);
                     out.push_str(&format!(
-                        "{{{{- with $.Values.commonLabels }}}}\n{pad}labels: {{{{- toYaml . | nindent {} }}}}\n{{{{- end }}}}",
+                        "{{{{- with include \"{}.labels\" (list $ (list)) }}}}\n{pad}labels: {{{{- . | nindent {} }}}}\n{{{{- end }}}}",
+                        self.chart,
                         indent + 2
                     ));
                 }

@@ -180,6 +180,14 @@ impl ValuesTree {
             default: "{}".into(),
             description: cl.into(),
         });
+        let hl = "Add Helm's labels (`helm.sh/chart`, `app.kubernetes.io/managed-by`, `app.kubernetes.io/instance`) to every templated object; off by default so objects equal upstream. Neither these nor `commonLabels` override a label upstream sets";
+        out.push_str(&format!("# -- {hl}\nhelmLabels: false\n"));
+        docs.push(Doc {
+            key: "helmLabels".into(),
+            kind: "bool",
+            default: "false".into(),
+            description: hl.into(),
+        });
         let kp = format!(
             "kf-post engine configuration (`spec` of a `PostRenderConfig` named `{}` emitted into the rendered stream and consumed by kf-post); empty emits nothing",
             fixed.chart
@@ -260,6 +268,7 @@ impl ValuesTree {
             "commonLabels".into(),
             json!({"type": "object", "additionalProperties": {"type": "string"}}),
         );
+        props.insert("helmLabels".into(), json!({"type": "boolean"}));
         props.insert("kfPost".into(), json!({"type": "object"}));
         props.insert(
             "global".into(),

@@ -163,6 +163,48 @@ fn check_common_labels(docs: &[Value]) -> Result<(), String> {
     )
 }
 
+fn check_helm_labels(docs: &[Value]) -> Result<(), String> {
+    let chart: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(chart_dir("katib").join("Chart.yaml")).unwrap(),
+    )
+    .unwrap();
+    let want = format!("katib-{}", chart["version"].as_str().unwrap());
+    let mut n = 0;
+    for d in docs {
+        let k = ResKey::of(d).unwrap();
+        if k.kind == "CustomResourceDefinition" {
+            continue;
+        }
+        let l = &d["metadata"]["labels"];
+        ensure(
+            l["helm.sh/chart"].as_str() == Some(want.as_str()),
+            format!("{k}: helm.sh/chart {:?}", l["helm.sh/chart"]),
+        )?;
+        ensure(
+            l["app.kubernetes.io/managed-by"].as_str() == Some("Helm"),
+            format!("{k}: managed-by"),
+        )?;
+        ensure(
+            l["app.kubernetes.io/instance"].as_str() == Some("katib"),
+            format!("{k}: instance"),
+        )?;
+        n += 1;
+    }
+    ensure(n > 10, "too few objects")
+}
+
+fn check_upstream_labels_win(docs: &[Value]) -> Result<(), String> {
+    let c = find(docs, "Deployment", "katib-controller");
+    ensure(
+        c["metadata"]["labels"]["katib.kubeflow.org/component"].as_str() == Some("controller"),
+        "upstream label overridden",
+    )?;
+    ensure(
+        c["metadata"]["labels"]["team"].as_str() == Some("ml"),
+        "commonLabels not added",
+    )
+}
+
 fn check_kfpost(docs: &[Value]) -> Result<(), String> {
     let c = find(docs, "PostRenderConfig", "katib");
     ensure(
@@ -268,6 +310,13 @@ fn values_switches_change_what_they_should() {
         ("pull secrets", "katib", "global: {imagePullSecrets: [{name: regcred}]}", check_pull_secrets),
         ("pvc", "katib", "persistence: {katibMysql: {size: 20Gi, storageClass: fast}}", check_pvc),
         ("common labels", "katib", "commonLabels: {team: ml}", check_common_labels),
+        ("helm labels", "katib", "helmLabels: true", check_helm_labels),
+        (
+            "commonLabels never override upstream labels",
+            "katib",
+            "commonLabels: {katib.kubeflow.org/component: other, team: ml}",
+            check_upstream_labels_win,
+        ),
         ("kfPost", "katib", "kfPost: {namespace: {target: ml}}", check_kfpost),
         ("variant", "katib", "variant: standalone-postgres", check_variant),
         ("replicas absent upstream", "knative-serving", "workloads: {activator: {replicas: 2}}", check_optional_replicas),

@@ -10,3 +10,20 @@ empty parts omitted; global.imageRegistry replaces the registry when set.
 {{- if $g.imageRegistry }}{{ $reg = $g.imageRegistry }}{{ end -}}
 {{- if $reg }}{{ $reg }}/{{ end }}{{ $i.repository }}{{ if $i.tag }}:{{ $i.tag }}{{ end }}{{ if $i.digest }}@{{ $i.digest }}{{ end }}
 {{- end -}}
+{{- /*
+Extra labels from (list $ <label keys upstream sets on this object>): commonLabels,
+plus Helm's own labels when helmLabels is true, minus the keys upstream sets (never
+duplicated, never overriding upstream, whose labels feed selectors).
+*/}}
+{{- define "volumes-web-app.labels" -}}
+{{- $root := index . 0 -}}
+{{- $l := dict -}}
+{{- if $root.Values.helmLabels -}}
+{{- $_ := set $l "helm.sh/chart" (printf "%s-%s" $root.Chart.Name ($root.Chart.Version | replace "+" "_")) -}}
+{{- $_ := set $l "app.kubernetes.io/managed-by" $root.Release.Service -}}
+{{- $_ := set $l "app.kubernetes.io/instance" $root.Release.Name -}}
+{{- end -}}
+{{- range $k, $v := $root.Values.commonLabels }}{{- $_ := set $l $k $v -}}{{- end -}}
+{{- range index . 1 }}{{- $_ := unset $l . -}}{{- end -}}
+{{- if $l }}{{- toYaml $l -}}{{- end -}}
+{{- end -}}
