@@ -361,6 +361,9 @@ fn cases() -> Vec<Case> {
         c("deep block nesting (5k)", deep_block(5_000), Expect::Error(&["document 0"])),
         c("scalar document", b(&format!("{CM}---\njust a string\n")), Expect::Error(&["document 1"])),
         c("sequence document", b("- a\n- b\n"), Expect::Error(&["document 0"])),
+        // Found by the fuzz target after the syntax check of opaque CRD blocks:
+        // duplicate keys are not a syntax error for libyaml, but every reader refuses them.
+        c("CRD with a duplicate key in spec.versions", b("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    served: true\n    served: false\n"), Expect::Error(&["document 0", "served"])),
         // A transform changes this document, so the engine re-serialises it; the
         // API server rejects `data: {a: n}` ("cannot unmarshal bool").
         c("YAML 1.1 booleans in a rewritten document", b("apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nmetadata: {name: t}\nspec: {labels: {labels: {x: '1'}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: 'n'\n  b: 'y'\n  c: 'yes'\n  d: 'off'\n  e: 'NO'\n  f: '1_000'\n"), Expect::Yaml11Safe),
