@@ -19,7 +19,9 @@
 //! (charts/, presets/, scripts/, catalog/, plugin.yaml, plugin.wasm,
 //! post-renderer/helm-plugin/), so `helm dependency build` and the values files
 //! the tutorial writes never touch the working tree. Step timings are printed
-//! (`cargo test -p e2e --test story -- --nocapture`).
+//! (`cargo test -p e2e --test story -- --nocapture`). Test names start with
+//! the step numbers so the libtest runner (alphabetical order, one thread per
+//! core) starts the longest one, Helm 4, first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,7 +32,7 @@ use serde_json::Value;
 
 const TUTORIAL: &str = "docs/tutorial.md";
 
-/// Steps run by [`story_helm4`], in order.
+/// Steps run by [`story_1_to_5_and_7_helm4`], in order.
 const HELM4_STEPS: &[&str] = &[
     "setup",
     "install",
@@ -44,10 +46,10 @@ const HELM4_STEPS: &[&str] = &[
     "uninstall",
 ];
 
-/// Steps run by [`story_edge`].
+/// Steps run by [`story_6_kserve_edge`].
 const EDGE_STEPS: &[&str] = &["setup", "edge"];
 
-/// Steps run by [`story_helm3`], in order.
+/// Steps run by [`story_helm3_steps_1_2_5`], in order.
 const HELM3_STEPS: &[&str] = &[
     "helm3-install",
     "values-file",
@@ -643,7 +645,7 @@ fn break_and_roll_back(
 
 /// Steps 1-5 and 7 with Helm 4 and the kf-post postrenderer/v1 plugin.
 #[test]
-fn story_helm4() {
+fn story_1_to_5_and_7_helm4() {
     let story = Story::new("helm4");
     let cp = e2e::ControlPlane::start();
 
@@ -778,7 +780,7 @@ fn story_helm4() {
 
 /// Steps 1, 2 and 5 with Helm 3, which execs kf-post directly.
 #[test]
-fn story_helm3() {
+fn story_helm3_steps_1_2_5() {
     let story = Story::new("helm3");
     let cp = e2e::ControlPlane::start();
     story.run("helm3-install", &cp);
@@ -792,7 +794,7 @@ fn story_helm3() {
 /// Step 6: the kserve-edge preset as its own release on a second control
 /// plane (a separate test, so it runs in parallel with steps 1-5 and 7).
 #[test]
-fn story_edge() {
+fn story_6_kserve_edge() {
     let story = Story::new("edge");
     let edge = e2e::ControlPlane::start();
     story.run("setup", &edge);
