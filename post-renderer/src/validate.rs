@@ -11,10 +11,49 @@
 //! or "don't know", never "invalid", so it cannot change which texts are
 //! refused (see the differential test).
 
+use std::collections::HashSet;
+
 use unsafe_libyaml::{
     yaml_event_delete, yaml_event_t, yaml_parser_delete, yaml_parser_initialize, yaml_parser_parse,
-    yaml_parser_set_input_string, yaml_parser_t, YAML_STREAM_END_EVENT,
+    yaml_parser_set_input_string, yaml_parser_t, YAML_ALIAS_EVENT, YAML_MAPPING_END_EVENT,
+    YAML_MAPPING_START_EVENT, YAML_SCALAR_EVENT, YAML_SEQUENCE_END_EVENT,
+    YAML_SEQUENCE_START_EVENT, YAML_STREAM_END_EVENT,
 };
+
+/// Duplicate-key tracking over libyaml events: one frame per open
+/// collection; a mapping frame knows whether the next node is a key.
+#[derive(Default)]
+struct Keys {
+    frames: Vec<Option<(bool, HashSet<Vec<u8>>)>>,
+}
+
+impl Keys {
+    /// A scalar node; true if it repeats a key of its mapping.
+    fn scalar(&mut self, value: &[u8]) -> bool {
+        let dup = match self.frames.last_mut() {
+            Some(Some((true, keys))) => !keys.insert(value.to_vec()),
+            _ => false,
+        };
+        self.node_done();
+        dup
+    }
+
+    /// A node ended: in a mapping, keys and values alternate.
+    fn node_done(&mut self) {
+        if let Some(Some((expect_key, _))) = self.frames.last_mut() {
+            *expect_key = !*expect_key;
+        }
+    }
+
+    fn start(&mut self, mapping: bool) {
+        self.frames.push(mapping.then(|| (true, HashSet::new())));
+    }
+
+    fn end(&mut self) {
+        self.frames.pop();
+        self.node_done();
+    }
+}
 
 /// A syntax error: 0-based line and column within the text, and libyaml's
 /// description.
@@ -27,10 +66,29 @@ pub struct SyntaxError {
 
 /// Check that `text` is syntactically valid YAML.
 pub fn check(text: &str) -> Result<(), SyntaxError> {
-    if surely_valid(text) {
-        return Ok(());
+    match recognise(text) {
+        Recognised::Valid => Ok(()),
+        Recognised::Duplicate(e) => Err(e),
+        Recognised::Unknown => check_with_libyaml(text),
     }
-    check_with_libyaml(text)
+}
+
+/// What the line-based recogniser found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recognised {
+    Valid,
+    /// Valid syntax, but a mapping repeats a key (serde_yaml and the API
+    /// server refuse that too).
+    Duplicate(SyntaxError),
+    /// Not in the recognised subset: ask libyaml.
+    Unknown,
+}
+
+/// Whether `text` is in the block-style subset recognised here (and so
+/// certainly valid YAML without duplicate keys). `false` means "not
+/// recognised" or "duplicate key", never "invalid syntax".
+pub fn surely_valid(text: &str) -> bool {
+    recognise(text) == Recognised::Valid
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -47,11 +105,19 @@ enum Cont {
     Quoted(u8, usize),
 }
 
-/// Whether `text` is in the block-style subset recognised here (and so
-/// certainly valid YAML). `false` means "not recognised", not "invalid".
-pub fn surely_valid(text: &str) -> bool {
-    // Open block collections, innermost last: (indent, kind).
-    let mut stack: Vec<(usize, Kind)> = Vec::new();
+/// Run the line-based recogniser over `text`.
+pub fn recognise(text: &str) -> Recognised {
+    match recognise_lines(text) {
+        Ok(()) => Recognised::Valid,
+        Err(Some(e)) => Recognised::Duplicate(e),
+        Err(None) => Recognised::Unknown,
+    }
+}
+
+/// `Err(None)`: not recognised; `Err(Some(_))`: a duplicate key.
+fn recognise_lines(text: &str) -> Result<(), Option<SyntaxError>> {
+    // Open block collections, innermost last: (indent, kind, keys so far).
+    let mut stack: Vec<(usize, Kind, Vec<&str>)> = Vec::new();
     // The previous structural line ended in `key:` / `-` with no value: its
     // indent, and whether a sequence may follow at the same indent (only
     // after a mapping key).
@@ -60,9 +126,9 @@ pub fn surely_valid(text: &str) -> bool {
     // content indent.
     let mut scalar: Option<(usize, Option<usize>)> = None;
     let mut cont: Option<Cont> = None;
-    for line in text.split('\n') {
+    for (line_no, line) in text.split('\n').enumerate() {
         if line.bytes().any(|b| b == b'\t' || b == b'\r' || b < 0x20) {
-            return false;
+            return Err(None);
         }
         let indent = line.len() - line.trim_start_matches(' ').len();
         let content = &line[indent..];
@@ -71,7 +137,7 @@ pub fn surely_valid(text: &str) -> bool {
                 // A leading blank line with spaces can change the detected
                 // indentation; leave that to libyaml.
                 if content_indent.is_none() && indent > 0 {
-                    return false;
+                    return Err(None);
                 }
                 continue;
             }
@@ -81,7 +147,7 @@ pub fn surely_valid(text: &str) -> bool {
                     continue;
                 }
                 Some(m) if indent >= m => continue,
-                _ if indent > parent => return false,
+                _ if indent > parent => return Err(None),
                 _ => scalar = None,
             }
         }
@@ -99,7 +165,7 @@ pub fn surely_valid(text: &str) -> bool {
             }
             Some(Cont::Quoted(q, parent)) => {
                 if indent <= parent {
-                    return false;
+                    return Err(None);
                 }
                 match quoted(content, q) {
                     Quoted::Open => continue,
@@ -107,7 +173,7 @@ pub fn surely_valid(text: &str) -> bool {
                         cont = None;
                         continue;
                     }
-                    Quoted::Bad => return false,
+                    Quoted::Bad => return Err(None),
                 }
             }
             None => {}
@@ -124,35 +190,42 @@ pub fn surely_valid(text: &str) -> bool {
         let kind = if item { Kind::Seq } else { Kind::Map };
         match pending.take() {
             Some((p, same)) if indent > p || (same && item && indent == p) => {
-                stack.push((indent, kind))
+                stack.push((indent, kind, Vec::new()))
             }
-            _ if stack.is_empty() => stack.push((indent, kind)), // the root
+            _ if stack.is_empty() => stack.push((indent, kind, Vec::new())), // the root
             _ => {
-                while stack.last().is_some_and(|&(i, _)| i > indent) {
+                while stack.last().is_some_and(|&(i, _, _)| i > indent) {
                     stack.pop();
                 }
                 // A sequence indented like its mapping key ends with the key.
-                if !item && stack.last() == Some(&(indent, Kind::Seq)) {
+                if !item
+                    && stack
+                        .last()
+                        .is_some_and(|&(i, k, _)| (i, k) == (indent, Kind::Seq))
+                {
                     stack.pop();
                 }
                 // Less indented than the root, or not aligned with a parent.
-                if stack.last() != Some(&(indent, kind)) {
-                    return false;
+                if !stack
+                    .last()
+                    .is_some_and(|&(i, k, _)| (i, k) == (indent, kind))
+                {
+                    return Err(None);
                 }
             }
         }
         // The value part and the indent its continuation must exceed.
         let (value, parent, may_be_empty) = if item {
             if rest.starts_with("- ") || rest == "-" {
-                return false;
+                return Err(None);
             }
             match split_key(rest) {
                 // `- key: …` opens a mapping at the column of `key`.
                 Some((key, value)) => {
                     if !plain_ok(key) {
-                        return false;
+                        return Err(None);
                     }
-                    stack.push((indent + 2, Kind::Map));
+                    stack.push((indent + 2, Kind::Map, vec![key]));
                     (value, indent + 2, true)
                 }
                 None if rest.is_empty() => {
@@ -163,16 +236,25 @@ pub fn surely_valid(text: &str) -> bool {
             }
         } else {
             let Some((key, value)) = split_key(rest) else {
-                return false;
+                return Err(None);
             };
             if !plain_ok(key) {
-                return false;
+                return Err(None);
             }
+            let keys = &mut stack.last_mut().expect("attached above").2;
+            if keys.contains(&key) {
+                return Err(Some(SyntaxError {
+                    line: line_no,
+                    column: indent,
+                    problem: format!("duplicate key `{key}`"),
+                }));
+            }
+            keys.push(key);
             (value, indent, true)
         };
         match value_kind(value) {
             Value::Empty if may_be_empty => pending = Some((parent, true)),
-            Value::Empty | Value::Invalid => return false,
+            Value::Empty | Value::Invalid => return Err(None),
             Value::Complete => {}
             Value::Plain => cont = Some(Cont::Plain(parent)),
             Value::Open(q) => cont = Some(Cont::Quoted(q, parent)),
@@ -180,7 +262,10 @@ pub fn surely_valid(text: &str) -> bool {
         }
     }
     // An unclosed quoted scalar at the end is an error.
-    !matches!(cont, Some(Cont::Quoted(..)))
+    match cont {
+        Some(Cont::Quoted(..)) => Err(None),
+        _ => Ok(()),
+    }
 }
 
 enum Value {
@@ -316,6 +401,7 @@ pub fn check_with_libyaml(text: &str) -> Result<(), SyntaxError> {
         let parser = parser.as_mut_ptr();
         yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as u64);
         let mut event = std::mem::MaybeUninit::<yaml_event_t>::uninit();
+        let mut keys = Keys::default();
         let result = loop {
             if !yaml_parser_parse(parser, event.as_mut_ptr()).ok {
                 // The parser is initialised and not aliased here.
@@ -335,8 +421,41 @@ pub fn check_with_libyaml(text: &str) -> Result<(), SyntaxError> {
                     problem,
                 });
             }
-            let done = (*event.as_ptr()).type_ == YAML_STREAM_END_EVENT;
+            let ev = &*event.as_ptr();
+            let done = ev.type_ == YAML_STREAM_END_EVENT;
+            let duplicate = match ev.type_ {
+                YAML_SCALAR_EVENT => {
+                    let scalar = ev.data.scalar;
+                    let key = std::slice::from_raw_parts(scalar.value, scalar.length as usize);
+                    let dup = keys.scalar(key);
+                    dup.then(|| (ev.start_mark, String::from_utf8_lossy(key).into_owned()))
+                }
+                YAML_ALIAS_EVENT => {
+                    keys.node_done();
+                    None
+                }
+                YAML_MAPPING_START_EVENT => {
+                    keys.start(true);
+                    None
+                }
+                YAML_SEQUENCE_START_EVENT => {
+                    keys.start(false);
+                    None
+                }
+                YAML_MAPPING_END_EVENT | YAML_SEQUENCE_END_EVENT => {
+                    keys.end();
+                    None
+                }
+                _ => None,
+            };
             yaml_event_delete(event.as_mut_ptr());
+            if let Some((mark, key)) = duplicate {
+                break Err(SyntaxError {
+                    line: mark.line as usize,
+                    column: mark.column as usize,
+                    problem: format!("duplicate key `{key}`"),
+                });
+            }
             if done {
                 break Ok(());
             }
@@ -424,6 +543,35 @@ mod tests {
             recognised > 20,
             "the test should exercise accepted mutations too ({recognised})"
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_by_both_paths() {
+        // (text, recogniser handles it)
+        let cases = [
+            ("a:\n  b: 1\n  c: 2\n  b: 3\n", true),
+            ("- x: 1\n  x: 2\n", true),
+            ("a: [1]\nb:\n  c: 1\n  c: 2\n", false),
+            ("a: {b: 1, b: 2}\n", false),
+        ];
+        for (text, fast) in cases {
+            let e = check(text).unwrap_err();
+            assert!(e.problem.starts_with("duplicate key `"), "{text:?}: {e:?}");
+            assert_eq!(
+                check_with_libyaml(text).unwrap_err().problem,
+                e.problem,
+                "{text:?}"
+            );
+            assert_eq!(
+                matches!(recognise(text), Recognised::Duplicate(_)),
+                fast,
+                "{text:?}"
+            );
+        }
+        // Same key in different mappings is fine.
+        let fine = "l:\n- a: 1\n- a: 2\nb:\n  a: 3\n";
+        assert_eq!(recognise(fine), Recognised::Valid);
+        assert_eq!(check_with_libyaml(fine), Ok(()));
     }
 
     #[test]
