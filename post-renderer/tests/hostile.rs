@@ -361,6 +361,9 @@ fn cases() -> Vec<Case> {
         c("deep block nesting (5k)", deep_block(5_000), Expect::Error(&["document 0"])),
         c("scalar document", b(&format!("{CM}---\njust a string\n")), Expect::Error(&["document 1"])),
         c("sequence document", b("- a\n- b\n"), Expect::Error(&["document 0"])),
+        // Found by the fuzz target: a YAML tag on `metadata` while the namespace
+        // transform sets a namespace panicked (exit 101) instead of refusing it.
+        c("tagged metadata mapping", b("apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nmetadata: {name: t}\nspec: {namespace: {default: kubeflow}}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: !custom\n  name: sa\n"), Expect::Error(&["document 1", "metadata"])),
         // Found by the fuzz target after the syntax check of opaque CRD blocks:
         // duplicate keys are not a syntax error for libyaml, but every reader refuses them.
         c("CRD with a duplicate key in spec.versions", b("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    served: true\n    served: false\n"), Expect::Error(&["document 0", "served"])),
