@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod stream;
 pub mod transforms;
 pub mod validate;
+pub mod yaml11;
 
 pub use document::{Change, Document};
 pub use error::{DocRef, Error, Result};

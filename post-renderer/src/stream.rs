@@ -562,6 +562,7 @@ fn write_body(doc: &Document, opaque: &[&str], out: &mut Vec<u8>) -> Result<()> 
         doc: doc.doc_ref(),
         message: format!("cannot serialise: {e}"),
     })?;
+    let text = crate::yaml11::quote_ambiguous(text);
     let Some(n) = doc
         .value
         .get("spec")
@@ -687,7 +688,7 @@ mod tests {
         let out = String::from_utf8(emit(s.documents.clone(), &s.opaque).unwrap()).unwrap();
         assert_eq!(
             out,
-            "---\n# Source: c/templates/a.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: a\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/a.yaml\n  labels:\n    x: y\ndata:\n  z: '1'\n  a: x\n"
+            "---\n# Source: c/templates/a.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: a\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/a.yaml\n  labels:\n    x: 'y'\ndata:\n  z: '1'\n  a: x\n"
         );
     }
 
