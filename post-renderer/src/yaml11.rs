@@ -53,6 +53,14 @@ fn line_needs_work(line: &str) -> bool {
 /// read as something else. Real booleans and numbers are written in forms
 /// both versions agree on, and are left alone.
 fn needs_quotes(scalar: &str) -> bool {
+    let digits = scalar.strip_prefix('-').unwrap_or(scalar);
+    let canonical_int = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    // The common cases, without asking the parser: real ints and booleans.
+    if canonical_int || scalar == "true" || scalar == "false" {
+        return false;
+    }
     yaml11_non_string(scalar)
         && matches!(
             serde_yaml::from_str::<serde_yaml::Value>(scalar),
