@@ -182,7 +182,8 @@ impl Document {
 
 /// `value[key]` as a mapping, inserted (empty) if missing or null.
 pub fn mapping_entry<'a>(value: &'a mut Value, key: &str) -> &'a mut Mapping {
-    if !value.is_mapping() {
+    // `is_mapping` looks through YAML tags; only a plain mapping will do.
+    if !matches!(value, Value::Mapping(_)) {
         *value = Value::Mapping(Mapping::new());
     }
     match value {
@@ -195,7 +196,7 @@ pub fn mapping_entry<'a>(value: &'a mut Value, key: &str) -> &'a mut Mapping {
 pub fn mapping_entry_in<'a>(map: &'a mut Mapping, key: &str) -> &'a mut Mapping {
     let k = Value::String(key.to_owned());
     let slot = map.entry(k).or_insert(Value::Null);
-    if !slot.is_mapping() {
+    if !matches!(slot, Value::Mapping(_)) {
         *slot = Value::Mapping(Mapping::new());
     }
     match slot {

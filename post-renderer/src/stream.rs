@@ -481,13 +481,28 @@ fn check_shape(index: usize, source: &Option<String>, value: &Value) -> Result<(
             }
         }
     }
+    // Transforms edit metadata, its labels and annotations in place: they
+    // must be plain mappings (`is_mapping` would also accept a tagged one,
+    // which an edit would replace).
     if let Some(meta) = map.get("metadata") {
-        if !meta.is_mapping() {
+        if !matches!(meta, Value::Mapping(_)) {
             return Err(Error::Field {
                 doc: doc(kind, name),
                 field: "metadata".into(),
                 message: format!("expected a mapping, found {}", value_kind(meta)),
             });
+        }
+        for field in ["labels", "annotations"] {
+            match meta.get(field) {
+                None | Some(Value::Null | Value::Mapping(_)) => {}
+                Some(other) => {
+                    return Err(Error::Field {
+                        doc: doc(kind, name),
+                        field: format!("metadata.{field}"),
+                        message: format!("expected a mapping, found {}", value_kind(other)),
+                    })
+                }
+            }
         }
     }
     let mut nodes = 0;
@@ -783,6 +798,8 @@ mod tests {
             (format!("{ok}apiVersion: v1\nmetadata: {{name: n}}\n").into_bytes(), "document 1 (c/templates/x.yaml): field `kind`: missing"),
             (format!("{ok}apiVersion: v1\nkind: 3\n").into_bytes(), "field `kind`: expected a non-empty string, found a number"),
             (format!("{ok}apiVersion: v1\nkind: A\nmetadata: [x]\n").into_bytes(), "field `metadata`: expected a mapping"),
+            (format!("{ok}apiVersion: v1\nkind: A\nmetadata: !custom\n  name: n\n").into_bytes(), "document 1 (c/templates/x.yaml) A/n: field `metadata`: expected a mapping, found a tagged value"),
+            (format!("{ok}apiVersion: v1\nkind: A\nmetadata:\n  name: n\n  labels: [a]\n").into_bytes(), "A/n: field `metadata.labels`: expected a mapping, found a sequence"),
             ([ok.as_bytes(), b"apiVersion: v1\nkind: \xff\n"].concat(), "document 1: invalid UTF-8 at input line 7"),
             ([ok.as_bytes(), b"apiVersion: v1\nkind: A\x00\n"].concat(), "document 1: NUL byte at input line 7"),
             (b"\xff\xfea\x00p\x00".to_vec(), "input: the stream looks UTF-16/UTF-32 encoded; kf-post reads UTF-8"),
