@@ -74,7 +74,8 @@ impl Catalog {
     /// The embedded catalog. It is validated by unit tests, so a parse failure
     /// here means the binary was built from a broken catalog.
     pub fn embedded() -> Catalog {
-        Catalog::parse(CATALOG_YAML).expect("catalog/components.yaml is validated by the crate's tests")
+        Catalog::parse(CATALOG_YAML)
+            .expect("catalog/components.yaml is validated by the crate's tests")
     }
 
     pub fn parse(yaml: &str) -> Result<Catalog> {
@@ -114,18 +115,24 @@ impl Catalog {
 
     /// A component named on the command line: chart name or umbrella key.
     pub fn lookup(&self, word: &str) -> Result<&Component> {
-        self.by_name(word).or_else(|| self.by_key(word)).ok_or_else(|| {
-            let known: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
-            Error::new(format!(
-                "unknown component {word:?}; known components (chart name or umbrella key): {}",
-                known.join(", ")
-            ))
-        })
+        self.by_name(word)
+            .or_else(|| self.by_key(word))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
+                Error::new(format!(
+                    "unknown component {word:?}; known components (chart name or umbrella key): {}",
+                    known.join(", ")
+                ))
+            })
     }
 
     /// What `c` needs in the current configuration: its hard requirements plus
     /// the gateway trio when it is a gateway app and Istio is on.
-    pub fn needs<'a>(&'a self, c: &'a Component, istio_enabled: bool) -> Vec<(&'a Component, String)> {
+    pub fn needs<'a>(
+        &'a self,
+        c: &'a Component,
+        istio_enabled: bool,
+    ) -> Vec<(&'a Component, String)> {
         let mut out: Vec<(&Component, String)> = Vec::new();
         for dep in &c.requires {
             if let Some(d) = self.by_name(dep) {
@@ -164,7 +171,11 @@ mod tests {
         let catalog = Catalog::parse(CATALOG_YAML).unwrap();
         // The architecture table of docs/architecture.md: 29 charts.
         assert_eq!(catalog.components.len(), 29);
-        for (name, key) in [("cert-manager", "certManager"), ("katib", "katib"), ("model-registry", "modelRegistry")] {
+        for (name, key) in [
+            ("cert-manager", "certManager"),
+            ("katib", "katib"),
+            ("model-registry", "modelRegistry"),
+        ] {
             assert_eq!(catalog.by_name(name).unwrap().key, key);
         }
     }
@@ -172,10 +183,19 @@ mod tests {
     #[test]
     fn lookup_accepts_chart_name_and_key_and_rejects_typos() {
         let catalog = Catalog::embedded();
-        assert_eq!(catalog.lookup("jupyter-web-app").unwrap().key, "jupyterWebApp");
-        assert_eq!(catalog.lookup("jupyterWebApp").unwrap().name, "jupyter-web-app");
+        assert_eq!(
+            catalog.lookup("jupyter-web-app").unwrap().key,
+            "jupyterWebApp"
+        );
+        assert_eq!(
+            catalog.lookup("jupyterWebApp").unwrap().name,
+            "jupyter-web-app"
+        );
         let err = catalog.lookup("katb").unwrap_err().to_string();
-        assert!(err.contains("unknown component \"katb\"") && err.contains("katib"), "{err}");
+        assert!(
+            err.contains("unknown component \"katb\"") && err.contains("katib"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -199,11 +219,23 @@ mod tests {
     fn gateway_apps_need_the_istio_trio_only_while_istio_is_on() {
         let catalog = Catalog::embedded();
         let jwa = catalog.by_name("jupyter-web-app").unwrap();
-        let names = |istio| catalog.needs(jwa, istio).iter().map(|(c, _)| c.name.clone()).collect::<Vec<_>>();
+        let names = |istio| {
+            catalog
+                .needs(jwa, istio)
+                .iter()
+                .map(|(c, _)| c.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(false), ["kubeflow-namespace", "notebook-controller"]);
         assert_eq!(
             names(true),
-            ["kubeflow-namespace", "notebook-controller", "istio-crds", "istio", "kubeflow-istio-resources"]
+            [
+                "kubeflow-namespace",
+                "notebook-controller",
+                "istio-crds",
+                "istio",
+                "kubeflow-istio-resources"
+            ]
         );
     }
 }

@@ -53,7 +53,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn out(text: impl Into<Vec<u8>>) -> Outcome {
-        Outcome { stdout: text.into(), ..Outcome::default() }
+        Outcome {
+            stdout: text.into(),
+            ..Outcome::default()
+        }
     }
 }
 
@@ -70,12 +73,19 @@ impl Args {
         let mut i = 0;
         while i < raw.len() {
             let a = &raw[i];
-            if let Some(flag) = a.strip_prefix("--").or_else(|| a.strip_prefix('-').filter(|f| f.len() == 1)) {
+            if let Some(flag) = a
+                .strip_prefix("--")
+                .or_else(|| a.strip_prefix('-').filter(|f| f.len() == 1))
+            {
                 let (name, inline) = match flag.split_once('=') {
                     Some((n, v)) => (n.to_string(), Some(v.to_string())),
                     None => (flag.to_string(), None),
                 };
-                let name = if name == "o" { "output".to_string() } else { name };
+                let name = if name == "o" {
+                    "output".to_string()
+                } else {
+                    name
+                };
                 if booleans.contains(&name.as_str()) {
                     if inline.is_some() {
                         return Err(Error::new(format!("--{name} takes no value")));
@@ -86,16 +96,26 @@ impl Args {
                         Some(v) => v,
                         None => {
                             i += 1;
-                            raw.get(i).cloned().ok_or_else(|| Error::new(format!("--{name} needs a value")))?
+                            raw.get(i)
+                                .cloned()
+                                .ok_or_else(|| Error::new(format!("--{name} needs a value")))?
                         }
                     };
                     flags.push((name, Some(v)));
                 } else {
-                    let mut known: Vec<String> = booleans.iter().chain(valued).map(|f| format!("--{f}")).collect();
+                    let mut known: Vec<String> = booleans
+                        .iter()
+                        .chain(valued)
+                        .map(|f| format!("--{f}"))
+                        .collect();
                     known.sort();
                     return Err(Error::new(format!(
                         "unknown flag {a}; this command accepts: {}",
-                        if known.is_empty() { "no flags".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "no flags".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     )));
                 }
             } else {
@@ -111,13 +131,23 @@ impl Args {
     }
 
     fn value(&self, name: &str) -> Option<&str> {
-        self.flags.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
+        self.flags
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
     }
 }
 
-fn components_named<'a>(catalog: &'a Catalog, words: &[String], verb: &str) -> Result<Vec<&'a Component>> {
+fn components_named<'a>(
+    catalog: &'a Catalog,
+    words: &[String],
+    verb: &str,
+) -> Result<Vec<&'a Component>> {
     if words.is_empty() {
-        return Err(Error::new(format!("{verb}: name at least one component (helm kubeflow components lists them)")));
+        return Err(Error::new(format!(
+            "{verb}: name at least one component (helm kubeflow components lists them)"
+        )));
     }
     words.iter().map(|w| catalog.lookup(w)).collect()
 }
@@ -128,7 +158,9 @@ fn read_values(stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Result<Values> {
 
 fn no_positionals(args: &Args, command: &str) -> Result<()> {
     match args.positional.first() {
-        Some(extra) => Err(Error::new(format!("{command}: unexpected argument {extra:?}"))),
+        Some(extra) => Err(Error::new(format!(
+            "{command}: unexpected argument {extra:?}"
+        ))),
         None => Ok(()),
     }
 }
@@ -143,7 +175,9 @@ pub fn run(argv: &[String], stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Resul
         "help" | "--help" | "-h" => Ok(Outcome::out(HELP)),
         "version" | "--version" => {
             no_positionals(&Args::parse(rest, &[], &[])?, "version")?;
-            Ok(Outcome::out(format!("helm-kubeflow {VERSION} (kubeflow 26.03, engine kf-post {VERSION})\n")))
+            Ok(Outcome::out(format!(
+                "helm-kubeflow {VERSION} (kubeflow 26.03, engine kf-post {VERSION})\n"
+            )))
         }
         "components" => {
             let args = Args::parse(rest, &[], &["output"])?;
@@ -172,7 +206,12 @@ pub fn run(argv: &[String], stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Resul
         "preset" => {
             let args = Args::parse(rest, &[], &[])?;
             match args.positional.as_slice() {
-                [] => Ok(Outcome::out(presets::names().iter().map(|n| format!("{n}\n")).collect::<String>())),
+                [] => Ok(Outcome::out(
+                    presets::names()
+                        .iter()
+                        .map(|n| format!("{n}\n"))
+                        .collect::<String>(),
+                )),
                 [name] => Ok(Outcome::out(presets::get(name)?)),
                 [_, extra, ..] => Err(Error::new(format!("preset: unexpected argument {extra:?}"))),
             }
@@ -195,7 +234,7 @@ pub fn run(argv: &[String], stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Resul
                     )?;
                 }
                 ["remove", name] => {
-                    if args.flags.first().is_some() {
+                    if !args.flags.is_empty() {
                         return Err(Error::new("profile remove: takes no flags"));
                     }
                     values = read_values(stdin)?;
@@ -211,16 +250,25 @@ pub fn run(argv: &[String], stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Resul
             let json = match args.value("output").unwrap_or("table") {
                 "table" => false,
                 "json" => true,
-                other => return Err(Error::new(format!("--output {other:?}: expected table or json"))),
+                other => {
+                    return Err(Error::new(format!(
+                        "--output {other:?}: expected table or json"
+                    )))
+                }
             };
             let values = read_values(stdin)?;
             let findings = doctor::check(&catalog, &values);
             let stdout = if json {
-                serde_json::to_string_pretty(&findings).map_err(|e| Error::new(format!("serializing findings: {e}")))? + "\n"
+                serde_json::to_string_pretty(&findings)
+                    .map_err(|e| Error::new(format!("serializing findings: {e}")))?
+                    + "\n"
             } else {
                 doctor::render_table(&findings)
             };
-            let errors = findings.iter().filter(|f| f.severity == doctor::Severity::Error).count();
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == doctor::Severity::Error)
+                .count();
             Ok(Outcome {
                 stdout: stdout.into_bytes(),
                 stderr: String::new(),
@@ -231,11 +279,23 @@ pub fn run(argv: &[String], stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Resul
             let args = Args::parse(rest, &["explain"], &[])?;
             no_positionals(&args, "render")?;
             let input = stdin()?;
-            let out = kf_post::post_render(&input, &kf_post::Options { config_yaml: None, explain: args.has("explain") })
-                .map_err(|e| Error::new(format!("render: {e}")))?;
-            Ok(Outcome { stdout: out.stream, stderr: out.explain, failure: None })
+            let out = kf_post::post_render(
+                &input,
+                &kf_post::Options {
+                    config_yaml: None,
+                    explain: args.has("explain"),
+                },
+            )
+            .map_err(|e| Error::new(format!("render: {e}")))?;
+            Ok(Outcome {
+                stdout: out.stream,
+                stderr: out.explain,
+                failure: None,
+            })
         }
-        other => Err(Error::new(format!("unknown command {other:?}; run `helm kubeflow help`"))),
+        other => Err(Error::new(format!(
+            "unknown command {other:?}; run `helm kubeflow help`"
+        ))),
     }
 }
 
@@ -255,7 +315,14 @@ mod tests {
 
     #[test]
     fn commands_that_are_not_pipes_never_read_stdin() {
-        for args in [&["components"][..], &["version"], &["help"], &["preset"], &["preset", "full"], &[]] {
+        for args in [
+            &["components"][..],
+            &["version"],
+            &["help"],
+            &["preset"],
+            &["preset", "full"],
+            &[],
+        ] {
             let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
             let out = run(&argv, &mut || panic!("{args:?} read stdin")).unwrap();
             assert!(!out.stdout.is_empty(), "{args:?}");
@@ -264,21 +331,38 @@ mod tests {
 
     #[test]
     fn enable_prints_values_and_explains_on_stderr() {
-        let out = run_with(&["enable", "model-registry", "--explain"], "katib: {enabled: true}\n").unwrap();
-        assert_eq!(stdout(&out), "katib:\n  enabled: true\nmodelRegistry:\n  enabled: true\n");
-        assert_eq!(out.stderr, "model-registry: enabled (modelRegistry.enabled=true, requested)\n");
+        let out = run_with(
+            &["enable", "model-registry", "--explain"],
+            "katib: {enabled: true}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            stdout(&out),
+            "katib:\n  enabled: true\nmodelRegistry:\n  enabled: true\n"
+        );
+        assert_eq!(
+            out.stderr,
+            "model-registry: enabled (modelRegistry.enabled=true, requested)\n"
+        );
         let quiet = run_with(&["enable", "model-registry"], "").unwrap();
         assert_eq!(quiet.stderr, "");
     }
 
     #[test]
     fn profile_and_disable_pipe_values_through() {
-        let out = run_with(&["profile", "add", "team-a", "--owner=a@x.io", "--cpu", "4"], "").unwrap();
+        let out = run_with(
+            &["profile", "add", "team-a", "--owner=a@x.io", "--cpu", "4"],
+            "",
+        )
+        .unwrap();
         assert_eq!(stdout(&out), "global:\n  profiles:\n  - name: team-a\n    owner: a@x.io\n    resourceQuota:\n      cpu: '4'\n");
         let out = run_with(&["profile", "remove", "team-a"], stdout(&out)).unwrap();
         assert_eq!(stdout(&out), "global:\n  profiles: []\n");
         let out = run_with(&["disable", "kserve", "--cascade"], "").unwrap();
-        assert_eq!(stdout(&out), "kserve:\n  enabled: false\nmodelsWebApp:\n  enabled: false\n");
+        assert_eq!(
+            stdout(&out),
+            "kserve:\n  enabled: false\nmodelsWebApp:\n  enabled: false\n"
+        );
     }
 
     #[test]
@@ -286,9 +370,16 @@ mod tests {
         let out = run_with(&["doctor"], "certManager: {enabled: false}").unwrap();
         assert!(stdout(&out).starts_with("error    certManager.enabled"));
         // One error per default component that requires cert-manager.
-        let needing = Catalog::embedded().components.iter().filter(|c| c.default && c.requires.contains(&"cert-manager".to_string())).count();
+        let needing = Catalog::embedded()
+            .components
+            .iter()
+            .filter(|c| c.default && c.requires.contains(&"cert-manager".to_string()))
+            .count();
         assert!(needing > 0);
-        assert_eq!(out.failure, Some(format!("doctor: {needing} error(s) in the values")));
+        assert_eq!(
+            out.failure,
+            Some(format!("doctor: {needing} error(s) in the values"))
+        );
         let out = run_with(&["doctor", "-o", "json"], "").unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json[0]["severity"], "warning");
@@ -301,15 +392,30 @@ mod tests {
             (&["frobnicate"], "unknown command \"frobnicate\""),
             (&["enable"], "enable: name at least one component"),
             (&["enable", "katb"], "unknown component \"katb\""),
-            (&["enable", "katib", "--cascade"], "--cascade only applies to disable"),
+            (
+                &["enable", "katib", "--cascade"],
+                "--cascade only applies to disable",
+            ),
             (&["components", "--output"], "--output needs a value"),
-            (&["components", "--format", "x"], "unknown flag --format; this command accepts: --output"),
-            (&["components", "-o", "xml"], "expected table, yaml, json, mermaid or markdown"),
+            (
+                &["components", "--format", "x"],
+                "unknown flag --format; this command accepts: --output",
+            ),
+            (
+                &["components", "-o", "xml"],
+                "expected table, yaml, json, mermaid or markdown",
+            ),
             (&["profile", "add", "a"], "--owner EMAIL is required"),
             (&["profile", "list"], "usage: profile add"),
-            (&["doctor", "extra"], "doctor: unexpected argument \"extra\""),
+            (
+                &["doctor", "extra"],
+                "doctor: unexpected argument \"extra\"",
+            ),
             (&["preset", "nope"], "unknown preset \"nope\""),
-            (&["version", "--explain"], "unknown flag --explain; this command accepts: no flags"),
+            (
+                &["version", "--explain"],
+                "unknown flag --explain; this command accepts: no flags",
+            ),
         ];
         for (args, want) in cases {
             let err = run_with(args, "").unwrap_err().to_string();
@@ -319,7 +425,9 @@ mod tests {
 
     #[test]
     fn malformed_values_are_reported_before_anything_is_printed() {
-        let err = run_with(&["enable", "katib"], "katib: [").unwrap_err().to_string();
+        let err = run_with(&["enable", "katib"], "katib: [")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("values on stdin: invalid YAML"), "{err}");
     }
 }

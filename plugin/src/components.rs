@@ -20,7 +20,9 @@ impl Format {
             "json" => Ok(Format::Json),
             "mermaid" => Ok(Format::Mermaid),
             "markdown" => Ok(Format::Markdown),
-            other => Err(Error::new(format!("--output {other:?}: expected table, yaml, json, mermaid or markdown"))),
+            other => Err(Error::new(format!(
+                "--output {other:?}: expected table, yaml, json, mermaid or markdown"
+            ))),
         }
     }
 }
@@ -53,7 +55,11 @@ fn markdown(catalog: &Catalog) -> String {
     for c in &catalog.components {
         let mut requires = c.requires.join(", ");
         if c.gateway {
-            requires.push_str(if requires.is_empty() { "(gateway)" } else { ", (gateway)" });
+            requires.push_str(if requires.is_empty() {
+                "(gateway)"
+            } else {
+                ", (gateway)"
+            });
         }
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} | {}Mi | {}Gi | {} | {} | {} | {} |\n",
@@ -77,7 +83,9 @@ fn markdown(catalog: &Catalog) -> String {
         t.memory_mib,
         t.storage_gib
     ));
-    out.push_str("## Dependency graph\n\nSolid arrows: requires; dotted: recommends.\n\n```mermaid\n");
+    out.push_str(
+        "## Dependency graph\n\nSolid arrows: requires; dotted: recommends.\n\n```mermaid\n",
+    );
     out.push_str(&mermaid(catalog));
     out.push_str("```\n");
     out
@@ -88,14 +96,28 @@ fn cpu(f: &Footprint) -> String {
 }
 
 fn table(catalog: &Catalog) -> String {
-    let header = ["COMPONENT", "KEY", "TAG", "DEFAULT", "CPU", "MEMORY", "STORAGE", "NAMESPACES", "REQUIRES"];
+    let header = [
+        "COMPONENT",
+        "KEY",
+        "TAG",
+        "DEFAULT",
+        "CPU",
+        "MEMORY",
+        "STORAGE",
+        "NAMESPACES",
+        "REQUIRES",
+    ];
     let mut rows: Vec<Vec<String>> = catalog
         .components
         .iter()
         .map(|c| {
             let mut requires = c.requires.join(",");
             if c.gateway {
-                requires.push_str(if requires.is_empty() { "(gateway)" } else { ",(gateway)" });
+                requires.push_str(if requires.is_empty() {
+                    "(gateway)"
+                } else {
+                    ",(gateway)"
+                });
             }
             vec![
                 c.name.clone(),
@@ -105,8 +127,16 @@ fn table(catalog: &Catalog) -> String {
                 cpu(&c.footprint),
                 format!("{}Mi", c.footprint.memory_mib),
                 format!("{}Gi", c.footprint.storage_gib),
-                if c.namespaces.is_empty() { "-".to_string() } else { c.namespaces.join(",") },
-                if requires.is_empty() { "-".to_string() } else { requires },
+                if c.namespaces.is_empty() {
+                    "-".to_string()
+                } else {
+                    c.namespaces.join(",")
+                },
+                if requires.is_empty() {
+                    "-".to_string()
+                } else {
+                    requires
+                },
             ]
         })
         .collect();
@@ -123,11 +153,21 @@ fn table(catalog: &Catalog) -> String {
         String::new(),
     ]);
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
-        let text: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         out.push_str(text.join("  ").trim_end());
         out.push('\n');
     };
@@ -175,7 +215,13 @@ mod tests {
     #[test]
     fn every_format_mentions_every_component() {
         let catalog = Catalog::embedded();
-        for format in [Format::Table, Format::Yaml, Format::Json, Format::Mermaid, Format::Markdown] {
+        for format in [
+            Format::Table,
+            Format::Yaml,
+            Format::Json,
+            Format::Mermaid,
+            Format::Markdown,
+        ] {
             let text = render(&catalog, format).unwrap();
             for c in &catalog.components {
                 assert!(text.contains(&c.name), "{format:?} misses {}", c.name);
@@ -188,24 +234,47 @@ mod tests {
         let catalog = Catalog::embedded();
         let t = catalog.default_footprint();
         let text = render(&catalog, Format::Table).unwrap();
-        let total = text.lines().find(|l| l.starts_with("TOTAL (default)")).unwrap();
-        let want = format!("{}m  {}Mi  {}Gi", t.cpu_millicores, t.memory_mib, t.storage_gib);
-        assert!(total.split_whitespace().collect::<Vec<_>>().join("  ").ends_with(&want), "{total}");
+        let total = text
+            .lines()
+            .find(|l| l.starts_with("TOTAL (default)"))
+            .unwrap();
+        let want = format!(
+            "{}m  {}Mi  {}Gi",
+            t.cpu_millicores, t.memory_mib, t.storage_gib
+        );
+        assert!(
+            total
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join("  ")
+                .ends_with(&want),
+            "{total}"
+        );
         let katib = text.lines().find(|l| l.starts_with("katib ")).unwrap();
-        assert!(katib.contains("cert-manager,kubeflow-namespace,(gateway)"), "{katib}");
+        assert!(
+            katib.contains("cert-manager,kubeflow-namespace,(gateway)"),
+            "{katib}"
+        );
     }
 
     #[test]
     fn json_round_trips_and_mermaid_draws_both_edge_kinds() {
         let catalog = Catalog::embedded();
-        let json: serde_json::Value = serde_json::from_str(&render(&catalog, Format::Json).unwrap()).unwrap();
-        assert_eq!(json["components"].as_array().unwrap().len(), catalog.components.len());
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&catalog, Format::Json).unwrap()).unwrap();
+        assert_eq!(
+            json["components"].as_array().unwrap().len(),
+            catalog.components.len()
+        );
         assert_eq!(json["components"][0]["footprint"]["memoryMiB"], 0);
         let m = render(&catalog, Format::Mermaid).unwrap();
         assert!(m.starts_with("graph LR\n"));
         assert!(m.contains("  models_web_app --> kserve\n"), "{m}");
         assert!(m.contains("  kserve -.-> knative_serving\n"), "{m}");
-        assert!(m.contains("model_registry[\"model-registry (optional)\"]"), "{m}");
+        assert!(
+            m.contains("model_registry[\"model-registry (optional)\"]"),
+            "{m}"
+        );
     }
 
     /// docs/components.md is this output; regenerate with
@@ -223,6 +292,9 @@ mod tests {
 
     #[test]
     fn unknown_format_is_an_error() {
-        assert_eq!(Format::parse("xml").unwrap_err().to_string(), "--output \"xml\": expected table, yaml, json, mermaid or markdown");
+        assert_eq!(
+            Format::parse("xml").unwrap_err().to_string(),
+            "--output \"xml\": expected table, yaml, json, mermaid or markdown"
+        );
     }
 }

@@ -26,10 +26,17 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
     let mut queue: Vec<&Component> = Vec::new();
     for c in targets {
         if values.enabled(c) {
-            explain.say(format!("{}: already enabled ({})", c.name, values.enabled_source(c)));
+            explain.say(format!(
+                "{}: already enabled ({})",
+                c.name,
+                values.enabled_source(c)
+            ));
         } else {
             values.set_enabled(c, true)?;
-            explain.say(format!("{}: enabled ({}.enabled=true, requested)", c.name, c.key));
+            explain.say(format!(
+                "{}: enabled ({}.enabled=true, requested)",
+                c.name, c.key
+            ));
         }
         queue.push(c);
     }
@@ -37,7 +44,10 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
         for (dep, why) in catalog.needs(c, values.istio_enabled()) {
             if !values.present(dep) {
                 values.set_enabled(dep, true)?;
-                explain.say(format!("{}: enabled ({}.enabled=true) because {why}", dep.name, dep.key));
+                explain.say(format!(
+                    "{}: enabled ({}.enabled=true) because {why}",
+                    dep.name, dep.key
+                ));
                 queue.push(dep);
             }
         }
@@ -53,14 +63,19 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
             for (sub, why) in catalog.needs(dep, values.istio_enabled()) {
                 if !values.present(sub) {
                     values.set_enabled(sub, true)?;
-                    explain.say(format!("{}: enabled ({}.enabled=true) because {why}", sub.name, sub.key));
+                    explain.say(format!(
+                        "{}: enabled ({}.enabled=true) because {why}",
+                        sub.name, sub.key
+                    ));
                 }
             }
         }
     }
     for c in targets {
         for rec in &c.recommends {
-            let r = catalog.by_name(rec).expect("catalog validated: recommends are known");
+            let r = catalog
+                .by_name(rec)
+                .expect("catalog validated: recommends are known");
             if !values.present(r) {
                 explain.say(format!(
                     "hint: {} works best with {} (not enabled): helm kubeflow enable {}",
@@ -73,7 +88,11 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
 }
 
 /// Who needs `target` in the current values (enabled components only).
-fn dependents<'a>(catalog: &'a Catalog, values: &Values, target: &Component) -> Vec<(&'a Component, String)> {
+fn dependents<'a>(
+    catalog: &'a Catalog,
+    values: &Values,
+    target: &Component,
+) -> Vec<(&'a Component, String)> {
     let mut out = Vec::new();
     for c in &catalog.components {
         if c.name == target.name || !values.enabled(c) {
@@ -91,14 +110,26 @@ fn dependents<'a>(catalog: &'a Catalog, values: &Values, target: &Component) -> 
 /// Switches `targets` off. A component still needed by an enabled one is an
 /// error naming who needs it, unless `cascade` (then those go too,
 /// transitively). Needs of the auth mode cannot be cascaded away.
-pub fn disable(catalog: &Catalog, values: &mut Values, targets: &[&Component], cascade: bool) -> Result<Explain> {
+pub fn disable(
+    catalog: &Catalog,
+    values: &mut Values,
+    targets: &[&Component],
+    cascade: bool,
+) -> Result<Explain> {
     let mut explain = Explain::default();
     for c in targets {
         if !values.enabled(c) {
-            explain.say(format!("{}: already disabled ({})", c.name, values.enabled_source(c)));
+            explain.say(format!(
+                "{}: already disabled ({})",
+                c.name,
+                values.enabled_source(c)
+            ));
         } else {
             values.set_enabled(c, false)?;
-            explain.say(format!("{}: disabled ({}.enabled=false, requested)", c.name, c.key));
+            explain.say(format!(
+                "{}: disabled ({}.enabled=false, requested)",
+                c.name, c.key
+            ));
         }
     }
     let mut queue: Vec<&Component> = targets.to_vec();
@@ -119,7 +150,10 @@ pub fn disable(catalog: &Catalog, values: &mut Values, targets: &[&Component], c
             continue;
         }
         if !cascade {
-            let who: Vec<String> = needed_by.iter().map(|(d, why)| format!("{} ({why})", d.name)).collect();
+            let who: Vec<String> = needed_by
+                .iter()
+                .map(|(d, why)| format!("{} ({why})", d.name))
+                .collect();
             let names: Vec<&str> = needed_by.iter().map(|(d, _)| d.name.as_str()).collect();
             return Err(Error::new(format!(
                 "cannot disable {}: still needed by {}; disable them too (helm kubeflow disable {} {}) or pass --cascade",
@@ -131,7 +165,10 @@ pub fn disable(catalog: &Catalog, values: &mut Values, targets: &[&Component], c
         }
         for (d, why) in needed_by {
             values.set_enabled(d, false)?;
-            explain.say(format!("{}: disabled ({}.enabled=false, --cascade) because {why}", d.name, d.key));
+            explain.say(format!(
+                "{}: disabled ({}.enabled=false, --cascade) because {why}",
+                d.name, d.key
+            ));
             queue.push(d);
         }
     }
@@ -160,8 +197,21 @@ mod tests {
         // A minimal install: everything tagged off, then ask for katib.
         let all_off = "tags: {core: false, istio: false, auth: false, notebooks: false, pipelines: false, katib: false, training: false, serving: false, spark: false}";
         let (values, explain) = run_enable(all_off, &["katib"]);
-        for name in ["katib", "cert-manager", "kubeflow-namespace", "istio-crds", "istio", "kubeflow-istio-resources", "dex", "oauth2-proxy"] {
-            assert!(on(&values, name), "{name} should be on: {:?}", explain.lines);
+        for name in [
+            "katib",
+            "cert-manager",
+            "kubeflow-namespace",
+            "istio-crds",
+            "istio",
+            "kubeflow-istio-resources",
+            "dex",
+            "oauth2-proxy",
+        ] {
+            assert!(
+                on(&values, name),
+                "{name} should be on: {:?}",
+                explain.lines
+            );
         }
         for name in ["pipelines", "profiles", "kserve"] {
             assert!(!on(&values, name), "{name} should stay off");
@@ -170,8 +220,14 @@ mod tests {
         assert!(text.contains("cert-manager: enabled (certManager.enabled=true) because katib requires cert-manager"), "{text}");
         assert!(text.contains("istio-crds: enabled (istioCrds.enabled=true) because istio requires istio-crds")
             || text.contains("istio-crds: enabled (istioCrds.enabled=true) because katib is served behind the Kubeflow gateway"), "{text}");
-        assert!(text.contains("because global.auth.mode=dex-oauth2-proxy needs it"), "{text}");
-        assert!(text.contains("hint: katib works best with centraldashboard"), "{text}");
+        assert!(
+            text.contains("because global.auth.mode=dex-oauth2-proxy needs it"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hint: katib works best with centraldashboard"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -221,11 +277,19 @@ mod tests {
     fn disable_with_cascade_takes_dependents_transitively() {
         let (values, explain) = run_disable("", &["kserve"], true).unwrap();
         assert!(!on(&values, "kserve") && !on(&values, "models-web-app"));
-        assert!(on(&values, "knative-serving"), "recommends are not cascaded");
+        assert!(
+            on(&values, "knative-serving"),
+            "recommends are not cascaded"
+        );
         assert!(explain.lines.iter().any(|l| l == "models-web-app: disabled (modelsWebApp.enabled=false, --cascade) because models-web-app requires kserve"));
 
         let (values, _) = run_disable("", &["profiles"], true).unwrap();
-        for name in ["pipelines", "centraldashboard", "user-namespace", "profiles"] {
+        for name in [
+            "pipelines",
+            "centraldashboard",
+            "user-namespace",
+            "profiles",
+        ] {
             assert!(!on(&values, name), "{name}");
         }
         assert!(on(&values, "katib"));
@@ -235,6 +299,9 @@ mod tests {
     fn disable_of_a_leaf_is_plain() {
         let (values, explain) = run_disable("", &["katib"], false).unwrap();
         assert!(!on(&values, "katib"));
-        assert_eq!(explain.lines, ["katib: disabled (katib.enabled=false, requested)"]);
+        assert_eq!(
+            explain.lines,
+            ["katib: disabled (katib.enabled=false, requested)"]
+        );
     }
 }

@@ -37,8 +37,18 @@ pub struct Finding {
     pub fix: String,
 }
 
-fn finding(severity: Severity, value: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Finding {
-    Finding { severity, value: value.into(), message: message.into(), fix: fix.into() }
+fn finding(
+    severity: Severity,
+    value: impl Into<String>,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding {
+        severity,
+        value: value.into(),
+        message: message.into(),
+        fix: fix.into(),
+    }
 }
 
 pub fn check(catalog: &Catalog, values: &Values) -> Vec<Finding> {
@@ -48,7 +58,7 @@ pub fn check(catalog: &Catalog, values: &Values) -> Vec<Finding> {
     auth(catalog, values, &mut out);
     istio(catalog, values, &mut out);
     profiles(values, &mut out);
-    out.sort_by(|a, b| a.severity.cmp(&b.severity));
+    out.sort_by_key(|f| f.severity);
     out
 }
 
@@ -61,9 +71,15 @@ fn unknown_keys(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
         }
         let hint = match catalog.by_name(key) {
             Some(c) => format!("components are keyed by their umbrella key: use {}", c.key),
-            None => "use a component's umbrella key (helm kubeflow components), `global` or `tags`".to_string(),
+            None => "use a component's umbrella key (helm kubeflow components), `global` or `tags`"
+                .to_string(),
         };
-        out.push(finding(Severity::Warning, key, format!("{key} is not a value of the kubeflow chart; Helm ignores it"), hint));
+        out.push(finding(
+            Severity::Warning,
+            key,
+            format!("{key} is not a value of the kubeflow chart; Helm ignores it"),
+            hint,
+        ));
     }
 }
 
@@ -93,7 +109,12 @@ fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
     let istio = values.istio_enabled();
     let known = ["dex-oauth2-proxy", "oidc", "m2m-kind", "m2m-eks", "none"];
     if !known.contains(&mode.as_str()) {
-        out.push(finding(Severity::Error, "global.auth.mode", format!("unknown auth mode {mode:?}"), format!("one of {}", known.join(", "))));
+        out.push(finding(
+            Severity::Error,
+            "global.auth.mode",
+            format!("unknown auth mode {mode:?}"),
+            format!("one of {}", known.join(", ")),
+        ));
         return;
     }
     if !istio && mode != "none" {
@@ -117,8 +138,14 @@ fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
             out.push(finding(
                 Severity::Error,
                 format!("{}.enabled", dep.key),
-                format!("global.auth.mode={mode} needs {}, which is not enabled", dep.name),
-                format!("helm kubeflow enable {} (or choose another global.auth.mode)", dep.name),
+                format!(
+                    "global.auth.mode={mode} needs {}, which is not enabled",
+                    dep.name
+                ),
+                format!(
+                    "helm kubeflow enable {} (or choose another global.auth.mode)",
+                    dep.name
+                ),
             ));
         }
     }
@@ -131,7 +158,12 @@ fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
         ));
     }
     if mode == "oidc" && values.str("global.auth.oidc.issuer").is_empty() {
-        out.push(finding(Severity::Error, "global.auth.oidc.issuer", "global.auth.mode=oidc needs the issuer URL", "set global.auth.oidc.issuer"));
+        out.push(finding(
+            Severity::Error,
+            "global.auth.oidc.issuer",
+            "global.auth.mode=oidc needs the issuer URL",
+            "set global.auth.oidc.issuer",
+        ));
     }
     let demo_allowed = values.flag("global.auth.allowDemoCredentials");
     if ["dex-oauth2-proxy", "m2m-kind", "m2m-eks"].contains(&mode.as_str()) {
@@ -153,7 +185,11 @@ fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
             ));
         }
     }
-    if mode == "oidc" && !demo_allowed && values.str("global.auth.oidc.clientSecret").is_empty() && values.str("global.auth.oidc.existingSecret").is_empty() {
+    if mode == "oidc"
+        && !demo_allowed
+        && values.str("global.auth.oidc.clientSecret").is_empty()
+        && values.str("global.auth.oidc.existingSecret").is_empty()
+    {
         out.push(finding(
             Severity::Error,
             "global.auth.oidc.existingSecret",
@@ -172,10 +208,17 @@ fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
 }
 
 fn istio(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
-    let knative_enabled = catalog.by_name("knative-serving").is_some_and(|c| values.enabled(c));
+    let knative_enabled = catalog
+        .by_name("knative-serving")
+        .is_some_and(|c| values.enabled(c));
     let mode = values.str("global.istio.mode");
     if !["sidecar", "ambient"].contains(&mode.as_str()) {
-        out.push(finding(Severity::Error, "global.istio.mode", format!("unknown Istio mode {mode:?}"), "sidecar or ambient"));
+        out.push(finding(
+            Severity::Error,
+            "global.istio.mode",
+            format!("unknown Istio mode {mode:?}"),
+            "sidecar or ambient",
+        ));
         return;
     }
     if let Some(engine_mode) = values.get("global.kfPost.istio.mode") {
@@ -211,10 +254,17 @@ fn istio(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
 }
 
 fn profiles(values: &Values, out: &mut Vec<Finding>) {
-    let Some(list) = values.get("global.profiles") else { return };
+    let Some(list) = values.get("global.profiles") else {
+        return;
+    };
     let Some(items) = list.as_sequence() else {
         if !list.is_null() {
-            out.push(finding(Severity::Error, "global.profiles", format!("expected a list, got {}", values::kind(list)), "global.profiles: [{name, owner}]"));
+            out.push(finding(
+                Severity::Error,
+                "global.profiles",
+                format!("expected a list, got {}", values::kind(list)),
+                "global.profiles: [{name, owner}]",
+            ));
         }
         return;
     };
@@ -224,13 +274,28 @@ fn profiles(values: &Values, out: &mut Vec<Finding>) {
         let name = item.get("name").and_then(Value::as_str).unwrap_or("");
         let owner = item.get("owner").and_then(Value::as_str).unwrap_or("");
         if let Err(e) = crate::profiles::check_name(name) {
-            out.push(finding(Severity::Error, format!("{path}.name"), e.to_string(), "helm kubeflow profile add NAME --owner EMAIL"));
+            out.push(finding(
+                Severity::Error,
+                format!("{path}.name"),
+                e.to_string(),
+                "helm kubeflow profile add NAME --owner EMAIL",
+            ));
         }
         if !owner.contains('@') {
-            out.push(finding(Severity::Error, format!("{path}.owner"), format!("profile {name:?} has no owner email"), "set owner to the user's login email"));
+            out.push(finding(
+                Severity::Error,
+                format!("{path}.owner"),
+                format!("profile {name:?} has no owner email"),
+                "set owner to the user's login email",
+            ));
         }
         if seen.contains(&name) {
-            out.push(finding(Severity::Error, format!("{path}.name"), format!("profile {name:?} is listed twice"), "helm kubeflow profile remove NAME, then add it once"));
+            out.push(finding(
+                Severity::Error,
+                format!("{path}.name"),
+                format!("profile {name:?} is listed twice"),
+                "helm kubeflow profile remove NAME, then add it once",
+            ));
         }
         seen.push(name);
     }
@@ -239,7 +304,13 @@ fn profiles(values: &Values, out: &mut Vec<Finding>) {
 pub fn render_table(findings: &[Finding]) -> String {
     let mut s = String::new();
     for f in findings {
-        s.push_str(&format!("{:<8} {}: {}\n         fix: {}\n", f.severity.as_str(), f.value, f.message, f.fix));
+        s.push_str(&format!(
+            "{:<8} {}: {}\n         fix: {}\n",
+            f.severity.as_str(),
+            f.value,
+            f.message,
+            f.fix
+        ));
     }
     s.push_str(&summary(findings));
     s.push('\n');
@@ -265,11 +336,16 @@ mod tests {
     use crate::values::parse_user_values;
 
     fn run(yaml: &str) -> Vec<Finding> {
-        check(&Catalog::embedded(), &Values::new(parse_user_values(yaml.as_bytes()).unwrap()))
+        check(
+            &Catalog::embedded(),
+            &Values::new(parse_user_values(yaml.as_bytes()).unwrap()),
+        )
     }
 
     fn has(findings: &[Finding], severity: Severity, value: &str, text: &str) -> bool {
-        findings.iter().any(|f| f.severity == severity && f.value == value && f.message.contains(text))
+        findings
+            .iter()
+            .any(|f| f.severity == severity && f.value == value && f.message.contains(text))
     }
 
     const GOOD: &str = "global: {auth: {allowDemoCredentials: false, cookieSecret: abc, dex: {passwordHash: '$2y$12$abcdefghijklmnopqrstuv'}}}";
@@ -301,7 +377,10 @@ mod tests {
         ];
         for (yaml, severity, value, text) in cases {
             let findings = run(yaml);
-            assert!(has(&findings, *severity, value, text), "{yaml}: want {severity:?} {value} {text:?}, got {findings:#?}");
+            assert!(
+                has(&findings, *severity, value, text),
+                "{yaml}: want {severity:?} {value} {text:?}, got {findings:#?}"
+            );
         }
     }
 
@@ -313,7 +392,10 @@ mod tests {
         ];
         for yaml in quiet {
             let findings = run(yaml);
-            assert!(!findings.iter().any(|f| f.value == "certManager.enabled"), "{yaml}: {findings:#?}");
+            assert!(
+                !findings.iter().any(|f| f.value == "certManager.enabled"),
+                "{yaml}: {findings:#?}"
+            );
         }
     }
 

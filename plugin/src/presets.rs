@@ -18,7 +18,12 @@ pub fn get(name: &str) -> Result<&'static str> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, yaml)| *yaml)
-        .ok_or_else(|| Error::new(format!("unknown preset {name:?}; available: {}", names().join(", "))))
+        .ok_or_else(|| {
+            Error::new(format!(
+                "unknown preset {name:?}; available: {}",
+                names().join(", ")
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -37,13 +42,19 @@ mod tests {
         on_disk.sort();
         assert_eq!(names(), on_disk);
         for name in on_disk {
-            assert_eq!(get(&name).unwrap(), std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap());
+            assert_eq!(
+                get(&name).unwrap(),
+                std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap()
+            );
         }
     }
 
     #[test]
     fn unknown_preset_lists_the_available_ones() {
         let err = get("fulll").unwrap_err().to_string();
-        assert!(err.starts_with("unknown preset \"fulll\"; available: ") && err.contains("full"), "{err}");
+        assert!(
+            err.starts_with("unknown preset \"fulll\"; available: ") && err.contains("full"),
+            "{err}"
+        );
     }
 }

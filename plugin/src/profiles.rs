@@ -18,7 +18,9 @@ pub struct NewProfile {
 pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if ok {
@@ -33,8 +35,14 @@ pub fn check_name(name: &str) -> Result<()> {
 fn check_owner(owner: &str) -> Result<()> {
     let mut parts = owner.split('@');
     let (local, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    if local.is_empty() || !domain.contains('.') || parts.next().is_some() || owner.contains(char::is_whitespace) {
-        return Err(Error::new(format!("--owner {owner:?}: expected an email address (the user's login identity)")));
+    if local.is_empty()
+        || !domain.contains('.')
+        || parts.next().is_some()
+        || owner.contains(char::is_whitespace)
+    {
+        return Err(Error::new(format!(
+            "--owner {owner:?}: expected an email address (the user's login identity)"
+        )));
     }
     Ok(())
 }
@@ -48,24 +56,36 @@ fn check_quantity(flag: &str, q: &str) -> Result<()> {
     if number_ok && suffix_ok {
         Ok(())
     } else {
-        Err(Error::new(format!("{flag} {q:?}: not a Kubernetes quantity (e.g. 8, 500m, 16Gi)")))
+        Err(Error::new(format!(
+            "{flag} {q:?}: not a Kubernetes quantity (e.g. 8, 500m, 16Gi)"
+        )))
     }
 }
 
 fn profiles_mut(values: &mut Values) -> Result<&mut Vec<Value>> {
     if values::lookup(&values.user, "global.profiles").is_none() {
         // Start from the chart's list (empty by default) so we never drop entries.
-        let base = values.get("global.profiles").cloned().unwrap_or(Value::Sequence(Vec::new()));
+        let base = values
+            .get("global.profiles")
+            .cloned()
+            .unwrap_or(Value::Sequence(Vec::new()));
         values::set(&mut values.user, "global.profiles", base)?;
     }
-    let global = values.user.get_mut("global").and_then(Value::as_mapping_mut).expect("set above");
+    let global = values
+        .user
+        .get_mut("global")
+        .and_then(Value::as_mapping_mut)
+        .expect("set above");
     let list = global.get_mut("profiles").expect("set above");
     if list.is_null() {
         *list = Value::Sequence(Vec::new());
     }
     let kind = values::kind(list);
-    list.as_sequence_mut()
-        .ok_or_else(|| Error::new(format!("values: global.profiles is {kind}, expected a list")))
+    list.as_sequence_mut().ok_or_else(|| {
+        Error::new(format!(
+            "values: global.profiles is {kind}, expected a list"
+        ))
+    })
 }
 
 fn name_of(item: &Value) -> Option<&str> {
@@ -113,7 +133,11 @@ pub fn remove(values: &mut Values, name: &str) -> Result<()> {
         let known: Vec<&str> = list.iter().filter_map(name_of).collect();
         return Err(Error::new(format!(
             "profile {name:?} is not in global.profiles (present: {})",
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         )));
     }
     Ok(())
@@ -129,13 +153,22 @@ mod tests {
     }
 
     fn profile(name: &str, owner: &str, cpu: Option<&str>, memory: Option<&str>) -> NewProfile {
-        NewProfile { name: name.into(), owner: owner.into(), cpu: cpu.map(Into::into), memory: memory.map(Into::into) }
+        NewProfile {
+            name: name.into(),
+            owner: owner.into(),
+            cpu: cpu.map(Into::into),
+            memory: memory.map(Into::into),
+        }
     }
 
     #[test]
     fn add_appends_with_optional_quota_and_keeps_other_values() {
         let mut v = vals("katib: {enabled: true}\nglobal: {profiles: [{name: a, owner: a@x.io}]}");
-        add(&mut v, &profile("team-b", "bob@example.com", Some("8"), Some("16Gi"))).unwrap();
+        add(
+            &mut v,
+            &profile("team-b", "bob@example.com", Some("8"), Some("16Gi")),
+        )
+        .unwrap();
         add(&mut v, &profile("team-c", "carol@example.com", None, None)).unwrap();
         let want = "katib:\n  enabled: true\nglobal:\n  profiles:\n  - name: a\n    owner: a@x.io\n  - name: team-b\n    owner: bob@example.com\n    resourceQuota:\n      cpu: '8'\n      memory: 16Gi\n  - name: team-c\n    owner: carol@example.com\n";
         assert_eq!(v.to_yaml().unwrap(), want);
@@ -144,11 +177,26 @@ mod tests {
     #[test]
     fn add_rejects_bad_input_with_the_flag_named() {
         let cases = [
-            (profile("Team_A", "a@x.io", None, None), "profile name \"Team_A\": must be a DNS label"),
-            (profile("a", "alice", None, None), "--owner \"alice\": expected an email address"),
-            (profile("a", "a@x.io", Some("lots"), None), "--cpu \"lots\": not a Kubernetes quantity"),
-            (profile("a", "a@x.io", None, Some("16GB")), "--memory \"16GB\": not a Kubernetes quantity"),
-            (profile("dup", "a@x.io", None, None), "profile \"dup\" already exists"),
+            (
+                profile("Team_A", "a@x.io", None, None),
+                "profile name \"Team_A\": must be a DNS label",
+            ),
+            (
+                profile("a", "alice", None, None),
+                "--owner \"alice\": expected an email address",
+            ),
+            (
+                profile("a", "a@x.io", Some("lots"), None),
+                "--cpu \"lots\": not a Kubernetes quantity",
+            ),
+            (
+                profile("a", "a@x.io", None, Some("16GB")),
+                "--memory \"16GB\": not a Kubernetes quantity",
+            ),
+            (
+                profile("dup", "a@x.io", None, None),
+                "profile \"dup\" already exists",
+            ),
         ];
         for (p, want) in cases {
             let mut v = vals("global: {profiles: [{name: dup, owner: d@x.io}]}");
@@ -159,17 +207,26 @@ mod tests {
 
     #[test]
     fn remove_drops_only_the_named_profile() {
-        let mut v = vals("global: {profiles: [{name: a, owner: a@x.io}, {name: b, owner: b@x.io}]}");
+        let mut v =
+            vals("global: {profiles: [{name: a, owner: a@x.io}, {name: b, owner: b@x.io}]}");
         remove(&mut v, "a").unwrap();
-        assert_eq!(v.to_yaml().unwrap(), "global:\n  profiles:\n  - name: b\n    owner: b@x.io\n");
+        assert_eq!(
+            v.to_yaml().unwrap(),
+            "global:\n  profiles:\n  - name: b\n    owner: b@x.io\n"
+        );
         let err = remove(&mut v, "zzz").unwrap_err().to_string();
-        assert_eq!(err, "profile \"zzz\" is not in global.profiles (present: b)");
+        assert_eq!(
+            err,
+            "profile \"zzz\" is not in global.profiles (present: b)"
+        );
     }
 
     #[test]
     fn profiles_must_be_a_list() {
         let mut v = vals("global: {profiles: oops}");
-        let err = add(&mut v, &profile("a", "a@x.io", None, None)).unwrap_err().to_string();
+        let err = add(&mut v, &profile("a", "a@x.io", None, None))
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "values: global.profiles is a string, expected a list");
     }
 }

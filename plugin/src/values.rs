@@ -15,13 +15,15 @@ pub const CHART_VALUES_YAML: &str = include_str!("../../charts/kubeflow/values.y
 /// user values) are an empty map; the `USER-SUPPLIED VALUES:` banner that
 /// `helm get values` prints without `-o yaml` is refused with the fix.
 pub fn parse_user_values(input: &[u8]) -> Result<Mapping> {
-    let text = std::str::from_utf8(input).map_err(|e| Error::new(format!("values on stdin: not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(input)
+        .map_err(|e| Error::new(format!("values on stdin: not UTF-8: {e}")))?;
     if text.trim_start().starts_with("USER-SUPPLIED VALUES:") {
         return Err(Error::new(
             "values on stdin: got the `helm get values` banner; use `helm get values RELEASE -o yaml`",
         ));
     }
-    let value: Value = serde_yaml::from_str(text).map_err(|e| Error::new(format!("values on stdin: invalid YAML: {e}")))?;
+    let value: Value = serde_yaml::from_str(text)
+        .map_err(|e| Error::new(format!("values on stdin: invalid YAML: {e}")))?;
     match value {
         Value::Null => Ok(Mapping::new()),
         Value::Mapping(m) => Ok(m),
@@ -115,14 +117,21 @@ impl Values {
 
     pub fn external(&self) -> Vec<String> {
         match self.get("global.externalComponents") {
-            Some(Value::Sequence(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         }
     }
 
     /// Sets `<key>.enabled` in the user values (keeping the component's other values).
     pub fn set_enabled(&mut self, c: &Component, on: bool) -> Result<()> {
-        set(&mut self.user, &format!("{}.enabled", c.key), Value::Bool(on))
+        set(
+            &mut self.user,
+            &format!("{}.enabled", c.key),
+            Value::Bool(on),
+        )
     }
 
     /// Components the auth mode needs (umbrella checks.yaml), while Istio is on.
@@ -168,7 +177,9 @@ pub fn set(map: &mut Mapping, path: &str, value: Value) -> Result<()> {
             cur.insert(key, value);
             return Ok(());
         }
-        let entry = cur.entry(key).or_insert_with(|| Value::Mapping(Mapping::new()));
+        let entry = cur
+            .entry(key)
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
         if entry.is_null() {
             *entry = Value::Mapping(Mapping::new());
         }
@@ -191,11 +202,17 @@ mod tests {
     #[test]
     fn stdin_shapes() {
         for empty in ["", "null\n", "{}\n"] {
-            assert!(parse_user_values(empty.as_bytes()).unwrap().is_empty(), "{empty:?}");
+            assert!(
+                parse_user_values(empty.as_bytes()).unwrap().is_empty(),
+                "{empty:?}"
+            );
         }
         let cases = [
             ("USER-SUPPLIED VALUES:\nkatib: {}\n", "-o yaml"),
-            ("- a\n", "expected a YAML mapping of chart values, got a list"),
+            (
+                "- a\n",
+                "expected a YAML mapping of chart values, got a list",
+            ),
             ("a: [\n", "invalid YAML"),
         ];
         for (input, want) in cases {
@@ -210,10 +227,14 @@ mod tests {
         let katib = catalog.by_name("katib").unwrap();
         let registry = catalog.by_name("model-registry").unwrap();
         let cases = [
-            ("", true, false),                                         // chart defaults
-            ("tags: {katib: false}", false, false),                   // tag off
+            ("", true, false),                                             // chart defaults
+            ("tags: {katib: false}", false, false),                        // tag off
             ("tags: {katib: false}\nkatib: {enabled: true}", true, false), // condition wins
-            ("katib: {enabled: \"false\"}\nmodelRegistry: {enabled: \"true\"}", false, true),
+            (
+                "katib: {enabled: \"false\"}\nmodelRegistry: {enabled: \"true\"}",
+                false,
+                true,
+            ),
             ("tags: {modelRegistry: true}", true, true),
         ];
         for (yaml, want_katib, want_registry) in cases {
@@ -227,7 +248,8 @@ mod tests {
     fn external_components_count_as_present() {
         let catalog = Catalog::embedded();
         let cm = catalog.by_name("cert-manager").unwrap();
-        let v = values("certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}");
+        let v =
+            values("certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}");
         assert!(!v.enabled(cm));
         assert!(v.present(cm));
     }
@@ -239,17 +261,28 @@ mod tests {
         set(&mut m, "global.profiles", Value::Sequence(vec![])).unwrap();
         assert_eq!(lookup(&m, "katib.foo"), Some(&Value::from(1)));
         assert_eq!(lookup(&m, "katib.enabled"), Some(&Value::Bool(true)));
-        let err = set(&mut m, "bad.enabled", Value::Bool(true)).unwrap_err().to_string();
+        let err = set(&mut m, "bad.enabled", Value::Bool(true))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("values: bad is not a mapping"), "{err}");
     }
 
     #[test]
     fn auth_needs_depend_on_mode_and_istio() {
         let catalog = Catalog::embedded();
-        let names = |yaml: &str| values(yaml).auth_needs(&catalog).iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let names = |yaml: &str| {
+            values(yaml)
+                .auth_needs(&catalog)
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(""), ["dex", "oauth2-proxy"]);
         assert_eq!(names("global: {auth: {mode: oidc}}"), ["oauth2-proxy"]);
         assert_eq!(names("global: {auth: {mode: none}}"), Vec::<String>::new());
-        assert_eq!(names("global: {istio: {enabled: false}}"), Vec::<String>::new());
+        assert_eq!(
+            names("global: {istio: {enabled: false}}"),
+            Vec::<String>::new()
+        );
     }
 }

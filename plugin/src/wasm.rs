@@ -132,8 +132,11 @@ fn fail(err: &Error) -> i32 {
 }
 
 fn cli_main() -> Result<()> {
-    let input: CliInput = serde_json::from_slice(&extism_pdk::input_bytes())
-        .map_err(|e| Error::new(format!("extism input: expected {{\"extraArgs\": [...]}}: {e}")))?;
+    let input: CliInput = serde_json::from_slice(&extism_pdk::input_bytes()).map_err(|e| {
+        Error::new(format!(
+            "extism input: expected {{\"extraArgs\": [...]}}: {e}"
+        ))
+    })?;
     let argv = input.extra_args.unwrap_or_default();
     let outcome = crate::cli::run(&argv, &mut read_stdin)?;
     write_all(&mut std::io::stdout(), &outcome.stdout, "stdout")?;
@@ -174,10 +177,18 @@ fn postrenderer_main() -> Result<Vec<u8>> {
              or pipe: helm template ... | helm kubeflow render",
         ));
     };
-    let out = kf_post::post_render(manifests.as_bytes(), &kf_post::Options { config_yaml: None, explain: false })
-        .map_err(|e| Error::new(format!("render: {e}")))?;
-    let manifests = String::from_utf8(out.stream).map_err(|e| Error::new(format!("render: output is not UTF-8: {e}")))?;
-    serde_json::to_vec(&PostRendererOutput { manifests }).map_err(|e| Error::new(format!("postrenderer/v1 output: {e}")))
+    let out = kf_post::post_render(
+        manifests.as_bytes(),
+        &kf_post::Options {
+            config_yaml: None,
+            explain: false,
+        },
+    )
+    .map_err(|e| Error::new(format!("render: {e}")))?;
+    let manifests = String::from_utf8(out.stream)
+        .map_err(|e| Error::new(format!("render: output is not UTF-8: {e}")))?;
+    serde_json::to_vec(&PostRendererOutput { manifests })
+        .map_err(|e| Error::new(format!("postrenderer/v1 output: {e}")))
 }
 
 /// `postrenderer/v1` entry for when Helm passes the manifests as a string

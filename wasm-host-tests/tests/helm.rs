@@ -18,7 +18,11 @@ mod tempdir {
     pub struct TempDir(PathBuf);
     impl TempDir {
         pub fn new(tag: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("helm-kubeflow-{tag}-{}-{:?}", std::process::id(), std::thread::current().id()));
+            let dir = std::env::temp_dir().join(format!(
+                "helm-kubeflow-{tag}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -36,13 +40,19 @@ mod tempdir {
 
 fn helm_bin() -> PathBuf {
     let bin = repo_root().join(".tools/bin/helm");
-    assert!(bin.exists(), "{} is missing: run scripts/bootstrap", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/bootstrap",
+        bin.display()
+    );
     bin
 }
 
 impl Helm {
     fn new(tag: &str) -> Helm {
-        Helm { home: tempdir::TempDir::new(tag) }
+        Helm {
+            home: tempdir::TempDir::new(tag),
+        }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -57,7 +67,13 @@ impl Helm {
     }
 
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut input = child.stdin.take().unwrap();
         let data = stdin.to_vec();
         let writer = std::thread::spawn(move || std::io::Write::write_all(&mut input, &data));
@@ -68,7 +84,11 @@ impl Helm {
 
     fn ok(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
         let out = self.run(args, stdin);
-        assert!(out.status.success(), "helm {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "helm {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
@@ -90,7 +110,9 @@ fn stage(dir: &Path) {
 fn native(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let input = stdin.to_vec();
-    helm_kubeflow::run(&argv, &mut || Ok(input.clone())).unwrap().stdout
+    helm_kubeflow::run(&argv, &mut || Ok(input.clone()))
+        .unwrap()
+        .stdout
 }
 
 #[test]
@@ -98,7 +120,10 @@ fn commands_work_under_real_helm() {
     let helm = Helm::new("cmds");
     helm.install_plugin();
     let list = String::from_utf8(helm.ok(&["plugin", "list"], b"")).unwrap();
-    assert!(list.contains("kubeflow") && list.contains("cli/v1"), "{list}");
+    assert!(
+        list.contains("kubeflow") && list.contains("cli/v1"),
+        "{list}"
+    );
 
     let values = b"katib: {enabled: false}\nglobal: {profiles: [{name: team-a, owner: a@x.io}]}\n";
     let cases: &[(&[&str], &[u8])] = &[
@@ -107,23 +132,38 @@ fn commands_work_under_real_helm() {
         (&["enable", "katib"], values),
         (&["disable", "kserve", "--cascade"], values),
         (&["preset", "production"], b""),
-        (&["profile", "add", "team-b", "--owner", "b@x.io", "--memory", "8Gi"], values),
+        (
+            &[
+                "profile", "add", "team-b", "--owner", "b@x.io", "--memory", "8Gi",
+            ],
+            values,
+        ),
         (&["profile", "remove", "team-a"], values),
         (&["version"], b""),
     ];
     for (args, stdin) in cases {
         let mut full = vec!["kubeflow"];
         full.extend_from_slice(args);
-        assert_eq!(String::from_utf8(helm.ok(&full, stdin)).unwrap(), String::from_utf8(native(args, stdin)).unwrap(), "helm {full:?}");
+        assert_eq!(
+            String::from_utf8(helm.ok(&full, stdin)).unwrap(),
+            String::from_utf8(native(args, stdin)).unwrap(),
+            "helm {full:?}"
+        );
     }
 
     // Helm's own global flags (-n) are stripped before the plugin sees its arguments.
-    assert_eq!(helm.ok(&["kubeflow", "-n", "team", "preset", "full"], b""), native(&["preset", "full"], b""));
+    assert_eq!(
+        helm.ok(&["kubeflow", "-n", "team", "preset", "full"], b""),
+        native(&["preset", "full"], b"")
+    );
 
     // --explain goes to stderr, values to stdout.
     let out = helm.run(&["kubeflow", "enable", "model-registry", "--explain"], b"");
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "model-registry: enabled (modelRegistry.enabled=true, requested)\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "model-registry: enabled (modelRegistry.enabled=true, requested)\n"
+    );
     assert_eq!(out.stdout, b"modelRegistry:\n  enabled: true\n");
 }
 
@@ -132,9 +172,21 @@ fn failures_exit_non_zero_with_helms_plugin_error() {
     let helm = Helm::new("fail");
     helm.install_plugin();
     let cases: &[(&[&str], &[u8], &str)] = &[
-        (&["kubeflow", "disable", "notebook-controller"], b"", "Error: plugin error: cannot disable notebook-controller"),
-        (&["kubeflow", "enable", "katib"], b"katib: [", "Error: plugin error: values on stdin: invalid YAML"),
-        (&["kubeflow", "doctor"], b"global: {auth: {mode: none}}\n", "Error: plugin error: doctor: 1 error(s) in the values"),
+        (
+            &["kubeflow", "disable", "notebook-controller"],
+            b"",
+            "Error: plugin error: cannot disable notebook-controller",
+        ),
+        (
+            &["kubeflow", "enable", "katib"],
+            b"katib: [",
+            "Error: plugin error: values on stdin: invalid YAML",
+        ),
+        (
+            &["kubeflow", "doctor"],
+            b"global: {auth: {mode: none}}\n",
+            "Error: plugin error: doctor: 1 error(s) in the values",
+        ),
     ];
     for (args, stdin, want) in cases {
         let out = helm.run(args, stdin);
@@ -152,17 +204,39 @@ fn render_under_real_helm_equals_the_native_engine() {
     let helm = Helm::new("render");
     helm.install_plugin();
     let repo = repo_root();
-    let dir = std::env::var("KUBEFLOW_MANIFESTS").map(PathBuf::from).unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
-    let dir = if dir.is_absolute() { dir } else { repo.join(dir) };
+    let dir = std::env::var("KUBEFLOW_MANIFESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
+    let dir = if dir.is_absolute() {
+        dir
+    } else {
+        repo.join(dir)
+    };
     let input = std::fs::read(dir.join("rendered/example.yaml")).unwrap();
     let got = helm.ok(&["kubeflow", "render"], &input);
-    let want = kf_post::post_render(&input, &kf_post::Options::default()).unwrap().stream;
-    assert!(got == want, "helm kubeflow render differs from the native engine ({} vs {} bytes)", got.len(), want.len());
+    let want = kf_post::post_render(&input, &kf_post::Options::default())
+        .unwrap()
+        .stream;
+    assert!(
+        got == want,
+        "helm kubeflow render differs from the native engine ({} vs {} bytes)",
+        got.len(),
+        want.len()
+    );
 }
 
 fn gpg(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new("gpg").env("GNUPGHOME", home).args(["--batch", "--quiet"]).args(args).output().expect("gpg is installed");
-    assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--quiet"])
+        .args(args)
+        .output()
+        .expect("gpg is installed");
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -174,8 +248,23 @@ fn packaged_plugin_is_signed_and_verified_on_install() {
     let gnupg = root.join("gnupg");
     std::fs::create_dir_all(&gnupg).unwrap();
     std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    gpg(&gnupg, &["--passphrase", "", "--quick-gen-key", "kubeflow-helm test <test@example.com>", "rsa2048", "sign", "never"]);
-    std::fs::write(root.join("secring.gpg"), gpg(&gnupg, &["--export-secret-keys"]).stdout).unwrap();
+    gpg(
+        &gnupg,
+        &[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "kubeflow-helm test <test@example.com>",
+            "rsa2048",
+            "sign",
+            "never",
+        ],
+    );
+    std::fs::write(
+        root.join("secring.gpg"),
+        gpg(&gnupg, &["--export-secret-keys"]).stdout,
+    )
+    .unwrap();
     std::fs::write(root.join("pubring.gpg"), gpg(&gnupg, &["--export"]).stdout).unwrap();
 
     let src = root.join("src/helm-kubeflow");
@@ -184,7 +273,18 @@ fn packaged_plugin_is_signed_and_verified_on_install() {
     let secring = root.join("secring.gpg");
     let pubring = root.join("pubring.gpg");
     helm.ok(
-        &["plugin", "package", src.to_str().unwrap(), "--sign", "--key", "kubeflow-helm test", "--keyring", secring.to_str().unwrap(), "-d", out_dir.to_str().unwrap()],
+        &[
+            "plugin",
+            "package",
+            src.to_str().unwrap(),
+            "--sign",
+            "--key",
+            "kubeflow-helm test",
+            "--keyring",
+            secring.to_str().unwrap(),
+            "-d",
+            out_dir.to_str().unwrap(),
+        ],
         b"",
     );
     let tgz = out_dir.join("kubeflow-0.1.0.tgz");
@@ -197,15 +297,51 @@ fn packaged_plugin_is_signed_and_verified_on_install() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(bad_dir.join("kubeflow-0.1.0.tgz"), bytes).unwrap();
-    std::fs::copy(out_dir.join("kubeflow-0.1.0.tgz.prov"), bad_dir.join("kubeflow-0.1.0.tgz.prov")).unwrap();
-    let out = helm.run(&["plugin", "install", bad_dir.join("kubeflow-0.1.0.tgz").to_str().unwrap(), "--keyring", pubring.to_str().unwrap()], b"");
+    std::fs::copy(
+        out_dir.join("kubeflow-0.1.0.tgz.prov"),
+        bad_dir.join("kubeflow-0.1.0.tgz.prov"),
+    )
+    .unwrap();
+    let out = helm.run(
+        &[
+            "plugin",
+            "install",
+            bad_dir.join("kubeflow-0.1.0.tgz").to_str().unwrap(),
+            "--keyring",
+            pubring.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert!(!out.status.success(), "tampered plugin was installed");
 
-    let out = helm.run(&["plugin", "install", tgz.to_str().unwrap(), "--keyring", pubring.to_str().unwrap()], b"");
+    let out = helm.run(
+        &[
+            "plugin",
+            "install",
+            tgz.to_str().unwrap(),
+            "--keyring",
+            pubring.to_str().unwrap(),
+        ],
+        b"",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Plugin Hash Verified") && stdout.contains("Signed by: kubeflow-helm test"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Plugin Hash Verified") && stdout.contains("Signed by: kubeflow-helm test"),
+        "{stdout}"
+    );
     let list = String::from_utf8(helm.ok(&["plugin", "list"], b"")).unwrap();
-    assert!(list.lines().any(|l| l.starts_with("kubeflow") && l.contains("signed")), "{list}");
-    assert_eq!(helm.ok(&["kubeflow", "version"], b""), native(&["version"], b""));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("kubeflow") && l.contains("signed")),
+        "{list}"
+    );
+    assert_eq!(
+        helm.ok(&["kubeflow", "version"], b""),
+        native(&["version"], b"")
+    );
 }

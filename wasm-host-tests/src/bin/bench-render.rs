@@ -16,7 +16,11 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn native(bin: &str, input: &[u8]) -> Result<(Duration, Vec<u8>)> {
     let start = Instant::now();
-    let mut child = Command::new(bin).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut child = Command::new(bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
     let mut stdin = child.stdin.take().context("stdin")?;
     let data = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&data));
@@ -56,11 +60,30 @@ fn main() -> Result<()> {
         pages = pages.max(o.memory_pages);
     }
     let (w, n) = (median(wasm_times), median(native_times));
-    println!("input: {} ({} bytes), {runs} runs, medians", args[2], input.len());
-    println!("native kf-post (process):            {:>8.1} ms", n.as_secs_f64() * 1e3);
-    println!("wasm render (instantiate + call):    {:>8.1} ms", w.as_secs_f64() * 1e3);
-    println!("wasm/native ratio:                   {:>8.2}x", w.as_secs_f64() / n.as_secs_f64());
-    println!("wasm module compile (once, cached by Helm): {:.1} ms", compile.as_secs_f64() * 1e3);
-    println!("wasm memory used: {pages} pages ({} MiB)", pages * WASM_PAGE >> 20);
+    println!(
+        "input: {} ({} bytes), {runs} runs, medians",
+        args[2],
+        input.len()
+    );
+    println!(
+        "native kf-post (process):            {:>8.1} ms",
+        n.as_secs_f64() * 1e3
+    );
+    println!(
+        "wasm render (instantiate + call):    {:>8.1} ms",
+        w.as_secs_f64() * 1e3
+    );
+    println!(
+        "wasm/native ratio:                   {:>8.2}x",
+        w.as_secs_f64() / n.as_secs_f64()
+    );
+    println!(
+        "wasm module compile (once, cached by Helm): {:.1} ms",
+        compile.as_secs_f64() * 1e3
+    );
+    println!(
+        "wasm memory used: {pages} pages ({} MiB)",
+        (pages * WASM_PAGE) >> 20
+    );
     Ok(())
 }
