@@ -66,7 +66,7 @@ pub struct Config {
     #[serde(default)]
     pub mode: Mode,
     /// Namespace objects to label; empty means the Kubeflow-owned ones
-    /// (`control-plane: kubeflow` or `app.kubernetes.io/part-of: kubeflow*`)
+    /// (`control-plane: kubeflow` or `app.kubernetes.io/part-of: kubeflow-profile`)
     /// that carry no `istio-injection`/`istio.io/dataplane-mode` label yet.
     #[serde(default)]
     pub namespaces: Vec<String>,
@@ -335,11 +335,12 @@ impl Config {
 /// `app.kubernetes.io/part-of: kubeflow-profile`. Others (cert-manager,
 /// istio-system, auth, …) keep whatever data-plane setting they ship with:
 /// e.g. a sidecar would keep cert-manager's startup Job from ever finishing.
+/// The match is exact: a common label such as `app.kubernetes.io/part-of:
+/// kubeflow`, which the labels transform adds later in the same run, must not
+/// make a second run label more namespaces than the first (idempotence).
 fn is_kubeflow_owned(ns: &Document) -> bool {
     ns.label("control-plane") == Some("kubeflow")
-        || ns
-            .label("app.kubernetes.io/part-of")
-            .is_some_and(|p| p.starts_with("kubeflow"))
+        || ns.label("app.kubernetes.io/part-of") == Some("kubeflow-profile")
 }
 
 /// Ambient mode: remove sidecar-only labels and annotations from pod templates.
@@ -781,6 +782,23 @@ webhooks:
             let out = config(cfg).filter(docs(STREAM)).unwrap();
             let got = at(&out[*idx].value, path).map(|v| v.as_str().unwrap_or("<non-string>"));
             assert_eq!(got, *want, "config {cfg}: {path} of document {idx}");
+        }
+    }
+
+    #[test]
+    fn common_part_of_label_is_not_ownership() {
+        // (part-of label on a namespace, expected istio-injection)
+        let cases: &[(&str, Option<&str>)] = &[
+            ("kubeflow-profile", Some("enabled")),
+            ("kubeflow", None),
+            ("kubeflow-pipelines", None),
+        ];
+        for (part_of, want) in cases {
+            let stream = format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: n, labels: {{app.kubernetes.io/part-of: {part_of}}}}}"
+            );
+            let out = config("mode: sidecar").filter(docs(&stream)).unwrap();
+            assert_eq!(out[0].label(INJECTION_NS), *want, "{part_of}");
         }
     }
 
