@@ -7,7 +7,8 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let presets_dir = manifest_dir.join("../presets");
     println!("cargo:rerun-if-changed={}", presets_dir.display());
 
@@ -31,7 +32,10 @@ fn main() {
 
     let mut code = String::from("/// `(name, YAML)` of every `presets/*.yaml`, sorted by name.\npub static PRESETS: &[(&str, &str)] = &[\n");
     for (name, path) in &presets {
-        code.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+        code.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("presets.rs");

@@ -19,9 +19,19 @@ use serde_yaml::Value;
 
 fn manifests_dir() -> PathBuf {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = std::env::var("KUBEFLOW_MANIFESTS").map(PathBuf::from).unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
-    let dir = if dir.is_absolute() { dir } else { repo.join(dir) };
-    assert!(dir.join("rendered").is_dir(), "upstream manifests not found at {} (set KUBEFLOW_MANIFESTS)", dir.display());
+    let dir = std::env::var("KUBEFLOW_MANIFESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
+    let dir = if dir.is_absolute() {
+        dir
+    } else {
+        repo.join(dir)
+    };
+    assert!(
+        dir.join("rendered").is_dir(),
+        "upstream manifests not found at {} (set KUBEFLOW_MANIFESTS)",
+        dir.display()
+    );
     dir.join("rendered")
 }
 
@@ -37,12 +47,27 @@ fn docs(file: &str) -> Vec<Value> {
 /// Only the kinds the footprint (and the platform facts) look at are parsed:
 /// CRDs make up most of the bytes and debug-build YAML parsing is slow.
 fn parse(file: &str) -> Vec<Value> {
-    const KINDS: [&str; 6] = ["Deployment", "StatefulSet", "DaemonSet", "PersistentVolumeClaim", "Namespace", "ConfigMap"];
+    const KINDS: [&str; 6] = [
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "PersistentVolumeClaim",
+        "Namespace",
+        "ConfigMap",
+    ];
     let path = manifests_dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.split("\n---\n")
-        .filter(|doc| doc.lines().any(|l| l.strip_prefix("kind: ").is_some_and(|k| KINDS.contains(&k.trim()))))
-        .map(|doc| Value::deserialize(serde_yaml::Deserializer::from_str(doc)).unwrap_or_else(|e| panic!("{file}: {e}")))
+        .filter(|doc| {
+            doc.lines().any(|l| {
+                l.strip_prefix("kind: ")
+                    .is_some_and(|k| KINDS.contains(&k.trim()))
+            })
+        })
+        .map(|doc| {
+            Value::deserialize(serde_yaml::Deserializer::from_str(doc))
+                .unwrap_or_else(|e| panic!("{file}: {e}"))
+        })
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -83,30 +108,45 @@ fn platform() -> Platform {
     let mut sidecar = None;
     for d in docs("example.yaml") {
         let kind = d["kind"].as_str().unwrap_or_default();
-        if kind == "Namespace" && d["metadata"]["labels"]["istio-injection"].as_str() == Some("enabled") {
+        if kind == "Namespace"
+            && d["metadata"]["labels"]["istio-injection"].as_str() == Some("enabled")
+        {
             injected_namespaces.insert(d["metadata"]["name"].as_str().unwrap().to_string());
         }
         if kind == "ConfigMap" && d["metadata"]["name"].as_str() == Some("istio-sidecar-injector") {
-            let values: serde_json::Value = serde_json::from_str(d["data"]["values"].as_str().unwrap()).unwrap();
+            let values: serde_json::Value =
+                serde_json::from_str(d["data"]["values"].as_str().unwrap()).unwrap();
             let req = &values["global"]["proxy"]["resources"]["requests"];
-            let q = |v: &serde_json::Value| quantity(&Value::String(v.as_str().unwrap().to_string()));
+            let q =
+                |v: &serde_json::Value| quantity(&Value::String(v.as_str().unwrap().to_string()));
             sidecar = Some((q(&req["cpu"]), q(&req["memory"])));
         }
     }
-    let (sidecar_cpu, sidecar_memory) = sidecar.expect("istio-sidecar-injector ConfigMap in example.yaml");
+    let (sidecar_cpu, sidecar_memory) =
+        sidecar.expect("istio-sidecar-injector ConfigMap in example.yaml");
     assert!(!injected_namespaces.is_empty());
-    Platform { injected_namespaces, sidecar_cpu, sidecar_memory }
+    Platform {
+        injected_namespaces,
+        sidecar_cpu,
+        sidecar_memory,
+    }
 }
 
 fn footprint(file: &str, p: &Platform) -> Footprint {
     let (mut cpu, mut mem, mut storage) = (0.0, 0.0, 0.0);
     for d in docs(file) {
         match d["kind"].as_str().unwrap_or_default() {
-            "PersistentVolumeClaim" => storage += quantity(&d["spec"]["resources"]["requests"]["storage"]),
+            "PersistentVolumeClaim" => {
+                storage += quantity(&d["spec"]["resources"]["requests"]["storage"])
+            }
             "Deployment" | "StatefulSet" | "DaemonSet" => {
                 let replicas = d["spec"]["replicas"].as_f64().unwrap_or(1.0);
                 let pod = &d["spec"]["template"];
-                for c in pod["spec"]["containers"].as_sequence().into_iter().flatten() {
+                for c in pod["spec"]["containers"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                {
                     let req = &c["resources"]["requests"];
                     if !req["cpu"].is_null() {
                         cpu += replicas * quantity(&req["cpu"]);
@@ -127,7 +167,11 @@ fn footprint(file: &str, p: &Platform) -> Footprint {
                     cpu += replicas * p.sidecar_cpu;
                     mem += replicas * p.sidecar_memory;
                 }
-                for t in d["spec"]["volumeClaimTemplates"].as_sequence().into_iter().flatten() {
+                for t in d["spec"]["volumeClaimTemplates"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                {
                     storage += replicas * quantity(&t["spec"]["resources"]["requests"]["storage"]);
                 }
             }
@@ -155,7 +199,11 @@ fn catalog_footprints_are_the_sums_of_upstream_requests() {
             ));
         }
     }
-    assert!(drift.is_empty(), "catalog/components.yaml footprints drifted from upstream:\n{}", drift.join("\n"));
+    assert!(
+        drift.is_empty(),
+        "catalog/components.yaml footprints drifted from upstream:\n{}",
+        drift.join("\n")
+    );
 }
 
 /// The default components are exactly upstream's `example`: their footprints
@@ -169,7 +217,10 @@ fn default_components_add_up_to_upstreams_example() {
     assert_eq!(total, footprint("example.yaml", &platform()));
     assert!((2000..=4400).contains(&total.cpu_millicores), "{total:?}");
     assert!((6 * 1024..=12_600).contains(&total.memory_mib), "{total:?}");
-    assert!((40..=61).contains(&total.storage_gib), "{total:?} (65 GB = 60.5 GiB)");
+    assert!(
+        (40..=61).contains(&total.storage_gib),
+        "{total:?} (65 GB = 60.5 GiB)"
+    );
 }
 
 /// Every rendered file the catalog points at is in the snapshot's index.
@@ -178,6 +229,10 @@ fn catalog_overlays_match_the_snapshot_index() {
     let index = std::fs::read_to_string(manifests_dir().join("../index.tsv")).unwrap();
     for c in &Catalog::embedded().components {
         let line = format!("{}\t{}\t", c.upstream.rendered, c.upstream.overlay);
-        assert!(index.lines().any(|l| l.starts_with(&line)), "{}: {line:?} not in index.tsv", c.name);
+        assert!(
+            index.lines().any(|l| l.starts_with(&line)),
+            "{}: {line:?} not in index.tsv",
+            c.name
+        );
     }
 }
