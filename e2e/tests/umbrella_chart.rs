@@ -273,9 +273,27 @@ fn production_refuses_to_render_the_demo_credentials() {
     ])
     .expect("production with external auth");
     let components = rendered_components(&out);
-    for absent in ["dex", "oauth2Proxy", "userNamespace"] {
+    for absent in ["dex", "oauth2Proxy", "userNamespace", "katib", "pipelines"] {
         assert!(!components.contains(absent), "production renders {absent}");
     }
+    // Katib's and Pipelines' charts ship demo database credentials.
+    let err = template(&[
+        "-f",
+        prod,
+        "--set",
+        "dex.enabled=false",
+        "--set",
+        "oauth2Proxy.enabled=false",
+        "--set",
+        "global.externalComponents={dex,oauth2Proxy}",
+        "--set",
+        "katib.enabled=true",
+    ])
+    .expect_err("production rendered Katib's demo database credentials");
+    assert!(
+        err.contains("katib is enabled") && err.contains("set katib.enabled=false"),
+        "{err}"
+    );
     let demo_hash = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
     assert!(
         !out.contains(demo_hash),
