@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use std::process::Command;
 
 #[test]
 fn every_claimed_scenario_matches_upstream_and_doc_is_current() {
@@ -77,5 +78,61 @@ fn adhoc_comparison_fails_and_names_unallowed_differences() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The whole platform: the umbrella chart with the `full` preset, post-rendered
+/// by kf-post, against upstream's `example` composition.
+#[test]
+fn whole_platform_full_preset_matches_upstream_example() {
+    let helm = helm();
+    let dir = scratch("whole-platform");
+    // `helm template` needs the file:// dependencies vendored; do it in a copy so
+    // the working tree is left alone.
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(root().join("charts"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let chart = dir.join("charts/kubeflow");
+    let _ = std::fs::remove_dir_all(chart.join("charts"));
+    let dep = Command::new(&helm)
+        .args(["dependency", "update", "--skip-refresh"])
+        .arg(&chart)
+        .env("HELM_CONFIG_HOME", dir.join("helm/config"))
+        .env("HELM_CACHE_HOME", dir.join("helm/cache"))
+        .env("HELM_DATA_HOME", dir.join("helm/data"))
+        .output()
+        .unwrap();
+    assert!(
+        dep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dep.stderr)
+    );
+    let example = xtask::upstream::default_manifests_dir().join("rendered/example.yaml");
+    let out = xtask(&[
+        "parity",
+        "--chart",
+        chart.to_str().unwrap(),
+        "-f",
+        root().join("presets/full.yaml").to_str().unwrap(),
+        "--against",
+        example.to_str().unwrap(),
+        "--post-renderer",
+        e2e::kf_post_bin().to_str().unwrap(),
+        "--name",
+        "full",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "whole-platform parity failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every upstream object is there and nothing is added.
+    assert!(stdout.contains("| full | 683 |"), "{stdout}");
+    assert!(stdout.contains("| 0 | 0 |"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
