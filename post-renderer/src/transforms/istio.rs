@@ -634,21 +634,7 @@ fn set_in(meta: &mut Mapping, map: &str, key: &str, value: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn docs(yaml: &str) -> Vec<Document> {
-        yaml.split("\n---\n")
-            .enumerate()
-            .map(|(i, raw)| {
-                let value = serde_yaml::from_str(raw).unwrap();
-                let mut d = Document::generated(value, "test", "");
-                d.index = i;
-                d.raw = raw.to_owned();
-                d.leading_comments.clear();
-                d.changes.clear();
-                d.generated = false;
-                d
-            })
-            .collect()
-    }
+    use crate::transforms::test_docs as docs;
 
     fn config(yaml: &str) -> Config {
         serde_yaml::from_str(yaml).unwrap()

@@ -165,3 +165,13 @@ pub mod auth;
 pub mod certificates;
 pub mod istio;
 pub mod profiles;
+
+/// Test input for the transforms' table-driven tests: a `---`-separated
+/// stream, read by the same reader `kf-post` uses (CRD schemas parsed).
+#[cfg(test)]
+pub(crate) fn test_docs(yaml: &str) -> Vec<Document> {
+    let options = crate::stream::ParseOptions { full_crds: true };
+    crate::stream::parse(yaml.as_bytes(), options)
+        .expect("test stream")
+        .documents
+}
