@@ -15,8 +15,6 @@
 #[path = "../../e2e/tests/umbrella_common/mod.rs"]
 mod umbrella_common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const ADMISSION: &str = "\
@@ -32,23 +30,7 @@ plugins:
 ";
 
 fn kf_post(stream: &str) -> String {
-    let mut child = Command::new(e2e::kf_post_bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = stream.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "kf-post: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    e2e::kf_post_pipe(stream, &[]).0
 }
 
 /// Writes the objects as one JSON `List`: YAML written by serde_yaml would be

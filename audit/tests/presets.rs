@@ -13,9 +13,7 @@ use audit::pss::{self, Level};
 use audit::rbac::{self, Allowlist};
 use audit::Object;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 /// Workloads of a hardened rendering allowed below `restricted`, with the reason.
@@ -66,26 +64,7 @@ struct Rendering {
 }
 
 fn kf_post(stream: &str) -> String {
-    kf_post_with(stream, &[]).0
-}
-
-/// Runs kf-post with `args`; returns (stdout, stderr).
-fn kf_post_with(stream: &str, args: &[&str]) -> (String, String) {
-    let mut child = Command::new(e2e::kf_post_bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = stream.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "kf-post: {stderr}");
-    (String::from_utf8(out.stdout).unwrap(), stderr)
+    e2e::kf_post_pipe(stream, &[]).0
 }
 
 fn preset_args(name: &str) -> Vec<String> {
@@ -408,7 +387,7 @@ fn secrets_never_reach_notes_or_explain_output() {
         let args = preset_args(name);
         let raw = umbrella_common::template(&args.iter().map(String::as_str).collect::<Vec<_>>())
             .unwrap();
-        let (out, explain) = kf_post_with(&raw, &["--explain"]);
+        let (out, explain) = e2e::kf_post_pipe(&raw, &["--explain"]);
         let needles = secret_needles(&audit::parse(&out).unwrap());
         assert!(!needles.is_empty(), "{name}: no Secret values to look for");
         // NOTES.txt as a user sees it after `helm install`.

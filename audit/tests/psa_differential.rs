@@ -11,8 +11,6 @@ mod umbrella_common;
 
 use audit::pss::{self, Level};
 use serde_yaml::{Mapping, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// Pod specs, each breaking (or, for the last ones, satisfying) one control.
 const SPECS: &[&str] = &[
@@ -39,23 +37,7 @@ const SPECS: &[&str] = &[
 ];
 
 fn kf_post(stream: &str) -> String {
-    let mut child = Command::new(e2e::kf_post_bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = stream.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "kf-post: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    e2e::kf_post_pipe(stream, &[]).0
 }
 
 /// A probe Pod from a template; fields that other admission plugins check

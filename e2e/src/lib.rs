@@ -202,6 +202,30 @@ pub fn kf_post_bin() -> &'static Path {
     })
 }
 
+/// Pipes `stream` through the built `kf-post` with `args`; returns (stdout,
+/// stderr), or panics with kf-post's stderr if it fails.
+pub fn kf_post_pipe(stream: &str, args: &[&str]) -> (String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(kf_post_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kf-post");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = stream.to_string();
+    // Written from a thread: kf-post reads all input before writing, but a
+    // large stream would still fill the pipe while we wait on stdout.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("wait for kf-post");
+    writer.join().expect("writer thread").expect("write stdin");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "kf-post {args:?}: {stderr}");
+    (String::from_utf8(out.stdout).expect("UTF-8 output"), stderr)
+}
+
 /// A `PATH` value with `kf-post`'s directory first, then `.tools/bin`, then the
 /// inherited `PATH`.
 pub fn kf_post_path() -> OsString {
