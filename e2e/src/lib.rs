@@ -226,6 +226,61 @@ pub fn kf_post_pipe(stream: &str, args: &[&str]) -> (String, String) {
     (String::from_utf8(out.stdout).expect("UTF-8 output"), stderr)
 }
 
+/// Keyrings of a throwaway GPG signing key named `name`, made in `dir`, in
+/// the legacy format Helm reads: `(secret keyring, public keyring)`, for
+/// `helm … package --sign --key NAME --keyring SECRET` and `install
+/// --keyring PUBLIC`.
+pub fn throwaway_keyrings(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let gnupg = dir.join("gnupg");
+    std::fs::create_dir_all(&gnupg).expect("create GNUPGHOME");
+    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .expect("GNUPGHOME is private");
+    // Exported keyrings are binary: read stdout as bytes, not via run_ok.
+    let gpg = |args: &[&str]| -> Vec<u8> {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", &gnupg)
+            .args(["--batch", "--quiet"])
+            .args(args);
+        let out = output(&mut cmd);
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let uid = format!("{name} <test@example.com>");
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        &uid,
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let (secret, public) = (dir.join("secring.gpg"), dir.join("pubring.gpg"));
+    std::fs::write(&secret, gpg(&["--export-secret-keys"])).expect("write secret keyring");
+    std::fs::write(&public, gpg(&["--export"])).expect("write public keyring");
+    (secret, public)
+}
+
+/// A copy of the signed package `tgz` in `dir`, one byte flipped, beside its
+/// genuine `.prov`: what a verifying install must refuse.
+pub fn tampered_copy(tgz: &Path, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("create tamper dir");
+    let name = tgz.file_name().expect("package file name");
+    let mut bytes = std::fs::read(tgz).expect("read package");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let bad = dir.join(name);
+    std::fs::write(&bad, bytes).expect("write tampered package");
+    let mut prov = name.to_os_string();
+    prov.push(".prov");
+    std::fs::copy(tgz.with_file_name(&prov), dir.join(&prov)).expect("copy .prov");
+    bad
+}
+
 /// A `PATH` value with `kf-post`'s directory first, then `.tools/bin`, then the
 /// inherited `PATH`.
 pub fn kf_post_path() -> OsString {

@@ -25,14 +25,6 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn gpg(home: &Path, args: &[&str]) -> Vec<u8> {
-    run(Command::new("gpg")
-        .env("GNUPGHOME", home)
-        .args(["--batch", "--quiet"])
-        .args(args))
-    .stdout
-}
-
 #[test]
 fn packaged_kf_post_plugin_is_verified_on_install_and_runs_its_bundled_binary() {
     let helm_bin = repo().join(".tools/bin/helm");
@@ -43,25 +35,8 @@ fn packaged_kf_post_plugin_is_verified_on_install_and_runs_its_bundled_binary() 
     );
     let dir = std::env::temp_dir().join(format!("kf-post-plugin-pkg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let gnupg = dir.join("gnupg");
-    std::fs::create_dir_all(&gnupg).unwrap();
-    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    gpg(
-        &gnupg,
-        &[
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "kf-post test <test@example.com>",
-            "rsa2048",
-            "sign",
-            "never",
-        ],
-    );
-    let secring = dir.join("secring.gpg");
-    let pubring = dir.join("pubring.gpg");
-    std::fs::write(&secring, gpg(&gnupg, &["--export-secret-keys"])).unwrap();
-    std::fs::write(&pubring, gpg(&gnupg, &["--export"])).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let (secring, pubring) = e2e::throwaway_keyrings(&dir, "kf-post test");
 
     let dist = dir.join("dist");
     run(Command::new(repo().join("scripts/package-kf-post-plugin"))
@@ -100,19 +75,9 @@ fn packaged_kf_post_plugin_is_verified_on_install_and_runs_its_bundled_binary() 
     };
 
     // A tampered tarball (with the genuine .prov) is refused.
-    let bad = dir.join("bad");
-    std::fs::create_dir_all(&bad).unwrap();
-    let mut bytes = std::fs::read(&tgz).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(bad.join("kf-post-0.1.0.tgz"), bytes).unwrap();
-    std::fs::copy(
-        platform.join("kf-post-0.1.0.tgz.prov"),
-        bad.join("kf-post-0.1.0.tgz.prov"),
-    )
-    .unwrap();
+    let bad = e2e::tampered_copy(&tgz, &dir.join("bad"));
     let refused = helm(&["plugin", "install"])
-        .arg(bad.join("kf-post-0.1.0.tgz"))
+        .arg(&bad)
         .arg("--keyring")
         .arg(&pubring)
         .output()

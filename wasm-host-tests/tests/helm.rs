@@ -225,53 +225,15 @@ fn render_under_real_helm_equals_the_native_engine() {
     );
 }
 
-fn gpg(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new("gpg")
-        .env("GNUPGHOME", home)
-        .args(["--batch", "--quiet"])
-        .args(args)
-        .output()
-        .expect("gpg is installed");
-    assert!(
-        out.status.success(),
-        "gpg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 #[test]
 fn packaged_plugin_is_signed_and_verified_on_install() {
     let helm = Helm::new("pkg");
     let root = helm.home.path();
-    // A throwaway signing key, exported as the legacy keyrings Helm reads.
-    let gnupg = root.join("gnupg");
-    std::fs::create_dir_all(&gnupg).unwrap();
-    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    gpg(
-        &gnupg,
-        &[
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "kubeflow-helm test <test@example.com>",
-            "rsa2048",
-            "sign",
-            "never",
-        ],
-    );
-    std::fs::write(
-        root.join("secring.gpg"),
-        gpg(&gnupg, &["--export-secret-keys"]).stdout,
-    )
-    .unwrap();
-    std::fs::write(root.join("pubring.gpg"), gpg(&gnupg, &["--export"]).stdout).unwrap();
+    let (secring, pubring) = e2e::throwaway_keyrings(root, "kubeflow-helm test");
 
     let src = root.join("src/helm-kubeflow");
     stage(&src);
     let out_dir = root.join("out");
-    let secring = root.join("secring.gpg");
-    let pubring = root.join("pubring.gpg");
     helm.ok(
         &[
             "plugin",
@@ -291,22 +253,12 @@ fn packaged_plugin_is_signed_and_verified_on_install() {
     assert!(tgz.exists() && out_dir.join("kubeflow-0.1.0.tgz.prov").exists());
 
     // A tampered tarball (same .prov) is refused.
-    let bad_dir = root.join("bad");
-    std::fs::create_dir_all(&bad_dir).unwrap();
-    let mut bytes = std::fs::read(&tgz).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(bad_dir.join("kubeflow-0.1.0.tgz"), bytes).unwrap();
-    std::fs::copy(
-        out_dir.join("kubeflow-0.1.0.tgz.prov"),
-        bad_dir.join("kubeflow-0.1.0.tgz.prov"),
-    )
-    .unwrap();
+    let bad = e2e::tampered_copy(&tgz, &root.join("bad"));
     let out = helm.run(
         &[
             "plugin",
             "install",
-            bad_dir.join("kubeflow-0.1.0.tgz").to_str().unwrap(),
+            bad.to_str().unwrap(),
             "--keyring",
             pubring.to_str().unwrap(),
         ],
