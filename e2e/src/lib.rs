@@ -202,6 +202,27 @@ pub fn kf_post_bin() -> &'static Path {
     })
 }
 
+/// A scratch directory, unique per process, tag and moment, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("kfh-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Pipes `stream` through the built `kf-post` with `args`; returns (stdout,
 /// stderr), or panics with kf-post's stderr if it fails.
 pub fn kf_post_pipe(stream: &str, args: &[&str]) -> (String, String) {

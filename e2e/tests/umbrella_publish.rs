@@ -8,6 +8,7 @@ mod umbrella_common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use e2e::Scratch;
 use umbrella_common::*;
 
 struct Registry {

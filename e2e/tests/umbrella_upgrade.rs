@@ -6,6 +6,7 @@ mod umbrella_common;
 use std::path::Path;
 use std::process::Command;
 
+use e2e::Scratch;
 use umbrella_common::*;
 
 const CRD_FILE: &str =
