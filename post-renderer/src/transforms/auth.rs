@@ -181,7 +181,7 @@ pub struct App {
     pub service_accounts: Vec<String>,
     #[serde(default)]
     pub when: Vec<Condition>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::transforms::yes")]
     pub authorization_policy: bool,
     /// AuthorizationPolicy action; "" leaves it out (Istio's default, ALLOW).
     #[serde(default = "allow")]
@@ -192,10 +192,6 @@ pub struct App {
     pub labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub env: EnvNames,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn allow() -> String {

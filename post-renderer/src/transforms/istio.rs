@@ -73,14 +73,10 @@ pub struct Config {
     /// Workload name (or `Kind/name`) → inject a sidecar or not (sidecar mode).
     #[serde(default)]
     pub inject: BTreeMap<String, bool>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::transforms::yes")]
     pub exclude_webhook_ports: bool,
     #[serde(default)]
     pub destination_rules: Vec<DestinationRule>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Config {

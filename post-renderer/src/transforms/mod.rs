@@ -166,6 +166,11 @@ pub mod certificates;
 pub mod istio;
 pub mod profiles;
 
+/// serde default for switches that are on unless turned off.
+pub(crate) fn yes() -> bool {
+    true
+}
+
 /// Test input for the transforms' table-driven tests: a `---`-separated
 /// stream, read by the same reader `kf-post` uses (CRD schemas parsed).
 #[cfg(test)]

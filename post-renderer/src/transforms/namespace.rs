@@ -48,7 +48,7 @@ pub struct Config {
     pub default: Option<String>,
     /// Remove Namespace objects named after a map source: after the move they
     /// would be empty.
-    #[serde(default = "yes")]
+    #[serde(default = "crate::transforms::yes")]
     pub drop_source_namespaces: bool,
     /// Remove these Namespace objects (created by another chart).
     #[serde(default)]
@@ -56,10 +56,6 @@ pub struct Config {
     /// More cluster-scoped kinds, as `group/Kind` (`Kind` for the core group).
     #[serde(default)]
     pub cluster_scoped: Vec<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Config {

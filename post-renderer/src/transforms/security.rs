@@ -76,7 +76,7 @@ pub struct Config {
     #[serde(default)]
     pub pod_security_exceptions: BTreeMap<String, Level>,
     /// Generate NetworkPolicies (hardened).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::transforms::yes")]
     pub network_policies: bool,
     /// Also allow ingress from this namespace (Prometheus scraping).
     #[serde(default)]
@@ -85,10 +85,6 @@ pub struct Config {
 
 fn restricted() -> Level {
     Level::Restricted
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Config {
