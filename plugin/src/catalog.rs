@@ -127,11 +127,12 @@ impl Catalog {
     }
 
     /// What `c` needs in the current configuration: its hard requirements plus
-    /// the gateway trio when it is a gateway app and Istio is on.
+    /// the gateway trio when it is served behind the Kubeflow gateway
+    /// (`gateway_variant`: its variant, from `Values::gateway_variant`).
     pub fn needs<'a>(
         &'a self,
         c: &'a Component,
-        istio_enabled: bool,
+        gateway_variant: Option<&str>,
     ) -> Vec<(&'a Component, String)> {
         let mut out: Vec<(&Component, String)> = Vec::new();
         for dep in &c.requires {
@@ -139,13 +140,13 @@ impl Catalog {
                 out.push((d, format!("{} requires {}", c.name, d.name)));
             }
         }
-        if c.gateway && istio_enabled {
+        if let Some(variant) = gateway_variant {
             for dep in GATEWAY_NEEDS {
                 if let Some(d) = self.by_name(dep) {
                     if !out.iter().any(|(o, _)| o.name == d.name) {
                         out.push((
                             d,
-                            format!("{} is served behind the Kubeflow gateway (global.istio.enabled=true), which needs {}", c.name, d.name),
+                            format!("{} (variant {variant}) is served behind the Kubeflow gateway (global.istio.enabled=true), which needs {}", c.name, d.name),
                         ));
                     }
                 }
@@ -216,12 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn gateway_apps_need_the_istio_trio_only_while_istio_is_on() {
+    fn gateway_apps_need_the_istio_trio_only_behind_the_gateway() {
         let catalog = Catalog::embedded();
         let jwa = catalog.by_name("jupyter-web-app").unwrap();
-        let names = |istio| {
+        let names = |behind: bool| {
             catalog
-                .needs(jwa, istio)
+                .needs(jwa, behind.then_some("istio"))
                 .iter()
                 .map(|(c, _)| c.name.clone())
                 .collect::<Vec<_>>()

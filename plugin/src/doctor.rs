@@ -6,6 +6,7 @@ use serde_yaml::Value;
 
 use crate::catalog::Catalog;
 use crate::values::{self, Values};
+use crate::variants;
 
 /// bcrypt hash of upstream's demo password `12341234` (common/dex/base config).
 pub const DEMO_PASSWORD_HASH: &str = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
@@ -55,6 +56,7 @@ pub fn check(catalog: &Catalog, values: &Values) -> Vec<Finding> {
     let mut out = Vec::new();
     unknown_keys(catalog, values, &mut out);
     dependencies(catalog, values, &mut out);
+    chart_variants(catalog, values, &mut out);
     auth(catalog, values, &mut out);
     istio(catalog, values, &mut out);
     profiles(values, &mut out);
@@ -88,17 +90,127 @@ fn dependencies(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
         if !values.enabled(c) {
             continue;
         }
-        for (dep, why) in catalog.needs(c, values.istio_enabled()) {
+        let gateway = values.gateway_variant(c);
+        for (dep, why) in catalog.needs(c, gateway.as_deref()) {
             if !values.present(dep) {
+                let instead = match variants::meshed(&c.key) {
+                    Some(m) if gateway.is_some() && !c.requires.contains(&dep.name) => format!(
+                        "set {}.variant={} (upstream's variant without the gateway)",
+                        c.key, m.standalone
+                    ),
+                    _ => format!("set {}.enabled=false", c.key),
+                };
                 out.push(finding(
                     Severity::Error,
                     format!("{}.enabled", dep.key),
                     format!("{why}, which is not enabled (the chart refuses to render)"),
                     format!(
-                        "helm kubeflow enable {} (or add {:?} to global.externalComponents, or set {}.enabled=false)",
-                        dep.name, dep.key, c.key
+                        "helm kubeflow enable {} (or add {:?} to global.externalComponents, or {instead})",
+                        dep.name, dep.key
                     ),
                 ));
+            }
+        }
+    }
+}
+
+/// `<key>.variant`: a name the component chart's schema allows, and the
+/// variant rules of the umbrella's checks.yaml (meshed variants need Istio on;
+/// `istio.variant` matches `global.istio.mode`; `oauth2Proxy.variant` matches
+/// `global.auth.mode`).
+fn chart_variants(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
+    let istio_on = values.istio_enabled();
+    for c in &catalog.components {
+        let Some(cv) = variants::chart(&c.name) else {
+            continue;
+        };
+        let path = format!("{}.variant", c.key);
+        let variant = values.variant(c);
+        let enabled = values.enabled(c);
+        if !cv.variants.contains(&variant.as_str()) {
+            let (severity, consequence) = if enabled {
+                (Severity::Error, "Helm's schema check refuses it")
+            } else {
+                (
+                    Severity::Warning,
+                    "ignored while it is disabled, refused by Helm's schema check once enabled",
+                )
+            };
+            out.push(finding(
+                severity,
+                path,
+                format!(
+                    "{}.variant={variant} is not a variant of the {} chart ({consequence})",
+                    c.key, c.name
+                ),
+                format!(
+                    "set {}.variant to one of {} (default {})",
+                    c.key,
+                    cv.variants.join(", "),
+                    cv.default
+                ),
+            ));
+            continue;
+        }
+        if !enabled {
+            continue;
+        }
+        if let Some(m) = variants::meshed(&c.key) {
+            if !istio_on && m.meshed.contains(&variant.as_str()) {
+                out.push(finding(
+                    Severity::Error,
+                    path.clone(),
+                    format!(
+                        "{}.variant={variant} renders Istio objects but global.istio.enabled=false (the chart refuses to render)",
+                        c.key
+                    ),
+                    format!(
+                        "set {}.variant={} (upstream's variant without the gateway), or global.istio.enabled=true",
+                        c.key, m.standalone
+                    ),
+                ));
+            }
+        }
+        if c.key == "istio" {
+            let mode = values.str("global.istio.mode");
+            let ambient = variants::is_ambient_istio(&variant);
+            let alternatives = variants::istio_alternatives(&variant);
+            let (first, rest) = match alternatives.split_first() {
+                Some((first, rest)) => (first.to_string(), rest.join(", ")),
+                None => (String::new(), String::new()),
+            };
+            let or_rest = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" (or {rest})")
+            };
+            if mode == "ambient" && !ambient {
+                out.push(finding(
+                    Severity::Error,
+                    path.clone(),
+                    format!("global.istio.mode=ambient but istio.variant={variant} installs the sidecar data plane (the chart refuses to render)"),
+                    format!("set istio.variant={first}{or_rest}, or global.istio.mode=sidecar"),
+                ));
+            } else if mode == "sidecar" && ambient {
+                out.push(finding(
+                    Severity::Error,
+                    path.clone(),
+                    format!("global.istio.mode=sidecar but istio.variant={variant} installs the ambient data plane (the chart refuses to render)"),
+                    format!("set global.istio.mode=ambient, or istio.variant={first}{or_rest}"),
+                ));
+            }
+        }
+        if c.key == "oauth2Proxy" {
+            let mode = values.auth_mode();
+            if let Some(want) = variants::oauth2_proxy_variant(&mode) {
+                if variant != want {
+                    out.push(finding(
+                        Severity::Error,
+                        path.clone(),
+                        format!("global.auth.mode={mode} needs oauth2Proxy.variant={want} (upstream's overlay for it), not {variant} (the chart refuses to render)"),
+                        format!("set oauth2Proxy.variant={want}, or choose the global.auth.mode that matches {variant}"),
+                    ));
+                }
             }
         }
     }
@@ -380,6 +492,71 @@ mod tests {
             assert!(
                 has(&findings, *severity, value, text),
                 "{yaml}: want {severity:?} {value} {text:?}, got {findings:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn variant_problems_the_chart_refuses_are_errors_naming_the_value() {
+        // (values, severity, value, message part, fix part)
+        let cases: &[(&str, Severity, &str, &str, &str)] = &[
+            ("katib: {variant: bogus}", Severity::Error, "katib.variant", "katib.variant=bogus is not a variant of the katib chart (Helm's schema check refuses it)", "one of with-kubeflow, standalone"),
+            ("tags: {katib: false}\nkatib: {variant: bogus}", Severity::Warning, "katib.variant", "ignored while it is disabled", "(default with-kubeflow)"),
+            ("oauth2Proxy: {variant: 7}", Severity::Error, "oauth2Proxy.variant", "oauth2Proxy.variant=7 is not a variant", "m2m-dex-and-kind"),
+            ("global: {istio: {enabled: false}, auth: {mode: none}}", Severity::Error, "katib.variant", "katib.variant=with-kubeflow renders Istio objects but global.istio.enabled=false", "set katib.variant=standalone (upstream's variant without the gateway), or global.istio.enabled=true"),
+            ("global: {istio: {enabled: false}, auth: {mode: none}}\npipelines: {variant: multi-user}", Severity::Error, "pipelines.variant", "pipelines.variant=multi-user renders Istio objects", "set pipelines.variant=generic"),
+            ("global: {istio: {mode: ambient}}", Severity::Error, "istio.variant", "global.istio.mode=ambient but istio.variant=oauth2-proxy installs the sidecar data plane", "set istio.variant=ambient-oauth2-proxy (or "),
+            ("istio: {variant: ambient-oauth2-proxy}", Severity::Error, "istio.variant", "global.istio.mode=sidecar but istio.variant=ambient-oauth2-proxy installs the ambient data plane", "set global.istio.mode=ambient, or istio.variant=oauth2-proxy"),
+            ("global: {auth: {mode: m2m-kind, m2m: {issuer: https://kubernetes.default.svc}}}", Severity::Error, "oauth2Proxy.variant", "global.auth.mode=m2m-kind needs oauth2Proxy.variant=m2m-dex-and-kind (upstream's overlay for it), not m2m-dex-only", "set oauth2Proxy.variant=m2m-dex-and-kind"),
+            ("oauth2Proxy: {variant: m2m-dex-and-eks}", Severity::Error, "oauth2Proxy.variant", "global.auth.mode=dex-oauth2-proxy needs oauth2Proxy.variant=m2m-dex-only", "set oauth2Proxy.variant=m2m-dex-only"),
+            ("kubeflowIstioResources: {enabled: false}", Severity::Error, "kubeflowIstioResources.enabled", "katib (variant with-kubeflow) is served behind the Kubeflow gateway", "or set katib.variant=standalone (upstream's variant without the gateway)"),
+        ];
+        for (yaml, severity, value, text, fix) in cases {
+            let findings = run(yaml);
+            assert!(
+                findings.iter().any(|f| f.severity == *severity
+                    && f.value == *value
+                    && f.message.contains(text)
+                    && f.fix.contains(fix)),
+                "{yaml}: want {severity:?} {value} {text:?} / fix {fix:?}, got {findings:#?}"
+            );
+        }
+    }
+
+    /// Every meshed component in its standalone variant, as YAML lines.
+    fn all_standalone() -> String {
+        variants::MESHED_VARIANTS
+            .iter()
+            .map(|m| format!("{}: {{variant: {}}}\n", m.key, m.standalone))
+            .collect()
+    }
+
+    #[test]
+    fn matching_variants_are_quiet() {
+        let standalone = format!(
+            "global: {{istio: {{enabled: false}}, auth: {{mode: none}}}}\n{}",
+            all_standalone()
+        );
+        // (values, a value no finding may name)
+        let cases: &[(&str, &str)] = &[
+            ("", ".variant"),
+            (&standalone, ".variant"),
+            (&standalone, ".enabled"),
+            ("global: {istio: {mode: ambient}}\nistio: {variant: ambient-oauth2-proxy}", "istio.variant"),
+            ("global: {istio: {mode: ambient}}\nistio: {variant: ambient-gke}", "istio.variant"),
+            ("global: {istio: {mode: ambient}}\nistio: {enabled: false}", "istio.variant"),
+            ("global: {auth: {mode: m2m-kind}}\noauth2Proxy: {variant: m2m-dex-and-kind}", "oauth2Proxy.variant"),
+            ("global: {auth: {mode: m2m-eks}}\noauth2Proxy: {enabled: false}", "oauth2Proxy.variant"),
+            ("global: {auth: {mode: none}}\noauth2Proxy: {variant: base}", "oauth2Proxy.variant"),
+            // Istio on, but katib standalone: katib itself needs no gateway.
+            ("tags: {core: false, istio: false, notebooks: false, pipelines: false, serving: false, auth: false}\ncertManager: {enabled: true}\nkubeflowNamespace: {enabled: true}\nkatib: {variant: standalone}", "istio.enabled"),
+            ("tags: {core: false, istio: false, notebooks: false, pipelines: false, serving: false, auth: false}\ncertManager: {enabled: true}\nkubeflowNamespace: {enabled: true}\nkatib: {variant: standalone}", "kubeflowIstioResources.enabled"),
+        ];
+        for (yaml, value) in cases {
+            let findings = run(yaml);
+            assert!(
+                !findings.iter().any(|f| f.value.ends_with(value)),
+                "{yaml}: nothing about {value} expected, got {findings:#?}"
             );
         }
     }

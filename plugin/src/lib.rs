@@ -13,6 +13,7 @@ pub mod error;
 pub mod presets;
 pub mod profiles;
 pub mod values;
+pub mod variants;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

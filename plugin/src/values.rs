@@ -125,6 +125,49 @@ impl Values {
         }
     }
 
+    /// `<key>.variant` as the chart's templates see it: the user's value, else
+    /// the umbrella default, else the component chart's default (values.yaml).
+    /// A non-string value is shown as YAML (the chart's schema refuses it).
+    pub fn variant(&self, c: &Component) -> String {
+        match self.get(&format!("{}.variant", c.key)) {
+            None | Some(Value::Null) => crate::variants::chart(&c.name)
+                .map(|v| v.default.to_string())
+                .unwrap_or_default(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => serde_yaml::to_string(other)
+                .unwrap_or_default()
+                .trim_end()
+                .to_string(),
+        }
+    }
+
+    /// The user chose `<key>.variant` (rather than a default).
+    pub fn variant_is_set(&self, c: &Component) -> bool {
+        !matches!(
+            lookup(&self.user, &format!("{}.variant", c.key)),
+            None | Some(Value::Null)
+        )
+    }
+
+    /// `Some(variant)` when `c` is served behind the Kubeflow gateway: Istio is
+    /// on and its variant renders Istio objects (`kubeflow.meshedVariants`).
+    pub fn gateway_variant(&self, c: &Component) -> Option<String> {
+        if !self.istio_enabled() {
+            return None;
+        }
+        let variant = self.variant(c);
+        crate::variants::is_meshed(&c.key, &variant).then_some(variant)
+    }
+
+    /// Sets `<key>.variant` in the user values.
+    pub fn set_variant(&mut self, c: &Component, variant: &str) -> Result<()> {
+        set(
+            &mut self.user,
+            &format!("{}.variant", c.key),
+            Value::String(variant.to_string()),
+        )
+    }
+
     /// Sets `<key>.enabled` in the user values (keeping the component's other values).
     pub fn set_enabled(&mut self, c: &Component, on: bool) -> Result<()> {
         set(
@@ -265,6 +308,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("values: bad is not a mapping"), "{err}");
+    }
+
+    #[test]
+    fn variant_is_the_users_else_the_component_charts_default() {
+        let catalog = Catalog::embedded();
+        let katib = catalog.by_name("katib").unwrap();
+        let cases: &[(&str, &str, bool, Option<&str>)] = &[
+            ("", "with-kubeflow", false, Some("with-kubeflow")),
+            ("katib: {variant: standalone}", "standalone", true, None),
+            (
+                "katib: {variant: null}",
+                "with-kubeflow",
+                false,
+                Some("with-kubeflow"),
+            ),
+            ("katib: {variant: 3}", "3", true, None),
+            (
+                "global: {istio: {enabled: false}}",
+                "with-kubeflow",
+                false,
+                None,
+            ),
+            (
+                "global: {istio: {enabled: false}}\nkatib: {variant: with-kubeflow}",
+                "with-kubeflow",
+                true,
+                None,
+            ),
+        ];
+        for (yaml, want, set, gateway) in cases {
+            let v = values(yaml);
+            assert_eq!(v.variant(katib), *want, "{yaml}");
+            assert_eq!(v.variant_is_set(katib), *set, "{yaml}");
+            assert_eq!(v.gateway_variant(katib).as_deref(), *gateway, "{yaml}");
+        }
+        // A component with no meshed variant is never behind the gateway.
+        let cm = catalog.by_name("cert-manager").unwrap();
+        assert_eq!(values("").gateway_variant(cm), None);
     }
 
     #[test]
