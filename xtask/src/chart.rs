@@ -161,6 +161,8 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
                 set_annotation(&mut doc, "helm.sh/resource-policy", "keep").with_context(ctx)?;
             }
             let body = Injector::new(chart, &mut values, &v.scenarios[0])
+                .with_credentials(&spec.credentials, &spec.credential_env)
+                .with_settings(&spec.settings)
                 .render(&doc)
                 .with_context(ctx)?;
             let text = if unconditional {
@@ -181,9 +183,30 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         }
     }
 
+    for cred in &spec.credentials {
+        let found = objects.iter().any(|(key, versions)| {
+            key.kind == "Secret"
+                && key.name == cred.secret
+                && versions.iter().any(|v| {
+                    ["data", "stringData"]
+                        .iter()
+                        .any(|f| v.doc.get(*f).and_then(|m| m.get(&cred.key)).is_some())
+                })
+        });
+        if !found {
+            bail!(
+                "chart {chart}: credential {} names Secret {} key {}, which no scenario has",
+                cred.value,
+                cred.secret,
+                cred.key
+            );
+        }
+    }
     let fixed = Fixed {
         chart,
         scenarios: spec.scenarios.keys().map(String::as_str).collect(),
+        credentials: &spec.credentials,
+        settings: &spec.settings,
     };
     let all_sources = sources.join(", ");
     let hdr = header(&all_sources);
@@ -195,7 +218,11 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         serde_json::to_string_pretty(&schema)? + "\n",
     );
     files.insert("Chart.yaml".into(), chart_yaml(spec, &hdr));
-    files.insert("templates/_helpers.tpl".into(), helpers(chart, &hdr));
+    let mut helpers_tpl = helpers(chart, &hdr);
+    if !spec.credentials.is_empty() {
+        helpers_tpl.push_str(&credential_helpers(chart));
+    }
+    files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
     files.insert("templates/NOTES.txt".into(), notes(spec, &hdr));
     files.insert(".helmignore".into(), format!("# {hdr}\nci/\n"));
@@ -273,6 +300,74 @@ duplicated, never overriding upstream, whose labels feed selectors).
 {{{{- range $k, $v := $root.Values.commonLabels }}}}{{{{- $_ := set $l $k $v -}}}}{{{{- end -}}}}
 {{{{- range index . 1 }}}}{{{{- $_ := unset $l . -}}}}{{{{- end -}}}}
 {{{{- if $l }}}}{{{{- toYaml $l -}}}}{{{{- end -}}}}
+{{{{- end -}}}}
+"#
+    )
+}
+
+/// Helpers of charts with credentials (`CredentialSpec`); docs/umbrella.md#credentials.
+fn credential_helpers(chart: &str) -> String {
+    format!(
+        r#"{{{{- /*
+Credentials mode: credentials.mode, else global.credentials.mode, else "demo".
+*/}}}}
+{{{{- define "{chart}.credentialMode" -}}}}
+{{{{- $g := .Values.global | default dict -}}}}
+{{{{- $mode := .Values.credentials.mode | default (dig "credentials" "mode" "" $g) | default "demo" -}}}}
+{{{{- if not (has $mode (list "demo" "generate")) -}}}}
+{{{{- fail (printf "%s: credentials.mode must be demo or generate, not %q" .Chart.Name $mode) -}}}}
+{{{{- end -}}}}
+{{{{- $mode -}}}}
+{{{{- end -}}}}
+{{{{- /*
+The value the user set for a credential, from (list $ <value> <global name>):
+credentials.<value>, else global.credentials.<global name>; empty if neither.
+*/}}}}
+{{{{- define "{chart}.credentialGiven" -}}}}
+{{{{- $root := index . 0 -}}}}
+{{{{- $v := index $root.Values.credentials (index . 1) | default "" -}}}}
+{{{{- if and (not $v) (index . 2) -}}}}
+{{{{- $v = dig "credentials" (index . 2) "" ($root.Values.global | default dict) -}}}}
+{{{{- end -}}}}
+{{{{- $v -}}}}
+{{{{- end -}}}}
+{{{{- /*
+"true" when a credential renders as upstream's demo value (demo mode, nothing set).
+*/}}}}
+{{{{- define "{chart}.credentialIsDemo" -}}}}
+{{{{- $root := index . 0 -}}}}
+{{{{- and (eq (include "{chart}.credentialMode" $root) "demo") (eq (include "{chart}.credentialGiven" .) "") -}}}}
+{{{{- end -}}}}
+{{{{- /*
+One credential Secret key, quoted, from (dict "root" $ "value" "global" "secret"
+"namespace" "key" "demo" "base64" "generate"): the value set, else upstream's demo
+value in demo mode; in generate mode the demo value is refused, and a generated key
+keeps the live Secret's value (lookup) or gets a new random one on first install.
+*/}}}}
+{{{{- define "{chart}.credential" -}}}}
+{{{{- $root := .root -}}}}
+{{{{- $mode := include "{chart}.credentialMode" $root -}}}}
+{{{{- $demo := .demo -}}}}
+{{{{- if .base64 }}}}{{{{ $demo = b64dec .demo }}}}{{{{ end -}}}}
+{{{{- $given := include "{chart}.credentialGiven" (list $root .value .global) -}}}}
+{{{{- $where := printf "credentials.%s" .value -}}}}
+{{{{- if .global }}}}{{{{ $where = printf "%s (or global.credentials.%s)" $where .global }}}}{{{{ end -}}}}
+{{{{- $out := "" -}}}}
+{{{{- if $given -}}}}
+{{{{- if and (eq $mode "generate") (eq $given $demo) -}}}}
+{{{{- fail (printf "%s: %s is upstream's public demo value, which credentials.mode=generate refuses: set your own" $root.Chart.Name $where) -}}}}
+{{{{- end -}}}}
+{{{{- $out = $given -}}}}
+{{{{- else if eq $mode "demo" -}}}}
+{{{{- $out = $demo -}}}}
+{{{{- else if .generate -}}}}
+{{{{- $live := lookup "v1" "Secret" (.namespace | default $root.Release.Namespace) .secret | default dict -}}}}
+{{{{- $kept := dig "data" .key "" $live -}}}}
+{{{{- if $kept }}}}{{{{ $out = b64dec $kept }}}}{{{{ else }}}}{{{{ $out = randAlphaNum 32 }}}}{{{{ end -}}}}
+{{{{- else -}}}}
+{{{{- fail (printf "%s: set %s (Secret %s, key %s): credentials.mode=generate never uses upstream's demo value, and this one cannot be generated" $root.Chart.Name $where .secret .key) -}}}}
+{{{{- end -}}}}
+{{{{- if .base64 }}}}{{{{ $out | b64enc | quote }}}}{{{{ else }}}}{{{{ $out | quote }}}}{{{{ end -}}}}
 {{{{- end -}}}}
 "#
     )

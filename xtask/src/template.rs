@@ -7,6 +7,7 @@
 //! goes, serialised with serde_yaml, escaped, and each sentinel line is then rewritten
 //! into its template expression (indentation is known only after serialisation).
 
+use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Value};
@@ -32,6 +33,14 @@ enum Sub {
     LabelEntries(Vec<String>),
     /// A `TOKEN: null` line becomes `labels:` with the chart's extra labels, if any.
     LabelsMap,
+    /// A `- TOKEN: null` list item becomes `upstream` while the credential named
+    /// `credential` is upstream's demo value, `replacement` otherwise.
+    CredentialEnv {
+        credential: String,
+        global: String,
+        upstream: Value,
+        replacement: Value,
+    },
 }
 
 pub struct Injector<'a> {
@@ -39,6 +48,9 @@ pub struct Injector<'a> {
     pub values: &'a mut ValuesTree,
     /// Suffix for values keys that conflict with another variant's defaults.
     pub variant: &'a str,
+    credentials: &'a [CredentialSpec],
+    credential_env: &'a [CredentialEnvSpec],
+    settings: &'a [SettingSpec],
     subs: Vec<Sub>,
 }
 
@@ -56,8 +68,28 @@ impl<'a> Injector<'a> {
             chart,
             values,
             variant,
+            credentials: &[],
+            credential_env: &[],
+            settings: &[],
             subs: Vec::new(),
         }
+    }
+
+    /// Render these Secret keys (and env entries) from the chart's credentials values.
+    pub fn with_credentials(
+        mut self,
+        credentials: &'a [CredentialSpec],
+        credential_env: &'a [CredentialEnvSpec],
+    ) -> Self {
+        self.credentials = credentials;
+        self.credential_env = credential_env;
+        self
+    }
+
+    /// Render these ConfigMap literals from the chart's `settings` values.
+    pub fn with_settings(mut self, settings: &'a [SettingSpec]) -> Self {
+        self.settings = settings;
+        self
     }
 
     fn token(&mut self, sub: Sub) -> String {
@@ -82,6 +114,12 @@ impl<'a> Injector<'a> {
         };
 
         self.common_labels(&mut doc)?;
+        if kind == "Secret" {
+            self.secret_credentials(&mut doc, &name, &namespace, &place)?;
+        }
+        if kind == "ConfigMap" {
+            self.configmap_settings(&mut doc, &name, &place)?;
+        }
         if kind == "Namespace" {
             // Uninstalling a chart must not delete a namespace (and everything other
             // charts or users put in it).
@@ -139,6 +177,123 @@ impl<'a> Injector<'a> {
                 let t = self.token(Sub::LabelsMap);
                 meta.insert(Value::String(t), Value::Null);
             }
+        }
+        Ok(())
+    }
+
+    /// Secret keys declared as credentials become the chart's `credential` helper,
+    /// which returns upstream's value in `demo` mode (so defaults equal upstream).
+    fn secret_credentials(
+        &mut self,
+        doc: &mut Value,
+        name: &str,
+        namespace: &str,
+        place: &str,
+    ) -> Result<()> {
+        let chart = self.chart;
+        for field in ["data", "stringData"] {
+            let Some(Value::Mapping(entries)) = doc.get_mut(field) else {
+                continue;
+            };
+            for (k, v) in entries.iter_mut() {
+                let Some(key) = k.as_str() else { continue };
+                let Some(spec) = self
+                    .credentials
+                    .iter()
+                    .find(|c| c.secret == name && c.key == key)
+                else {
+                    continue;
+                };
+                let Some(demo) = v.as_str() else {
+                    bail!("{place}: {field}.{key} is not a string");
+                };
+                let expr = format!(
+                    "{{{{ include \"{chart}.credential\" (dict \"root\" $ \"value\" {value:?} \"global\" {global:?} \"secret\" {name:?} \"namespace\" {namespace:?} \"key\" {key:?} \"demo\" {demo:?} \"base64\" {base64} \"generate\" {generate}) }}}}",
+                    value = spec.value,
+                    global = spec.global,
+                    base64 = field == "data",
+                    generate = spec.generate,
+                );
+                let t = self.token(Sub::Inline(expr));
+                *v = Value::String(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Literals of a ConfigMap payload become `settings.<value>` (default: the literal).
+    fn configmap_settings(&mut self, doc: &mut Value, name: &str, place: &str) -> Result<()> {
+        for spec in self.settings.iter().filter(|s| s.configmap == name) {
+            let Some(Value::String(text)) = doc.get_mut("data").and_then(|d| d.get_mut(&spec.key))
+            else {
+                bail!(
+                    "{place}: data.{} is not a string (settings.{})",
+                    spec.key,
+                    spec.value
+                );
+            };
+            if !text.contains(&spec.literal) {
+                bail!(
+                    "{place}: data.{} has no {:?} (settings.{})",
+                    spec.key,
+                    spec.literal,
+                    spec.value
+                );
+            }
+            self.subs.push(Sub::Inline(format!(
+                "{{{{ $.Values.settings.{} }}}}",
+                spec.value
+            )));
+            let token = format!("__KFS_{}__", self.subs.len() - 1);
+            *text = text.replace(&spec.literal, &token);
+        }
+        Ok(())
+    }
+
+    /// An env entry upstream uses instead of a credential (see `CredentialEnvSpec`).
+    fn credential_env(&mut self, workload: &str, c: &mut Mapping, place: &str) -> Result<()> {
+        let cname = c
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let specs: Vec<CredentialEnvSpec> = self
+            .credential_env
+            .iter()
+            .filter(|e| e.workload == workload && e.container == cname)
+            .cloned()
+            .collect();
+        for spec in specs {
+            let cred = self
+                .credentials
+                .iter()
+                .find(|c| c.value == spec.credential)
+                .expect("validated when the catalogue loads");
+            let Some(Value::Sequence(env)) = c.get_mut("env") else {
+                bail!("{place}: container {cname:?} has no env list for credentialEnv");
+            };
+            let Some(item) = env
+                .iter_mut()
+                .find(|e| e.get("name").and_then(Value::as_str) == Some(spec.replaces.as_str()))
+            else {
+                bail!(
+                    "{place}: container {cname:?} has no env {:?}",
+                    spec.replaces
+                );
+            };
+            let replacement: Value = serde_yaml::from_str(&format!(
+                "{{name: {:?}, valueFrom: {{secretKeyRef: {{name: {:?}, key: {:?}}}}}}}",
+                spec.env, cred.secret, cred.key
+            ))?;
+            let t = self.token(Sub::CredentialEnv {
+                credential: cred.value.clone(),
+                global: cred.global.clone(),
+                upstream: item.clone(),
+                replacement,
+            });
+            let mut m = Mapping::new();
+            m.insert(Value::String(t), Value::Null);
+            *item = Value::Mapping(m);
         }
         Ok(())
     }
@@ -289,6 +444,7 @@ impl<'a> Injector<'a> {
                 let Some(image) = c.get("image").and_then(Value::as_str).map(str::to_string) else {
                     bail!("{place}: {field} {cname:?} has no image");
                 };
+                self.credential_env(workload, c, place)?;
                 let key = if count == 1 || cname == workload {
                     camel(workload)
                 } else {
@@ -366,6 +522,7 @@ impl<'a> Injector<'a> {
             // Column of the key on this line (after any `- ` list markers).
             let col = line.len() - line.trim_start_matches([' ', '-']).len();
             let whole_line = line.trim_start() == format!("{token}: null");
+            let list_item = line.trim_start() == format!("- {token}: null");
             match &self.subs[n] {
                 Sub::Inline(expr) => out.push_str(&line.replace(token, expr)),
                 Sub::Block(expr) => out.push_str(&line.replace(
@@ -401,6 +558,30 @@ impl<'a> Injector<'a> {
                     out.push_str(&format!(
                         "{{{{- with include \"{}.labels\" (list $ (list {keys})) }}}}{{{{- . | nindent {indent} }}}}{{{{- end }}}}",
                         self.chart
+                    ));
+                }
+                Sub::CredentialEnv {
+                    credential,
+                    global,
+                    upstream,
+                    replacement,
+                } => {
+                    if !list_item {
+                        bail!("sentinel line {line:?} is not a list item");
+                    }
+                    let item = |v: &Value| -> Result<String> {
+                        let text = escape_braces(&to_yaml(&Value::Sequence(vec![v.clone()]))?);
+                        Ok(text
+                            .lines()
+                            .map(|l| format!("{}{l}", " ".repeat(indent)))
+                            .collect::<Vec<_>>()
+                            .join("\n"))
+                    };
+                    out.push_str(&format!(
+                        "{{{{- if eq (include \"{}.credentialIsDemo\" (list $ {credential:?} {global:?})) \"true\" }}}}\n{}\n{{{{- else }}}}\n{}\n{{{{- end }}}}",
+                        self.chart,
+                        item(upstream)?,
+                        item(replacement)?
                     ));
                 }
                 Sub::LabelsMap => {

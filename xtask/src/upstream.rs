@@ -24,6 +24,63 @@ pub struct ChartSpec {
     pub description: String,
     /// Ordered: the first scenario is the default.
     pub scenarios: IndexMap<String, ScenarioSpec>,
+    /// Secret keys that are credentials: values instead of upstream's demo value.
+    #[serde(default)]
+    pub credentials: Vec<CredentialSpec>,
+    /// Env entries that depend on whether a credential is upstream's demo value.
+    #[serde(default)]
+    pub credential_env: Vec<CredentialEnvSpec>,
+    /// Literals inside upstream ConfigMap payloads exposed as values.
+    #[serde(default)]
+    pub settings: Vec<SettingSpec>,
+}
+
+/// A literal in a ConfigMap's `data.<key>` text (Dex's static user e-mail in its
+/// config file) rendered from `settings.<value>`, whose default is the literal.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SettingSpec {
+    pub value: String,
+    pub configmap: String,
+    pub key: String,
+    pub literal: String,
+    pub description: String,
+}
+
+/// One key of an upstream Secret that holds a credential. The chart renders it from
+/// `credentials.<value>` (or `global.credentials.<global>`), upstream's demo value in
+/// `demo` mode, or a generated value kept across upgrades in `generate` mode.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSpec {
+    /// Key under the chart's `credentials:` values.
+    pub value: String,
+    /// Upstream Secret name (every variant's Secret of that name) and data key.
+    pub secret: String,
+    pub key: String,
+    /// `generate` mode makes a random value (kept via `lookup`); false: the user must
+    /// set it there (a password hash, a secret shared with another chart).
+    #[serde(default)]
+    pub generate: bool,
+    /// Name under `global.credentials` that also sets it, for a value several charts
+    /// must agree on (the OIDC client secret of Dex and oauth2-proxy).
+    #[serde(default)]
+    pub global: String,
+    pub description: String,
+}
+
+/// Upstream runs a workload without a credential (`replaces`, e.g.
+/// MYSQL_ALLOW_EMPTY_PASSWORD); when the credential is not upstream's demo value the
+/// env entry becomes `env` read from the credential's Secret key instead.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialEnvSpec {
+    pub workload: String,
+    pub container: String,
+    pub replaces: String,
+    pub env: String,
+    /// `value` of the credential (see `CredentialSpec`).
+    pub credential: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +125,40 @@ pub fn load_catalog() -> Result<Catalog> {
     for c in &catalog.charts {
         if c.scenarios.is_empty() {
             bail!("{}: chart {} has no scenario", path.display(), c.chart);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for cred in &c.credentials {
+            let key_like = cred.value.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && cred.value.chars().all(|ch| ch.is_ascii_alphanumeric());
+            if !key_like || cred.value == "mode" {
+                bail!(
+                    "{}: chart {}: credential value {:?} must be a camelCase values key other than `mode`",
+                    path.display(), c.chart, cred.value
+                );
+            }
+            if !seen.insert((cred.secret.as_str(), cred.key.as_str())) {
+                bail!(
+                    "{}: chart {}: Secret {} key {} is declared twice",
+                    path.display(),
+                    c.chart,
+                    cred.secret,
+                    cred.key
+                );
+            }
+        }
+        for env in &c.credential_env {
+            if !c
+                .credentials
+                .iter()
+                .any(|cred| cred.value == env.credential)
+            {
+                bail!(
+                    "{}: chart {}: credentialEnv names credential {:?}, which is not declared",
+                    path.display(),
+                    c.chart,
+                    env.credential
+                );
+            }
         }
     }
     Ok(catalog)

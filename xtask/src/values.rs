@@ -2,6 +2,7 @@
 //! as `values.yaml` (helm-docs `# --` comments), `values.schema.json` and the README
 //! values table, all from the same model so they cannot drift.
 
+use crate::upstream::{CredentialSpec, SettingSpec};
 use anyhow::{bail, Result};
 use indexmap::IndexMap;
 use serde_json::json;
@@ -96,6 +97,42 @@ pub struct Fixed<'a> {
     pub chart: &'a str,
     /// Scenario names, default first.
     pub scenarios: Vec<&'a str>,
+    /// Credential keys of the chart's Secrets (`credentials:` values).
+    pub credentials: &'a [CredentialSpec],
+    /// ConfigMap literals exposed as `settings:` values.
+    pub settings: &'a [SettingSpec],
+}
+
+const CREDENTIALS_MODE_DOC: &str = "How Secret keys holding credentials are filled when their value below is empty: `demo` renders upstream's published demo credentials (objects equal upstream); `generate` never uses them: it generates the keys that can be generated (random, created once and kept on every upgrade by looking up the live Secret) and fails the render naming each value you must set. Empty: `global.credentials.mode`, else `demo`";
+
+/// The README/values description of one credential value.
+fn credential_doc(c: &CredentialSpec) -> String {
+    let global = if c.global.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " `global.credentials.{}` sets it for every chart that shares it.",
+            c.global
+        )
+    };
+    let generate = if c.generate {
+        "generated once in `generate` mode"
+    } else {
+        "required in `generate` mode"
+    };
+    format!(
+        "{} (Secret `{}`, key `{}`). Empty: upstream's demo value in `demo` mode, {generate}.{global}",
+        c.description, c.secret, c.key
+    )
+}
+
+/// Credential specs with distinct values keys, in declaration order.
+fn credential_values(credentials: &[CredentialSpec]) -> Vec<&CredentialSpec> {
+    let mut seen = std::collections::HashSet::new();
+    credentials
+        .iter()
+        .filter(|c| seen.insert(c.value.as_str()))
+        .collect()
 }
 
 /// One documented leaf of the values file, for the README table.
@@ -216,6 +253,47 @@ impl ValuesTree {
             default: "[]".into(),
             description: gp.into(),
         });
+        if !fixed.credentials.is_empty() {
+            out.push_str(&format!(
+                "credentials:\n  # -- {CREDENTIALS_MODE_DOC}\n  mode: \"\"\n"
+            ));
+            docs.push(Doc {
+                key: "credentials.mode".into(),
+                kind: "string",
+                default: "\"\"".into(),
+                description: CREDENTIALS_MODE_DOC.into(),
+            });
+            for c in credential_values(fixed.credentials) {
+                let description = credential_doc(c);
+                out.push_str(&format!("  # -- {description}\n  {}: \"\"\n", c.value));
+                docs.push(Doc {
+                    key: format!("credentials.{}", c.value),
+                    kind: "string",
+                    default: "\"\"".into(),
+                    description,
+                });
+            }
+        }
+        if !fixed.settings.is_empty() {
+            out.push_str("settings:\n");
+            for st in fixed.settings {
+                let description = format!(
+                    "{} (in ConfigMap `{}`, `data.{}`; default: upstream's)",
+                    st.description, st.configmap, st.key
+                );
+                let default = inline(&Value::String(st.literal.clone()));
+                out.push_str(&format!(
+                    "  # -- {description}\n  {}: {default}\n",
+                    st.value
+                ));
+                docs.push(Doc {
+                    key: format!("settings.{}", st.value),
+                    kind: "string",
+                    default,
+                    description,
+                });
+            }
+        }
         for (section, entries) in &self.sections {
             if entries.is_empty() {
                 continue;
@@ -276,10 +354,43 @@ impl ValuesTree {
                 "type": "object", "additionalProperties": true,
                 "properties": {
                     "imageRegistry": {"type": "string"},
-                    "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}
+                    "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
+                    "credentials": {
+                        "type": "object",
+                        "properties": {"mode": {"type": "string", "enum": ["", "demo", "generate"]}},
+                        "additionalProperties": {"type": "string"}
+                    }
                 }
             }),
         );
+        if !fixed.settings.is_empty() {
+            let sp: serde_json::Map<String, serde_json::Value> = fixed
+                .settings
+                .iter()
+                .map(|st| (st.value.clone(), json!({"type": "string", "minLength": 1})))
+                .collect();
+            props.insert(
+                "settings".into(),
+                json!({"type": "object", "additionalProperties": false, "properties": sp}),
+            );
+        }
+        if !fixed.credentials.is_empty() {
+            let mut cp = serde_json::Map::new();
+            cp.insert(
+                "mode".into(),
+                json!({"type": "string", "enum": ["", "demo", "generate"], "description": CREDENTIALS_MODE_DOC}),
+            );
+            for c in credential_values(fixed.credentials) {
+                cp.insert(
+                    c.value.clone(),
+                    json!({"type": "string", "description": credential_doc(c)}),
+                );
+            }
+            props.insert(
+                "credentials".into(),
+                json!({"type": "object", "additionalProperties": false, "properties": cp}),
+            );
+        }
         for (section, entries) in &self.sections {
             let mut sp = serde_json::Map::new();
             for (key, e) in entries {

@@ -396,3 +396,157 @@ fn go_template_text_in_upstream_content_stays_literal() {
         }
     }
 }
+
+/// `data`/`stringData` value of a rendered Secret, decoded.
+fn secret_value(docs: &[Value], name: &str, key: &str) -> String {
+    let s = find(docs, "Secret", name);
+    if let Some(v) = s["stringData"].get(key) {
+        return v.as_str().unwrap().to_string();
+    }
+    let b64 = s["data"][key].as_str().unwrap();
+    let out = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b64.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn credentials_follow_their_mode_and_values() {
+    // demo (default): upstream's values, objects equal upstream.
+    let demo = render("katib", "{}").unwrap();
+    assert_eq!(
+        secret_value(&demo, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"),
+        "test"
+    );
+    // An explicit value wins in either mode.
+    let given = render("katib", "credentials: {mysqlRootPassword: s3cret}").unwrap();
+    assert_eq!(
+        secret_value(&given, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"),
+        "s3cret"
+    );
+    // generate: a fresh random value per render without a cluster (helm template
+    // cannot look up the live Secret), never the demo one.
+    let gen = |values: &str| {
+        let docs = render("katib", values).unwrap();
+        secret_value(&docs, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")
+    };
+    let (a, b) = (
+        gen("credentials: {mode: generate}"),
+        gen("global: {credentials: {mode: generate}}"),
+    );
+    for v in [&a, &b] {
+        assert!(
+            v.len() == 32 && v.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{v}"
+        );
+    }
+    assert_ne!(a, b);
+    // The chart's mode overrides the global one.
+    let demo_again = gen("credentials: {mode: demo}\nglobal: {credentials: {mode: generate}}");
+    assert_eq!(demo_again, "test");
+    // generate refuses the demo value and asks for what it cannot generate.
+    for (chart, values, want) in [
+        (
+            "katib",
+            "credentials: {mode: generate, mysqlRootPassword: test}",
+            "credentials.mysqlRootPassword is upstream's public demo value",
+        ),
+        ("dex", "credentials: {mode: generate}", "set credentials."),
+        (
+            "oauth2-proxy",
+            "credentials: {mode: generate}",
+            "set credentials.oidcClientSecret (or global.credentials.oidcClientSecret)",
+        ),
+        ("katib", "credentials: {mode: random}", "mode"),
+        (
+            "katib",
+            "credentials: {mysqlRootPasword: x}",
+            "mysqlRootPasword",
+        ),
+    ] {
+        let err = render(chart, values).expect_err(values);
+        assert!(
+            err.contains(want),
+            "{chart} {values}: want {want:?} in {err}"
+        );
+    }
+    // A value several charts share comes from global.credentials.
+    let shared =
+        "credentials: {mode: generate}\nglobal: {credentials: {oidcClientSecret: shared-1}}";
+    let proxy = render("oauth2-proxy", shared).unwrap();
+    assert_eq!(
+        secret_value(&proxy, "oauth2-proxy-h675gf55ht", "client-secret"),
+        "shared-1"
+    );
+    let cookie = secret_value(&proxy, "oauth2-proxy-h675gf55ht", "cookie-secret");
+    assert_eq!(
+        cookie.len(),
+        32,
+        "cookie secret must be 16, 24 or 32 bytes: {cookie}"
+    );
+    let dex = render(
+        "dex",
+        "credentials: {userPasswordHash: '$2y$12$abc'}\nglobal: {credentials: {oidcClientSecret: shared-1}}",
+    )
+    .unwrap();
+    assert_eq!(
+        secret_value(&dex, "dex-oidc-client", "OIDC_CLIENT_SECRET"),
+        "shared-1"
+    );
+    assert_eq!(
+        secret_value(&dex, "dex-passwords", "DEX_USER_PASSWORD"),
+        "$2y$12$abc"
+    );
+}
+
+#[test]
+fn pipelines_mysql_uses_its_password_only_when_it_is_not_upstreams_empty_one() {
+    let env_names = |values: &str| -> Vec<String> {
+        let docs = render("pipelines", values).unwrap();
+        containers(pod_spec(find(&docs, "Deployment", "mysql")).unwrap())[0]["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(env_names("{}"), ["MYSQL_ALLOW_EMPTY_PASSWORD"]);
+    for values in [
+        "credentials: {mysqlPassword: pw}",
+        "credentials: {mode: generate}",
+    ] {
+        assert_eq!(env_names(values), ["MYSQL_ROOT_PASSWORD"], "{values}");
+    }
+    let docs = render("pipelines", "credentials: {mysqlPassword: pw}").unwrap();
+    let env = &containers(pod_spec(find(&docs, "Deployment", "mysql")).unwrap())[0]["env"][0];
+    assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "mysql-secret");
+    assert_eq!(env["valueFrom"]["secretKeyRef"]["key"], "password");
+    assert_eq!(secret_value(&docs, "mysql-secret", "password"), "pw");
+}
+
+#[test]
+fn settings_replace_their_literal_in_configmap_payloads() {
+    let config = |values: &str| -> String {
+        let docs = render("dex", values).unwrap();
+        find(&docs, "ConfigMap", "dex")["data"]["config.yaml"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let up = upstream("common/dex/overlays/oauth2-proxy");
+    let upstream_config = find(&up, "ConfigMap", "dex")["data"]["config.yaml"].clone();
+    assert_eq!(config("{}"), upstream_config.as_str().unwrap());
+    let admin = config("settings: {staticUserEmail: admin@corp.example}");
+    assert!(admin.contains("- email: admin@corp.example"), "{admin}");
+    assert!(!admin.contains("user@example.com"), "{admin}");
+    let err = render("dex", "settings: {staticUserEmail: ''}").expect_err("empty e-mail");
+    assert!(err.contains("staticUserEmail"), "{err}");
+}

@@ -27,3 +27,64 @@ duplicated, never overriding upstream, whose labels feed selectors).
 {{- range index . 1 }}{{- $_ := unset $l . -}}{{- end -}}
 {{- if $l }}{{- toYaml $l -}}{{- end -}}
 {{- end -}}
+{{- /*
+Credentials mode: credentials.mode, else global.credentials.mode, else "demo".
+*/}}
+{{- define "oauth2-proxy.credentialMode" -}}
+{{- $g := .Values.global | default dict -}}
+{{- $mode := .Values.credentials.mode | default (dig "credentials" "mode" "" $g) | default "demo" -}}
+{{- if not (has $mode (list "demo" "generate")) -}}
+{{- fail (printf "%s: credentials.mode must be demo or generate, not %q" .Chart.Name $mode) -}}
+{{- end -}}
+{{- $mode -}}
+{{- end -}}
+{{- /*
+The value the user set for a credential, from (list $ <value> <global name>):
+credentials.<value>, else global.credentials.<global name>; empty if neither.
+*/}}
+{{- define "oauth2-proxy.credentialGiven" -}}
+{{- $root := index . 0 -}}
+{{- $v := index $root.Values.credentials (index . 1) | default "" -}}
+{{- if and (not $v) (index . 2) -}}
+{{- $v = dig "credentials" (index . 2) "" ($root.Values.global | default dict) -}}
+{{- end -}}
+{{- $v -}}
+{{- end -}}
+{{- /*
+"true" when a credential renders as upstream's demo value (demo mode, nothing set).
+*/}}
+{{- define "oauth2-proxy.credentialIsDemo" -}}
+{{- $root := index . 0 -}}
+{{- and (eq (include "oauth2-proxy.credentialMode" $root) "demo") (eq (include "oauth2-proxy.credentialGiven" .) "") -}}
+{{- end -}}
+{{- /*
+One credential Secret key, quoted, from (dict "root" $ "value" "global" "secret"
+"namespace" "key" "demo" "base64" "generate"): the value set, else upstream's demo
+value in demo mode; in generate mode the demo value is refused, and a generated key
+keeps the live Secret's value (lookup) or gets a new random one on first install.
+*/}}
+{{- define "oauth2-proxy.credential" -}}
+{{- $root := .root -}}
+{{- $mode := include "oauth2-proxy.credentialMode" $root -}}
+{{- $demo := .demo -}}
+{{- if .base64 }}{{ $demo = b64dec .demo }}{{ end -}}
+{{- $given := include "oauth2-proxy.credentialGiven" (list $root .value .global) -}}
+{{- $where := printf "credentials.%s" .value -}}
+{{- if .global }}{{ $where = printf "%s (or global.credentials.%s)" $where .global }}{{ end -}}
+{{- $out := "" -}}
+{{- if $given -}}
+{{- if and (eq $mode "generate") (eq $given $demo) -}}
+{{- fail (printf "%s: %s is upstream's public demo value, which credentials.mode=generate refuses: set your own" $root.Chart.Name $where) -}}
+{{- end -}}
+{{- $out = $given -}}
+{{- else if eq $mode "demo" -}}
+{{- $out = $demo -}}
+{{- else if .generate -}}
+{{- $live := lookup "v1" "Secret" (.namespace | default $root.Release.Namespace) .secret | default dict -}}
+{{- $kept := dig "data" .key "" $live -}}
+{{- if $kept }}{{ $out = b64dec $kept }}{{ else }}{{ $out = randAlphaNum 32 }}{{ end -}}
+{{- else -}}
+{{- fail (printf "%s: set %s (Secret %s, key %s): credentials.mode=generate never uses upstream's demo value, and this one cannot be generated" $root.Chart.Name $where .secret .key) -}}
+{{- end -}}
+{{- if .base64 }}{{ $out | b64enc | quote }}{{ else }}{{ $out | quote }}{{ end -}}
+{{- end -}}
