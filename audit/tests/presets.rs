@@ -69,18 +69,8 @@ fn kf_post(stream: &str) -> String {
 
 fn preset_args(name: &str) -> Vec<String> {
     let (file, extra): (&str, &[&str]) = match name {
-        // The demo credentials are refused here; bring-your-own auth as documented in the preset.
-        "production" => (
-            "production",
-            &[
-                "--set",
-                "dex.enabled=false",
-                "--set",
-                "oauth2Proxy.enabled=false",
-                "--set",
-                "global.externalComponents={dex,oauth2Proxy}",
-            ],
-        ),
+        // The inputs production cannot generate (admin e-mail, hash, OIDC secret).
+        "production" => ("production", umbrella_common::PRODUCTION_INPUTS),
         "full+hardened" => ("full", &["--set", "global.security.preset=hardened"]),
         other => (other, &[]),
     };
@@ -342,9 +332,12 @@ fn production_holds_no_demo_credentials() {
 
 #[test]
 fn secrets_are_identical_across_renders() {
-    // `helm upgrade` re-renders the chart: a Secret generated at render time
-    // (randAlphaNum without lookup) would change on every upgrade.
-    for name in ["full", "production"] {
+    // `helm upgrade` re-renders the chart: a Secret that changed between renders
+    // would change on every upgrade. `demo` mode is deterministic; `generate`
+    // mode (production) keeps its values through `lookup` of the live Secrets,
+    // which only a cluster has: e2e/tests/umbrella_install.rs upgrades twice
+    // and compares them there.
+    for name in ["full", "full+hardened"] {
         let args = preset_args(name);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let secrets = |stream: String| -> Vec<(String, BTreeMap<String, String>)> {
@@ -380,10 +373,9 @@ fn secret_needles(objects: &[Object]) -> Vec<(String, String)> {
 
 #[test]
 fn secrets_never_reach_notes_or_explain_output() {
-    // `production` renders no Secret values at all (it refuses every chart
-    // that ships demo credentials), so the presets that do carry them are
-    // the ones that could leak.
-    for name in ["full", "full+hardened"] {
+    // production's generated values differ per render, so its needles are the
+    // ones the user gives (the OIDC client secret, the password hash).
+    for name in ["full", "full+hardened", "production"] {
         let args = preset_args(name);
         let raw = umbrella_common::template(&args.iter().map(String::as_str).collect::<Vec<_>>())
             .unwrap();

@@ -241,73 +241,94 @@ fn missing_dependencies_fail_naming_the_value_to_set() {
 }
 
 #[test]
-fn production_refuses_to_render_the_demo_credentials() {
+fn production_renders_no_demo_credentials_and_asks_for_what_it_cannot_generate() {
     let prod = preset("production");
     let prod = prod.to_str().unwrap();
-    let err = template(&["-f", prod]).expect_err("production rendered the demo credentials");
-    assert!(
-        err.contains("global.auth.allowDemoCredentials=false but dex is enabled")
-            && err.contains("set dex.enabled=false"),
-        "{err}"
-    );
-    let err = template(&[
-        "-f",
-        prod,
-        "--set",
-        "dex.enabled=false",
-        "--set",
-        "global.externalComponents={dex}",
-    ])
-    .expect_err("production rendered oauth2-proxy's demo secrets");
-    assert!(err.contains("set oauth2Proxy.enabled=false"), "{err}");
-
-    let out = template(&[
-        "-f",
-        prod,
-        "--set",
-        "dex.enabled=false",
-        "--set",
-        "oauth2Proxy.enabled=false",
-        "--set",
-        "global.externalComponents={dex,oauth2Proxy}",
-    ])
-    .expect("production with external auth");
-    let components = rendered_components(&out);
-    for absent in ["dex", "oauth2Proxy", "userNamespace", "katib", "pipelines"] {
-        assert!(!components.contains(absent), "production renders {absent}");
+    let with = |skip: Option<usize>, extra: &[&str]| -> Result<String, String> {
+        let mut args = vec!["-f", prod];
+        for (i, pair) in PRODUCTION_INPUTS.chunks(2).enumerate() {
+            if Some(i) != skip {
+                args.extend_from_slice(pair);
+            }
+        }
+        args.extend_from_slice(extra);
+        template(&args)
+    };
+    // Each input the user must give, left out, fails the render naming it.
+    for (skip, want) in [
+        (0, "set it to your administrator's e-mail"),
+        (1, "set credentials.userPasswordHash"),
+        (2, "global.credentials.oidcClientSecret"),
+    ] {
+        let err = with(Some(skip), &[]).expect_err("production rendered without a required input");
+        assert!(err.contains(want), "input {skip}: want {want:?} in:\n{err}");
     }
-    // Katib's and Pipelines' charts ship demo database credentials.
-    let err = template(&[
-        "-f",
-        prod,
-        "--set",
-        "dex.enabled=false",
-        "--set",
-        "oauth2Proxy.enabled=false",
-        "--set",
-        "global.externalComponents={dex,oauth2Proxy}",
-        "--set",
-        "katib.enabled=true",
-    ])
-    .expect_err("production rendered Katib's demo database credentials");
+    // Upstream's demo values are refused even when given explicitly.
+    let err = with(
+        None,
+        &[
+            "--set-string",
+            &format!("dex.credentials.userPasswordHash={}", DEMO_CREDENTIALS[0]),
+        ],
+    )
+    .expect_err("production accepted the demo password hash");
+    assert!(err.contains("upstream's public demo value"), "{err}");
+
+    let out = with(None, &[]).expect("production with its inputs");
+    let components = rendered_components(&out);
+    for present in ["dex", "oauth2Proxy", "katib", "pipelines"] {
+        assert!(components.contains(present), "production lacks {present}");
+    }
     assert!(
-        err.contains("katib is enabled") && err.contains("set katib.enabled=false"),
-        "{err}"
+        !components.contains("userNamespace"),
+        "production renders the demo user's namespace"
     );
-    let demo_hash = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72";
+    for demo in DEMO_CREDENTIALS {
+        assert!(
+            !out.contains(demo),
+            "production output holds the demo value {demo}"
+        );
+    }
+    // Pipelines' MySQL is initialised with the generated password instead of
+    // upstream's empty root password.
+    let mysql = docs(&out)
+        .into_iter()
+        .find(|d| d.kind == "Deployment" && d.name == "mysql")
+        .unwrap();
     assert!(
-        !out.contains(demo_hash),
-        "production output holds the demo password hash"
+        mysql.text.contains("MYSQL_ROOT_PASSWORD")
+            && !mysql.text.contains("MYSQL_ALLOW_EMPTY_PASSWORD"),
+        "{}",
+        mysql.text
     );
-    assert!(
-        !out.contains("user@example.com"),
-        "production output names the demo user"
-    );
+    // Nothing secret reaches NOTES.txt.
+    let mut args = vec!["-f", prod];
+    args.extend_from_slice(PRODUCTION_INPUTS);
+    let notes = notes(&args);
+    assert!(notes.contains("Generated credentials"), "{notes}");
+    assert!(!notes.contains("WARNING: credentials mode demo"), "{notes}");
+    for given in PRODUCTION_INPUTS.iter().skip(3).step_by(2) {
+        let secret = given.split_once('=').unwrap().1;
+        assert!(!notes.contains(secret), "NOTES.txt prints {secret}");
+    }
     let config = docs(&out)
         .into_iter()
         .find(|d| d.kind == "PostRenderConfig")
         .unwrap();
     assert!(config.text.contains("preset: hardened"), "{}", config.text);
+}
+
+#[test]
+fn demo_mode_renders_upstream_credentials_and_warns() {
+    let out = template(&["-f", preset("full").to_str().unwrap()]).unwrap();
+    for demo in DEMO_CREDENTIALS {
+        assert!(
+            out.contains(demo),
+            "full (= upstream example) lacks the demo value {demo}"
+        );
+    }
+    let notes = notes(&["-f", preset("full").to_str().unwrap()]);
+    assert!(notes.contains("WARNING: credentials mode demo"), "{notes}");
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn deployments_in_manifest(manifest: &str) -> BTreeSet<String> {
 }
 
 /// Installs one preset on its own control plane; prints and checks the size.
-fn preset_installs(name: &str, extra: &[&str], limit: usize) {
+fn preset_installs(name: &str, extra: &[&str], limit: usize) -> Cluster {
     let cluster = Cluster::start();
     let file = preset(name);
     let mut args = vec!["-f", file.to_str().unwrap()];
@@ -73,43 +73,115 @@ fn preset_installs(name: &str, extra: &[&str], limit: usize) {
         object < limit,
         "{name}: release Secret {object} B >= limit {limit} B"
     );
+    cluster
 }
 
 #[test]
 fn preset_full_installs_with_headroom() {
     // Headroom: a quarter of the limit left for growth.
-    preset_installs("full", &[], MIB * 3 / 4);
+    let _cluster = preset_installs("full", &[], MIB * 3 / 4);
 }
 
 #[test]
 fn preset_notebooks_trainer_installs() {
-    preset_installs("notebooks-trainer", &[], MIB);
+    let _cluster = preset_installs("notebooks-trainer", &[], MIB);
 }
 
 #[test]
 fn preset_pipelines_katib_installs() {
-    preset_installs("pipelines-katib", &[], MIB);
+    let _cluster = preset_installs("pipelines-katib", &[], MIB);
 }
 
 #[test]
 fn preset_kserve_edge_installs() {
-    preset_installs("kserve-edge", &[], MIB);
+    let _cluster = preset_installs("kserve-edge", &[], MIB);
+}
+
+/// The Secret keys `production` generates: (namespace, Secret, key).
+const GENERATED: &[(&str, &str, &str)] = &[
+    ("oauth2-proxy", "oauth2-proxy-h675gf55ht", "cookie-secret"),
+    ("kubeflow", "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD"),
+    ("kubeflow", "mysql-secret", "password"),
+    ("kubeflow", "mlpipeline-minio-artifact", "accesskey"),
+    ("kubeflow", "mlpipeline-minio-artifact", "secretkey"),
+];
+
+fn secret_value(cluster: &Cluster, ns: &str, name: &str, key: &str) -> String {
+    let jsonpath = format!("jsonpath={{.data.{}}}", key.replace('.', "\\."));
+    e2e::run_ok(
+        cluster
+            .kubectl()
+            .args(["get", "secret", name, "-n", ns, "-o", &jsonpath]),
+    )
 }
 
 #[test]
-fn preset_production_installs_with_external_auth() {
-    preset_installs(
-        "production",
-        &[
-            "--set",
-            "dex.enabled=false",
-            "--set",
-            "oauth2Proxy.enabled=false",
-            "--set",
-            "global.externalComponents={dex,oauth2Proxy}",
-        ],
-        MIB,
+fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() {
+    let cluster = preset_installs("production", PRODUCTION_INPUTS, MIB);
+    let snapshot = || -> Vec<String> {
+        GENERATED
+            .iter()
+            .map(|(ns, name, key)| secret_value(&cluster, ns, name, key))
+            .collect()
+    };
+    let first = snapshot();
+    for ((ns, name, key), value) in GENERATED.iter().zip(&first) {
+        assert!(!value.is_empty(), "{ns}/{name} {key} is empty");
+        assert!(
+            !DEMO_CREDENTIALS.contains(&value.as_str()),
+            "{ns}/{name} {key} holds upstream's demo value"
+        );
+    }
+    // The values the user gave are the ones Dex and oauth2-proxy share.
+    let oidc = PRODUCTION_INPUTS[5].split_once('=').unwrap().1;
+    let oidc_b64 = e2e::run_ok(
+        std::process::Command::new("sh").args(["-c", &format!("printf %s '{oidc}' | base64 -w0")]),
     );
+    assert_eq!(
+        secret_value(&cluster, "auth", "dex-oidc-client", "OIDC_CLIENT_SECRET"),
+        oidc_b64
+    );
+    assert_eq!(
+        secret_value(
+            &cluster,
+            "oauth2-proxy",
+            "oauth2-proxy-h675gf55ht",
+            "client-secret"
+        ),
+        oidc_b64
+    );
+    // Two upgrades with the user's values (the second changes a value elsewhere):
+    // the generated credentials are looked up, not generated again.
+    let prod = preset("production");
+    for (revision, extra) in [
+        (2, "katib.workloads.katibUi.replicas=2"),
+        (3, "katib.workloads.katibUi.replicas=1"),
+    ] {
+        e2e::run_ok(
+            cluster
+                .helm()
+                .args(["upgrade", "kubeflow"])
+                .arg(umbrella_chart())
+                .arg("-f")
+                .arg(&prod)
+                .args(PRODUCTION_INPUTS)
+                .args([
+                    "--set",
+                    extra,
+                    "--post-renderer",
+                    TEST_POST_RENDERER,
+                    "--timeout",
+                    "10m",
+                ]),
+        );
+        assert_eq!(
+            snapshot(),
+            first,
+            "revision {revision} changed a generated credential"
+        );
+    }
+    let history = e2e::run_ok(cluster.helm().args(["history", "kubeflow", "-o", "json"]));
+    assert_eq!(history.matches("\"revision\"").count(), 3, "{history}");
 }
 
 #[test]

@@ -93,6 +93,29 @@ pub fn umbrella_chart() -> &'static Path {
     })
 }
 
+/// What `presets/production.yaml` needs from its user (no safe default exists):
+/// the administrator's e-mail and bcrypt password hash for Dex, and the OIDC
+/// client secret Dex and oauth2-proxy share.
+pub const PRODUCTION_INPUTS: &[&str] = &[
+    "--set-string",
+    "dex.settings.staticUserEmail=admin@corp.example",
+    "--set-string",
+    "dex.credentials.userPasswordHash=$2y$12$O4hQ5cXkFZ4pJzWq0Cq0uO3M1nC6lJ9pZk6cY3m1Qm7w8f5mZbQ2a",
+    "--set-string",
+    "global.credentials.oidcClientSecret=0c2e8e6b1f3a4d5c9e7f8a6b5c4d3e2f",
+];
+
+/// Upstream's published demo credentials (base64 as in upstream's Secrets, or
+/// plain for stringData): none may appear in a `generate`-mode render.
+pub const DEMO_CREDENTIALS: &[&str] = &[
+    "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72",
+    "cFVCbkJPWTgwU25YZ2ppYlRZTTlaV056WTJ4cmVOR1Fvaw==",
+    "N2QxNmZlZTkyZjhkMTFiODk0MGIwODFiM2Y4YjhhY2I=",
+    "dGVzdA==",
+    "minio123",
+    "user@example.com",
+];
+
 pub fn preset(name: &str) -> PathBuf {
     repo_root().join("presets").join(format!("{name}.yaml"))
 }
@@ -115,6 +138,25 @@ pub fn template(args: &[&str]) -> Result<String, String> {
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
+}
+
+/// NOTES.txt as `helm install --dry-run=client` prints it for ARGS… (no cluster).
+pub fn notes(args: &[&str]) -> String {
+    let home = umbrella_chart()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("helm-home");
+    let mut cmd = helm_in(&home);
+    // Client-side dry run: no API server is contacted.
+    cmd.env("KUBECONFIG", home.join("no-kubeconfig"));
+    cmd.args(["install", "kubeflow", "--dry-run=client"])
+        .arg(umbrella_chart())
+        .args(args);
+    let out = run_ok(cmd);
+    let start = out.find("\nNOTES:\n").expect("helm printed no NOTES");
+    out[start..].to_string()
 }
 
 /// One document of a rendered stream: the `# Source:` path, kind and name.
