@@ -101,6 +101,7 @@ fn table(catalog: &Catalog) -> String {
         "KEY",
         "TAG",
         "DEFAULT",
+        "VARIANT",
         "CPU",
         "MEMORY",
         "STORAGE",
@@ -124,6 +125,7 @@ fn table(catalog: &Catalog) -> String {
                 c.key.clone(),
                 c.tag.clone(),
                 if c.default { "yes" } else { "no" }.to_string(),
+                variant_cell(&c.name),
                 cpu(&c.footprint),
                 format!("{}Mi", c.footprint.memory_mib),
                 format!("{}Gi", c.footprint.storage_gib),
@@ -143,6 +145,7 @@ fn table(catalog: &Catalog) -> String {
     let total = catalog.default_footprint();
     rows.push(vec![
         "TOTAL (default)".into(),
+        String::new(),
         String::new(),
         String::new(),
         String::new(),
@@ -175,8 +178,17 @@ fn table(catalog: &Catalog) -> String {
     for r in &rows {
         line(r.iter().map(String::as_str).collect());
     }
-    out.push_str("\n(gateway) = needs istio-crds, istio, kubeflow-istio-resources while global.istio.enabled.\nFootprint = upstream resource requests (+ Istio sidecar) and PVC sizes; a lower bound.\n");
+    out.push_str("\nVARIANT = the chart's default <key>.variant (+ how many others it offers; a bad one makes `helm kubeflow doctor` list them).\n(gateway) = in its default variant it needs istio-crds, istio, kubeflow-istio-resources while global.istio.enabled; its standalone variant does not.\nFootprint = upstream resource requests (+ Istio sidecar) and PVC sizes; a lower bound.\n");
     out
+}
+
+/// The chart's default variant and how many others it has: `with-kubeflow (+6)`.
+fn variant_cell(chart: &str) -> String {
+    match crate::variants::chart(chart) {
+        None => "-".to_string(),
+        Some(v) if v.variants.len() <= 1 => v.default.to_string(),
+        Some(v) => format!("{} (+{})", v.default, v.variants.len() - 1),
+    }
 }
 
 /// Solid arrows: hard requirements; dotted: recommendations. Grouped by tag.
@@ -255,6 +267,13 @@ mod tests {
             katib.contains("cert-manager,kubeflow-namespace,(gateway)"),
             "{katib}"
         );
+        let others = crate::variants::chart("katib").unwrap().variants.len() - 1;
+        assert!(
+            katib.contains(&format!(" with-kubeflow (+{others}) ")),
+            "{katib}"
+        );
+        let crds = text.lines().find(|l| l.starts_with("istio-crds ")).unwrap();
+        assert!(crds.contains(" base "), "{crds}");
     }
 
     #[test]
