@@ -520,3 +520,94 @@ fn meshed_variant_table_matches_the_charts() {
     }
     assert!(checked >= 9, "only {checked} table rows checked");
 }
+
+/// `global.auth.mode=oidc` values for a Keycloak-like provider.
+const OIDC: &[&str] = &[
+    "--set",
+    "global.auth.mode=oidc",
+    "--set",
+    "global.auth.oidc.issuerUrl=https://idp.example.com/realms/kf",
+    "--set",
+    "global.auth.oidc.loginUrl=https://idp.example.com/realms/kf/protocol/openid-connect/auth",
+    "--set",
+    "global.auth.oidc.redeemUrl=https://idp.example.com/realms/kf/protocol/openid-connect/token",
+    "--set",
+    "global.auth.oidc.jwksUrl=https://idp.example.com/realms/kf/protocol/openid-connect/certs",
+    "--set",
+    "global.auth.oidc.prompt=select_account",
+];
+
+#[test]
+fn oidc_mode_points_oauth2_proxy_and_the_gateway_at_the_external_provider() {
+    let np = preset("notebooks-trainer");
+    let mut args = vec!["-f", np.to_str().unwrap(), "--set", "dex.enabled=false"];
+    args.extend_from_slice(OIDC);
+    let out = template(&args).expect("oidc mode without Dex");
+    let components = rendered_components(&out);
+    assert!(components.contains("oauth2Proxy") && !components.contains("dex"));
+    let all = docs(&out);
+    let cfg = all
+        .iter()
+        .find(|d| d.kind == "ConfigMap" && d.name.starts_with("oauth2-proxy-"))
+        .unwrap();
+    for line in [
+        "oidc_issuer_url = \"https://idp.example.com/realms/kf\"",
+        "login_url = \"https://idp.example.com/realms/kf/protocol/openid-connect/auth\"",
+        "redeem_url = \"https://idp.example.com/realms/kf/protocol/openid-connect/token\"",
+        "oidc_jwks_url = \"https://idp.example.com/realms/kf/protocol/openid-connect/certs\"",
+        "prompt = \"select_account\"",
+    ] {
+        assert!(cfg.text.contains(line), "oauth2-proxy config lacks {line}");
+    }
+    let ra = all
+        .iter()
+        .find(|d| d.kind == "RequestAuthentication" && d.name == "dex-jwt")
+        .unwrap();
+    assert!(
+        ra.text
+            .contains("issuer: https://idp.example.com/realms/kf"),
+        "{}",
+        ra.text
+    );
+    // Nothing but upstream's comment still points at the in-cluster Dex.
+    let dex_refs: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("dex.auth.svc") && !l.trim_start().starts_with('#'))
+        .collect();
+    assert!(dex_refs.is_empty(), "{dex_refs:?}");
+    let notes = notes(&args);
+    assert!(
+        notes.contains("log in with your OIDC provider (https://idp.example.com/realms/kf)"),
+        "{notes}"
+    );
+
+    // Every endpoint is required, and the in-cluster Dex is not an external provider.
+    for field in ["issuerUrl", "loginUrl", "redeemUrl", "jwksUrl", "prompt"] {
+        let mut partial = vec!["-f", np.to_str().unwrap()];
+        for pair in OIDC.chunks(2) {
+            if !pair[1].starts_with(&format!("global.auth.oidc.{field}=")) {
+                partial.extend_from_slice(pair);
+            }
+        }
+        let err = template(&partial).expect_err(field);
+        assert!(
+            err.contains(&format!("global.auth.oidc.{field}")),
+            "{field}: {err}"
+        );
+    }
+    let mut dex_issuer = args.clone();
+    dex_issuer.extend_from_slice(&[
+        "--set",
+        "global.auth.oidc.issuerUrl=http://dex.auth.svc.cluster.local:5556/dex",
+    ]);
+    let err = template(&dex_issuer).expect_err("oidc mode with Dex's issuer");
+    assert!(
+        err.contains("use global.auth.mode=dex-oauth2-proxy"),
+        "{err}"
+    );
+    // A value that would break out of oauth2-proxy's TOML string is refused.
+    let mut quoted = args.clone();
+    quoted.extend_from_slice(&["--set", "global.auth.oidc.prompt=x\" evil=\"1"]);
+    let err = template(&quoted).expect_err("a quote in an OIDC value");
+    assert!(err.contains("prompt"), "{err}");
+}

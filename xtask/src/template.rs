@@ -117,9 +117,7 @@ impl<'a> Injector<'a> {
         if kind == "Secret" {
             self.secret_credentials(&mut doc, &name, &namespace, &place)?;
         }
-        if kind == "ConfigMap" {
-            self.configmap_settings(&mut doc, &name, &place)?;
-        }
+        self.settings(&mut doc, &kind, &name, &place)?;
         if kind == "Namespace" {
             // Uninstalling a chart must not delete a namespace (and everything other
             // charts or users put in it).
@@ -221,31 +219,55 @@ impl<'a> Injector<'a> {
         Ok(())
     }
 
-    /// Literals of a ConfigMap payload become `settings.<value>` (default: the literal).
-    fn configmap_settings(&mut self, doc: &mut Value, name: &str, place: &str) -> Result<()> {
-        for spec in self.settings.iter().filter(|s| s.configmap == name) {
-            let Some(Value::String(text)) = doc.get_mut("data").and_then(|d| d.get_mut(&spec.key))
-            else {
-                bail!(
-                    "{place}: data.{} is not a string (settings.{})",
-                    spec.key,
-                    spec.value
-                );
+    /// Literals in string fields become `settings.<value>` (default: the literal),
+    /// or the `global` value it names when that is set.
+    fn settings(&mut self, doc: &mut Value, kind: &str, name: &str, place: &str) -> Result<()> {
+        let specs: Vec<SettingSpec> = self
+            .settings
+            .iter()
+            .filter(|s| s.kind == kind && s.name == name)
+            .cloned()
+            .collect();
+        for spec in specs {
+            let path = spec.field.join(".");
+            let mut cur = &mut *doc;
+            for part in &spec.field {
+                cur = match (cur, part.parse::<usize>()) {
+                    (Value::Sequence(items), Ok(i)) => items.get_mut(i),
+                    (Value::Mapping(m), _) => m.get_mut(part.as_str()),
+                    _ => None,
+                }
+                .ok_or_else(|| anyhow::anyhow!("{place}: no field {path} (settings.{})", spec.value))?;
+            }
+            let Value::String(text) = cur else {
+                bail!("{place}: {path} is not a string (settings.{})", spec.value);
             };
-            if !text.contains(&spec.literal) {
+            let within = if spec.within.is_empty() { &spec.literal } else { &spec.within };
+            if text.matches(within.as_str()).count() != 1
+                || within.matches(spec.literal.as_str()).count() != 1
+            {
                 bail!(
-                    "{place}: data.{} has no {:?} (settings.{})",
-                    spec.key,
+                    "{place}: {path} must contain {within:?} once, with {:?} once in it (settings.{})",
                     spec.literal,
                     spec.value
                 );
             }
-            self.subs.push(Sub::Inline(format!(
-                "{{{{ $.Values.settings.{} }}}}",
-                spec.value
-            )));
+            let local = format!("$.Values.settings.{}", spec.value);
+            let expr = if spec.global.is_empty() {
+                format!("{{{{ {local} }}}}")
+            } else {
+                let keys = spec
+                    .global
+                    .split('.')
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local} }}}}")
+            };
+            self.subs.push(Sub::Inline(expr));
             let token = format!("__KFS_{}__", self.subs.len() - 1);
-            *text = text.replace(&spec.literal, &token);
+            let replaced = within.replace(&spec.literal, &token);
+            *text = text.replace(within.as_str(), &replaced);
         }
         Ok(())
     }

@@ -35,15 +35,27 @@ pub struct ChartSpec {
     pub settings: Vec<SettingSpec>,
 }
 
-/// A literal in a ConfigMap's `data.<key>` text (Dex's static user e-mail in its
-/// config file) rendered from `settings.<value>`, whose default is the literal.
+/// A literal inside a string field of upstream objects (Dex's static user e-mail in
+/// its config file, the OIDC endpoints in oauth2-proxy's) rendered from
+/// `settings.<value>`, whose default is the literal.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SettingSpec {
     pub value: String,
-    pub configmap: String,
-    pub key: String,
+    /// The object: every variant's version of kind/name.
+    pub kind: String,
+    pub name: String,
+    /// Path of the string field: mapping keys, or list indexes.
+    pub field: Vec<String>,
+    /// The text to replace `literal` in (the literal occurs once in it and it
+    /// occurs once in the field); empty: `literal` itself must occur exactly once.
+    #[serde(default)]
+    pub within: String,
     pub literal: String,
+    /// Dotted path under `global` that takes precedence when non-empty (one
+    /// umbrella value that several objects or charts follow).
+    #[serde(default)]
+    pub global: String,
     pub description: String,
 }
 

@@ -277,9 +277,17 @@ impl ValuesTree {
         if !fixed.settings.is_empty() {
             out.push_str("settings:\n");
             for st in fixed.settings {
+                let global = if st.global.is_empty() {
+                    String::new()
+                } else {
+                    format!("; `global.{}` wins when set", st.global)
+                };
                 let description = format!(
-                    "{} (in ConfigMap `{}`, `data.{}`; default: upstream's)",
-                    st.description, st.configmap, st.key
+                    "{} (in {} `{}`, `{}`; default: upstream's{global})",
+                    st.description,
+                    st.kind,
+                    st.name,
+                    st.field.join(".")
                 );
                 let default = inline(&Value::String(st.literal.clone()));
                 out.push_str(&format!(
@@ -367,7 +375,13 @@ impl ValuesTree {
             let sp: serde_json::Map<String, serde_json::Value> = fixed
                 .settings
                 .iter()
-                .map(|st| (st.value.clone(), json!({"type": "string", "minLength": 1})))
+                // Inserted into upstream text (TOML/YAML strings): one line, no quotes.
+                .map(|st| {
+                    (
+                        st.value.clone(),
+                        json!({"type": "string", "minLength": 1, "pattern": "^[^\"\\\\\n]*$"}),
+                    )
+                })
                 .collect();
             props.insert(
                 "settings".into(),

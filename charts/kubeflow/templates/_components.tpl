@@ -87,6 +87,7 @@ volumesWebApp: {meshed: [istio], standalone: base}
 dex-oauth2-proxy: m2m-dex-only
 m2m-kind: m2m-dex-and-kind
 m2m-eks: m2m-dex-and-eks
+oidc: m2m-dex-only
 {{- end }}
 
 {{/*
