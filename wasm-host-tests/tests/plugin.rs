@@ -42,6 +42,10 @@ fn every_command_in_wasm_prints_what_the_native_library_prints() {
         (&["components", "-o", "mermaid"], ""),
         (&["enable", "katib", "model-registry", "--explain"], values),
         (&["disable", "kserve", "--cascade", "--explain"], values),
+        (
+            &["enable", "pipelines", "--explain"],
+            "global: {istio: {enabled: false}, auth: {mode: none}}\ntags: {pipelines: false}\n",
+        ),
         (&["preset"], ""),
         (&["preset", "production"], ""),
         (
