@@ -237,12 +237,18 @@ impl<'a> Injector<'a> {
                     (Value::Mapping(m), _) => m.get_mut(part.as_str()),
                     _ => None,
                 }
-                .ok_or_else(|| anyhow::anyhow!("{place}: no field {path} (settings.{})", spec.value))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{place}: no field {path} (settings.{})", spec.value)
+                })?;
             }
             let Value::String(text) = cur else {
                 bail!("{place}: {path} is not a string (settings.{})", spec.value);
             };
-            let within = if spec.within.is_empty() { &spec.literal } else { &spec.within };
+            let within = if spec.within.is_empty() {
+                &spec.literal
+            } else {
+                &spec.within
+            };
             if text.matches(within.as_str()).count() != 1
                 || within.matches(spec.literal.as_str()).count() != 1
             {
@@ -262,7 +268,9 @@ impl<'a> Injector<'a> {
                     .map(|k| format!("{k:?}"))
                     .collect::<Vec<_>>()
                     .join(" ");
-                format!("{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local} }}}}")
+                format!(
+                    "{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local} }}}}"
+                )
             };
             self.subs.push(Sub::Inline(expr));
             let token = format!("__KFS_{}__", self.subs.len() - 1);
