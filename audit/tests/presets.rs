@@ -383,23 +383,7 @@ fn secrets_never_reach_notes_or_explain_output() {
         let needles = secret_needles(&audit::parse(&out).unwrap());
         assert!(!needles.is_empty(), "{name}: no Secret values to look for");
         // NOTES.txt as a user sees it after `helm install`.
-        let home = umbrella_common::umbrella_chart()
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("helm-home");
-        let mut install = umbrella_common::helm_in(&home);
-        install
-            .args(["install", "kubeflow"])
-            .arg(umbrella_common::umbrella_chart())
-            .args(["--dry-run=client"])
-            .args(&args);
-        let printed = umbrella_common::run_ok(install);
-        let notes = printed
-            .split_once("NOTES:")
-            .map(|(_, n)| n.to_string())
-            .unwrap_or_else(|| panic!("{name}: no NOTES in `helm install --dry-run` output"));
+        let notes = umbrella_common::notes(&args.iter().map(String::as_str).collect::<Vec<_>>());
         for (secret, value) in &needles {
             assert!(
                 !notes.contains(value.as_str()),

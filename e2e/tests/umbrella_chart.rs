@@ -368,13 +368,7 @@ fn kf_post_config_follows_global_values() {
 #[test]
 fn lint_strict_is_clean_for_every_installable_preset() {
     for (name, _, _) in PRESETS {
-        let home = umbrella_chart()
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("helm-home");
-        let mut cmd = helm_in(&home);
+        let mut cmd = umbrella_helm();
         cmd.args(["lint", "--strict"])
             .arg(umbrella_chart())
             .arg("-f")

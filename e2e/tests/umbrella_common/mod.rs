@@ -120,15 +120,24 @@ pub fn preset(name: &str) -> PathBuf {
     repo_root().join("presets").join(format!("{name}.yaml"))
 }
 
+/// Helm home of the umbrella copy (its dependencies are built there).
+fn umbrella_home() -> PathBuf {
+    umbrella_chart()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("helm-home")
+}
+
+/// Helm 4 with the umbrella copy's Helm home.
+pub fn umbrella_helm() -> Command {
+    helm_in(&umbrella_home())
+}
+
 /// `helm template kubeflow <umbrella> ARGS…` → Ok(stdout) or Err(stderr).
 pub fn template(args: &[&str]) -> Result<String, String> {
-    let home = umbrella_chart()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("helm-home");
-    let mut cmd = helm_in(&home);
+    let mut cmd = umbrella_helm();
     cmd.args(["template", "kubeflow"])
         .arg(umbrella_chart())
         .args(args);
@@ -142,15 +151,9 @@ pub fn template(args: &[&str]) -> Result<String, String> {
 
 /// NOTES.txt as `helm install --dry-run=client` prints it for ARGS… (no cluster).
 pub fn notes(args: &[&str]) -> String {
-    let home = umbrella_chart()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("helm-home");
-    let mut cmd = helm_in(&home);
+    let mut cmd = umbrella_helm();
     // Client-side dry run: no API server is contacted.
-    cmd.env("KUBECONFIG", home.join("no-kubeconfig"));
+    cmd.env("KUBECONFIG", umbrella_home().join("no-kubeconfig"));
     cmd.args(["install", "kubeflow", "--dry-run=client"])
         .arg(umbrella_chart())
         .args(args);
