@@ -272,8 +272,7 @@ impl<'a> Injector<'a> {
                     "{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local} }}}}"
                 )
             };
-            self.subs.push(Sub::Inline(expr));
-            let token = format!("__KFS_{}__", self.subs.len() - 1);
+            let token = self.token(Sub::Inline(expr));
             let replaced = within.replace(&spec.literal, &token);
             *text = text.replace(within.as_str(), &replaced);
         }
