@@ -380,10 +380,35 @@ mod tests {
             out.failure,
             Some(format!("doctor: {needing} error(s) in the values"))
         );
-        let out = run_with(&["doctor", "-o", "json"], "").unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(json[0]["severity"], "warning");
-        assert_eq!(out.failure, None);
+        // (values, -o json: severity and value of the first finding, failure)
+        let cases: &[(&str, &str, &str, Option<&str>)] = &[
+            ("", "warning", "dex.credentials.userPasswordHash", None),
+            (
+                "global: {credentials: {mode: generate}}",
+                "error",
+                "dex.credentials.userPasswordHash",
+                Some("doctor: 3 error(s) in the values"),
+            ),
+            (
+                "global: {auth: {mode: oidc}}\ndex: {enabled: false}",
+                "error",
+                "global.auth.oidc.issuerUrl",
+                Some("doctor: 5 error(s) in the values"),
+            ),
+            (
+                "global: {auth: {allowDemoCredentials: false}}",
+                "warning",
+                "dex.credentials.userPasswordHash",
+                None,
+            ),
+        ];
+        for (yaml, severity, value, failure) in cases {
+            let out = run_with(&["doctor", "-o", "json"], yaml).unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json[0]["severity"], *severity, "{yaml}: {json:#}");
+            assert_eq!(json[0]["value"], *value, "{yaml}: {json:#}");
+            assert_eq!(out.failure.as_deref(), *failure, "{yaml}: {json:#}");
+        }
     }
 
     #[test]

@@ -89,6 +89,27 @@ impl Values {
         self.str("global.auth.mode")
     }
 
+    /// The chart default at a dotted path (charts/kubeflow/values.yaml).
+    pub fn default(&self, path: &str) -> Option<&Value> {
+        lookup(&self.defaults, path)
+    }
+
+    /// A component chart's credentials mode and the value it comes from:
+    /// `<key>.credentials.mode`, else `global.credentials.mode`, else `demo`
+    /// (the charts' `<chart>.credentialMode`).
+    pub fn credential_mode(&self, key: &str) -> (String, String) {
+        let own = format!("{key}.credentials.mode");
+        let mode = self.str(&own);
+        if !mode.is_empty() {
+            return (mode, own);
+        }
+        let global = "global.credentials.mode".to_string();
+        match self.str(&global) {
+            m if m.is_empty() => ("demo".to_string(), global),
+            m => (m, global),
+        }
+    }
+
     /// Mirrors the chart's `kubeflow.enabled`: `<key>.enabled` when set,
     /// otherwise Helm's tag rule (no tag value set, or the tag true: on).
     pub fn enabled(&self, c: &Component) -> bool {
@@ -365,5 +386,41 @@ mod tests {
             names("global: {istio: {enabled: false}}"),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn credential_mode_is_the_charts_then_global_then_demo() {
+        let cases = [
+            ("", "demo", "global.credentials.mode"),
+            (
+                "global: {credentials: {mode: ''}}",
+                "demo",
+                "global.credentials.mode",
+            ),
+            (
+                "global: {credentials: {mode: generate}}",
+                "generate",
+                "global.credentials.mode",
+            ),
+            (
+                "dex: {credentials: {mode: generate}}",
+                "generate",
+                "dex.credentials.mode",
+            ),
+            (
+                "global: {credentials: {mode: generate}}\ndex: {credentials: {mode: demo}}",
+                "demo",
+                "dex.credentials.mode",
+            ),
+            (
+                "dex: {credentials: {mode: ''}}",
+                "demo",
+                "global.credentials.mode",
+            ),
+        ];
+        for (yaml, mode, from) in cases {
+            let (m, f) = values(yaml).credential_mode("dex");
+            assert_eq!((m.as_str(), f.as_str()), (mode, from), "{yaml}");
+        }
     }
 }
