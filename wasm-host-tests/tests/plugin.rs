@@ -57,7 +57,7 @@ fn every_command_in_wasm_prints_what_the_native_library_prints() {
         (&["profile", "remove", "team-a"], values),
         (
             &["doctor", "-o", "json"],
-            "global: {auth: {allowDemoCredentials: true}}\n",
+            "global: {credentials: {mode: demo}, auth: {oidc: {issuerUrl: https://idp.example.com}}}\n",
         ),
         (&["version"], ""),
         (&["help"], ""),

@@ -7,9 +7,15 @@
 //! (`.tools/bin/helm`, scripts/bootstrap) or plugin.wasm (scripts/build-plugin)
 //! is missing.
 //!
-//! doctor's other errors (demo password, authentication off behind an exposed
-//! gateway, m2m issuer, …) are deliberately stricter than the chart, so the
-//! verdict compared here is doctor's errors on `*.enabled` / `*.variant`.
+//! Likewise for credentials and OIDC (`presets/production.yaml` with and
+//! without the three values `generate` mode cannot generate, `global.auth.mode=oidc`
+//! complete or missing a field).
+//!
+//! doctor's other errors (authentication off behind an exposed gateway, quotes
+//! in OIDC endpoints, …) are deliberately stricter than the chart, so the
+//! verdict compared here is doctor's errors on the values the chart checks:
+//! `*.enabled`, `*.variant`, `*.credentials.*`, `dex.settings.staticUserEmail`,
+//! `global.auth.oidc.*`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -99,7 +105,7 @@ impl Umbrella {
     }
 }
 
-/// doctor's errors (from plugin.wasm, `-o json`) on component and variant values.
+/// doctor's errors (from plugin.wasm, `-o json`) on the values the chart checks.
 fn render_errors(values: &str) -> Vec<String> {
     let o = call(&["doctor", "-o", "json"], values);
     assert_eq!(o.trap, None);
@@ -109,7 +115,13 @@ fn render_errors(values: &str) -> Vec<String> {
         .iter()
         .filter(|f| f["severity"] == "error")
         .filter_map(|f| f["value"].as_str().map(|v| (v, f)))
-        .filter(|(v, _)| v.ends_with(".enabled") || v.ends_with(".variant"))
+        .filter(|(v, _)| {
+            v.ends_with(".enabled")
+                || v.ends_with(".variant")
+                || v.contains(".credentials.")
+                || *v == "dex.settings.staticUserEmail"
+                || v.starts_with("global.auth.oidc.")
+        })
         .map(|(v, f)| format!("{v}: {}", f["message"].as_str().unwrap_or_default()))
         .collect()
 }
@@ -215,8 +227,14 @@ fn doctor_verdict_on_variants_matches_helm_template() {
             false,
         ),
     ];
+    assert_same_verdict(&umbrella, &cases);
+}
+
+/// For each (name, values, the chart renders): helm template's verdict is the
+/// expected one, and doctor reports an error exactly when it fails.
+fn assert_same_verdict(umbrella: &Umbrella, cases: &[(&str, String, bool)]) {
     let mut mismatches = Vec::new();
-    for (name, values, renders) in &cases {
+    for (name, values, renders) in cases {
         let helm = umbrella.template(values);
         let doctor = render_errors(values);
         if helm.is_ok() != *renders {
@@ -236,6 +254,201 @@ fn doctor_verdict_on_variants_matches_helm_template() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
+/// `base` (a values file's text) with dotted paths set, as YAML.
+fn with(base: &str, sets: &[(&str, &str)]) -> String {
+    let mut m = helm_kubeflow::values::parse_user_values(base.as_bytes()).unwrap();
+    for (path, v) in sets {
+        helm_kubeflow::values::set(&mut m, path, serde_yaml::Value::from(*v)).unwrap();
+    }
+    serde_yaml::to_string(&m).unwrap()
+}
+
+#[test]
+fn doctor_verdict_on_credentials_and_oidc_matches_helm_template() {
+    use helm_kubeflow::doctor::{DEMO_OIDC_CLIENT_SECRET, DEMO_PASSWORD_HASH};
+    let umbrella = Umbrella::new("credentials");
+    let production = std::fs::read_to_string(repo_root().join("presets/production.yaml")).unwrap();
+    let email = ("dex.settings.staticUserEmail", "admin@your.org");
+    let hash = (
+        "dex.credentials.userPasswordHash",
+        "$2y$12$abcdefghijklmnopqrstuuJk8cV2iC9yBoJ1a3Q2nMTZ8i1l2Lx5K",
+    );
+    let secret = ("global.credentials.oidcClientSecret", "0123456789abcdef");
+    let oidc: &[(&str, &str)] = &[
+        ("global.auth.mode", "oidc"),
+        (
+            "global.auth.oidc.issuerUrl",
+            "https://idp.example.com/realms/kubeflow",
+        ),
+        (
+            "global.auth.oidc.loginUrl",
+            "https://idp.example.com/realms/kubeflow/auth",
+        ),
+        (
+            "global.auth.oidc.redeemUrl",
+            "https://idp.example.com/realms/kubeflow/token",
+        ),
+        (
+            "global.auth.oidc.jwksUrl",
+            "https://idp.example.com/realms/kubeflow/certs",
+        ),
+        ("global.auth.oidc.prompt", "select_account"),
+    ];
+    let no_dex = "dex: {enabled: false}\n";
+    let mut cases: Vec<(String, String, bool)> = vec![
+        ("production-bare".into(), production.clone(), false),
+        (
+            "production-complete".into(),
+            with(&production, &[email, hash, secret]),
+            true,
+        ),
+        (
+            "production-no-email".into(),
+            with(&production, &[hash, secret]),
+            false,
+        ),
+        (
+            "production-demo-email".into(),
+            with(
+                &production,
+                &[
+                    ("dex.settings.staticUserEmail", "user@example.com"),
+                    hash,
+                    secret,
+                ],
+            ),
+            false,
+        ),
+        (
+            "production-no-hash".into(),
+            with(&production, &[email, secret]),
+            false,
+        ),
+        (
+            "production-demo-hash".into(),
+            with(
+                &production,
+                &[
+                    email,
+                    ("dex.credentials.userPasswordHash", DEMO_PASSWORD_HASH),
+                    secret,
+                ],
+            ),
+            false,
+        ),
+        (
+            "production-no-secret".into(),
+            with(&production, &[email, hash]),
+            false,
+        ),
+        (
+            "production-demo-secret".into(),
+            with(
+                &production,
+                &[
+                    email,
+                    hash,
+                    (
+                        "global.credentials.oidcClientSecret",
+                        DEMO_OIDC_CLIENT_SECRET,
+                    ),
+                ],
+            ),
+            false,
+        ),
+        (
+            "production-chart-secrets".into(),
+            with(
+                &production,
+                &[
+                    email,
+                    hash,
+                    ("dex.credentials.oidcClientSecret", "s"),
+                    ("oauth2Proxy.credentials.oidcClientSecret", "s"),
+                ],
+            ),
+            true,
+        ),
+        (
+            "production-proxy-secret-only".into(),
+            with(
+                &production,
+                &[
+                    email,
+                    hash,
+                    ("oauth2Proxy.credentials.oidcClientSecret", "s"),
+                ],
+            ),
+            false,
+        ),
+        (
+            "production-dex-demo-mode".into(),
+            with(
+                &production,
+                &[hash, secret, ("dex.credentials.mode", "demo")],
+            ),
+            false,
+        ),
+        ("demo-defaults".into(), String::new(), true),
+        (
+            "unknown-global-mode".into(),
+            "global: {credentials: {mode: random}}\n".into(),
+            false,
+        ),
+        (
+            "unknown-chart-mode".into(),
+            "katib: {credentials: {mode: random}}\n".into(),
+            false,
+        ),
+        ("oidc-complete".into(), with(no_dex, oidc), true),
+        ("oidc-complete-with-dex".into(), with("", oidc), true),
+        (
+            "oidc-production".into(),
+            with(
+                &with(&production, oidc),
+                &[("dex.enabled", "false"), secret],
+            ),
+            true,
+        ),
+        (
+            "oidc-production-no-secret".into(),
+            with(&with(&production, oidc), &[("dex.enabled", "false")]),
+            false,
+        ),
+        (
+            "oidc-in-cluster-dex".into(),
+            with(
+                &with(no_dex, oidc),
+                &[(
+                    "global.auth.oidc.issuerUrl",
+                    "http://dex.auth.svc.cluster.local:5556/dex",
+                )],
+            ),
+            false,
+        ),
+    ];
+    for (field, _) in &oidc[1..] {
+        let missing: Vec<(&str, &str)> = oidc.iter().filter(|(f, _)| f != field).copied().collect();
+        cases.push((
+            format!("oidc-missing-{field}"),
+            with(no_dex, &missing),
+            false,
+        ));
+    }
+    // `with` sets strings: turn the "false" of dex.enabled into a boolean.
+    let cases: Vec<(&str, String, bool)> = cases
+        .iter()
+        .map(|(n, v, r)| {
+            (
+                n.as_str(),
+                v.replace("enabled: 'false'", "enabled: false"),
+                *r,
+            )
+        })
+        .collect();
+    assert_same_verdict(&umbrella, &cases);
 }
 
 #[test]
