@@ -182,6 +182,28 @@ fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() 
     }
     let history = e2e::run_ok(cluster.helm().args(["history", "kubeflow", "-o", "json"]));
     assert_eq!(history.matches("\"revision\"").count(), 3, "{history}");
+    // Uninstall keeps the Secrets holding generated values (like the database
+    // volumes they unlock); a reinstall adopts and keeps them. It needs
+    // --take-ownership (docs/upgrades.md#reinstalling-after-helm-uninstall):
+    // Kubernetes' clusterrole-aggregation-controller force-applies the rules of
+    // aggregated ClusterRoles and so re-creates the ones Helm just deleted,
+    // without Helm's ownership metadata.
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["uninstall", "kubeflow", "--timeout", "10m"]),
+    );
+    assert_eq!(
+        snapshot(),
+        first,
+        "uninstall deleted or changed a generated credential"
+    );
+    install(&cluster, &{
+        let mut args = vec!["--take-ownership", "-f", prod.to_str().unwrap()];
+        args.extend_from_slice(PRODUCTION_INPUTS);
+        args
+    });
+    assert_eq!(snapshot(), first, "a reinstall generated new credentials");
 }
 
 #[test]

@@ -189,6 +189,31 @@ impl<'a> Injector<'a> {
         place: &str,
     ) -> Result<()> {
         let chart = self.chart;
+        let generated = self.credentials.iter().any(|c| {
+            c.secret == name
+                && c.generate
+                && ["data", "stringData"]
+                    .iter()
+                    .any(|f| doc.get(*f).and_then(|m| m.get(&c.key)).is_some())
+        });
+        if generated {
+            // A generated value lives only in this Secret: keep it on uninstall, like
+            // the database volumes it unlocks, so a reinstall (which adopts it: same
+            // release annotations) looks it up instead of generating a new one.
+            let meta = mapping_at(doc, &["metadata"])?;
+            if meta.contains_key("annotations") {
+                bail!("{place}: upstream annotations on a Secret with generated credentials are not supported");
+            }
+            let t = self.token(Sub::Optional {
+                cond: format!(
+                    "{{{{- if eq (include \"{chart}.credentialMode\" $) \"generate\" }}}}"
+                ),
+                key: "annotations",
+                value: "(dict \"helm.sh/resource-policy\" \"keep\")".into(),
+                block: true,
+            });
+            meta.insert(Value::String(t), Value::Null);
+        }
         for field in ["data", "stringData"] {
             let Some(Value::Mapping(entries)) = doc.get_mut(field) else {
                 continue;
