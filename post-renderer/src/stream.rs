@@ -166,6 +166,20 @@ pub fn parse(input: &[u8], options: ParseOptions) -> Result<Stream<'_>> {
             let line = chunk.first_line + count_lines(&chunk.bytes[..e.valid_up_to()]);
             at(format!("invalid UTF-8 at input line {line}"))
         })?;
+        // Checked here for the whole document: comments (Helm's `# Source:`) are
+        // kept aside and never reach the YAML parser, yet Helm's parser refuses
+        // them too, so passing one through would hand Helm a stream it cannot read.
+        if let Some(off) = first_non_printable(chunk.bytes) {
+            let line = chunk.first_line + count_lines(&chunk.bytes[..off]);
+            let c = text[off..]
+                .chars()
+                .next()
+                .expect("offset on a char boundary");
+            return Err(at(format!(
+                "control character U+{:04X} at input line {line} (YAML allows none, not even in comments)",
+                c as u32
+            )));
+        }
         let comments_len = leading_comment_len(text);
         if comments_len == text.len() {
             // Whitespace alone (before the first `---`, after the last `...`)
@@ -181,6 +195,20 @@ pub fn parse(input: &[u8], options: ParseOptions) -> Result<Stream<'_>> {
         stream.documents.push(doc);
     }
     Ok(stream)
+}
+
+/// Offset of the first character outside YAML's printable set (tab, LF, CR,
+/// U+0020–U+007E, U+0085, U+00A0–U+D7FF, U+E000–U+FFFD, U+10000+) in UTF-8 text.
+/// Byte-wise: in UTF-8 the only excluded non-ASCII characters are the C1
+/// controls (C2 80–C2 9F, but C2 85 is NEL) and U+FFFE/U+FFFF (EF BF BE/BF).
+fn first_non_printable(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().enumerate().position(|(i, &b)| match b {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f | 0x7f => true,
+        0xc2 => matches!(bytes.get(i + 1), Some(&n) if (0x80..=0x9f).contains(&n) && n != 0x85),
+        0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    })
 }
 
 fn count_lines(bytes: &[u8]) -> usize {
@@ -815,6 +843,28 @@ mod tests {
                 "for {:?}\n got: {got}\nwant: {want}",
                 String::from_utf8_lossy(&input)
             );
+        }
+    }
+
+    #[test]
+    fn characters_yaml_forbids_are_refused_even_in_comments() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (b"# Source: a\x0fb.yaml\napiVersion: v1\nkind: A\n", Some("document 0: control character U+000F at input line 1")),
+            (b"apiVersion: v1\nkind: A # c\x07\n", Some("control character U+0007 at input line 2")),
+            (b"apiVersion: v1\nkind: A\nx: \"\xc2\x9b\"\n", Some("control character U+009B at input line 3")),
+            (b"apiVersion: v1\nkind: A\nx: \"\xef\xbf\xbe\"\n", Some("control character U+FFFE")),
+            (b"apiVersion: v1\nkind: A\nx: \"\xc2\x85\ttab \xc2\xa0 \xef\xbf\xbd \xf0\x9f\x98\x80\"\r\n", None),
+        ];
+        for (input, want) in cases {
+            match (parse_str(std::str::from_utf8(input).unwrap()), want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{e}"),
+                (got, _) => panic!(
+                    "{:?}: {:?}",
+                    String::from_utf8_lossy(input),
+                    got.map(|_| ())
+                ),
+            }
         }
     }
 

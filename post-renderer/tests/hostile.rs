@@ -352,6 +352,9 @@ fn cases() -> Vec<Case> {
         c("UTF-16 encoded stream", utf16, Expect::Error(&["utf-8|utf8|utf-16|encoding"])),
         c("NUL byte in a scalar", b("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: a\0b\n"), Expect::Error(&["document 0"])),
         c("control character (BEL)", b("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: a\x07b\n"), Expect::Error(&["document 0"])),
+        // Found by fuzzing: comments never reach the YAML parser, Helm's refuses them.
+        c("control character in the # Source: comment", b(&format!("{CM}---\n# Source: c/templates\x0fcm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\n")), Expect::Error(&["document 1", "U+000F", "line 9"])),
+        c("C1 control character (U+009B)", cm_with_value("\"a\u{9b}b\""), Expect::Error(&["document 0", "U+009B"])),
         c("lone surrogate escape", cm_with_value("\"\\ud800\""), Expect::Error(&["document 0"])),
         c("tab indentation", b(&format!("{CM}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: c\n")), Expect::Error(&["document 1"])),
         c("duplicate key in metadata", b("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n"), Expect::Error(&["document 0", "name"])),
