@@ -33,6 +33,17 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The pinned Helm 4 binary from scripts/bootstrap; missing is a hard failure.
+pub fn helm_bin() -> PathBuf {
+    let bin = repo_root().join(".tools/bin/helm");
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/bootstrap",
+        bin.display()
+    );
+    bin
+}
+
 /// `plugin.wasm` next to `plugin.yaml`; a missing module is a hard failure.
 pub fn plugin_wasm() -> Result<PathBuf> {
     let path = repo_root().join("plugin.wasm");

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use wasm_host_tests::{plugin_wasm, repo_root};
+use wasm_host_tests::{helm_bin, plugin_wasm, repo_root};
 
 struct Helm {
     home: tempdir::TempDir,
@@ -36,16 +36,6 @@ mod tempdir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
-}
-
-fn helm_bin() -> PathBuf {
-    let bin = repo_root().join(".tools/bin/helm");
-    assert!(
-        bin.exists(),
-        "{} is missing: run scripts/bootstrap",
-        bin.display()
-    );
-    bin
 }
 
 impl Helm {

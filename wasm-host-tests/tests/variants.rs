@@ -21,20 +21,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use e2e::{run_ok, Scratch};
-use wasm_host_tests::{helm_result, invoke, repo_root, Call, Outcome};
+use wasm_host_tests::{helm_bin, helm_result, invoke, repo_root, Call, Outcome};
 
 fn call(args: &[&str], stdin: &str) -> Outcome {
     invoke(&Call::cli(args, stdin).unwrap()).unwrap()
-}
-
-fn helm_bin() -> PathBuf {
-    let bin = repo_root().join(".tools/bin/helm");
-    assert!(
-        bin.exists(),
-        "{} is missing: run scripts/bootstrap",
-        bin.display()
-    );
-    bin
 }
 
 fn helm(home: &Path) -> Command {
