@@ -195,7 +195,7 @@ fn hardened_presets_admit_only_documented_clients() {
 }
 
 fn upstream_roles() -> Vec<rbac::Role> {
-    let dir = audit_manifests().join("rendered");
+    let dir = e2e::manifests_dir().join("rendered");
     let mut roles = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -209,13 +209,6 @@ fn upstream_roles() -> Vec<rbac::Role> {
         ));
     }
     roles
-}
-
-fn audit_manifests() -> PathBuf {
-    match std::env::var_os("KUBEFLOW_MANIFESTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => umbrella_common::repo_root().join("../shared/upstream/kubeflow-manifests"),
-    }
 }
 
 fn allowlist() -> Allowlist {

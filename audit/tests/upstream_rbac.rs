@@ -4,14 +4,6 @@
 use audit::rbac::{self, Allowlist};
 use std::path::PathBuf;
 
-pub fn manifests_dir() -> PathBuf {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    match std::env::var_os("KUBEFLOW_MANIFESTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => repo.join("../shared/upstream/kubeflow-manifests"),
-    }
-}
-
 fn load(path: PathBuf) -> Vec<audit::Object> {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (set KUBEFLOW_MANIFESTS)", path.display()));
@@ -25,7 +17,7 @@ fn allowlist() -> Allowlist {
 
 #[test]
 fn every_upstream_wildcard_is_listed_with_a_reason_and_no_entry_is_stale() {
-    let roles = rbac::roles(&load(manifests_dir().join("rendered/example.yaml")));
+    let roles = rbac::roles(&load(e2e::manifests_dir().join("rendered/example.yaml")));
     assert!(
         roles.len() > 50,
         "expected the full platform, got {} roles",
@@ -47,7 +39,7 @@ fn every_upstream_wildcard_is_listed_with_a_reason_and_no_entry_is_stale() {
 #[test]
 fn upstream_is_not_broader_than_itself() {
     // Sanity check of the comparison on real data: identical roles are covered.
-    let roles = rbac::roles(&load(manifests_dir().join("rendered/example.yaml")));
+    let roles = rbac::roles(&load(e2e::manifests_dir().join("rendered/example.yaml")));
     assert_eq!(
         rbac::broader_than_upstream(&roles, &roles, &allowlist()),
         Vec::<String>::new()

@@ -31,6 +31,18 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The upstream snapshot (`kustomize build` output of every overlay): the one
+/// setting `KUBEFLOW_MANIFESTS` (relative paths are taken from the repository
+/// root), else `../shared/upstream/kubeflow-manifests` next to the repository.
+/// Same rule as `cargo xtask`'s `default_manifests_dir`.
+pub fn manifests_dir() -> PathBuf {
+    let repo = repo_root();
+    match std::env::var_os("KUBEFLOW_MANIFESTS") {
+        Some(dir) => repo.join(dir),
+        None => repo.join("../shared/upstream/kubeflow-manifests"),
+    }
+}
+
 /// `.tools/bin`, where `scripts/bootstrap` links the pinned tools.
 pub fn tools_bin() -> PathBuf {
     repo_root().join(".tools/bin")

@@ -18,15 +18,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 fn manifests_dir() -> PathBuf {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = std::env::var("KUBEFLOW_MANIFESTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
-    let dir = if dir.is_absolute() {
-        dir
-    } else {
-        repo.join(dir)
-    };
+    let dir = e2e::manifests_dir();
     assert!(
         dir.join("rendered").is_dir(),
         "upstream manifests not found at {} (set KUBEFLOW_MANIFESTS)",

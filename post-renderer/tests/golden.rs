@@ -65,13 +65,6 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn upstream_dir() -> PathBuf {
-    match std::env::var_os("KUBEFLOW_MANIFESTS") {
-        Some(p) => PathBuf::from(p),
-        None => workspace_root().join("../shared/upstream/kubeflow-manifests"),
-    }
-}
-
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -283,7 +276,7 @@ fn render_doc(rows: &[(&Component, Score)]) -> String {
 
 #[test]
 fn golden_against_upstream() {
-    let upstream = upstream_dir();
+    let upstream = e2e::manifests_dir();
     assert!(
         upstream.join("rendered").is_dir(),
         "upstream snapshot not found at {} (set KUBEFLOW_MANIFESTS)",

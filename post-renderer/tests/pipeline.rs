@@ -9,14 +9,8 @@ use std::process::{Command, Stdio};
 use kf_post::stream::{parse, ParseOptions};
 use kf_post::{post_render, Options};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn example() -> Vec<u8> {
-    let base = std::env::var_os("KUBEFLOW_MANIFESTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/upstream/kubeflow-manifests"));
+    let base = e2e::manifests_dir();
     let path = base.join("rendered/example.yaml");
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(

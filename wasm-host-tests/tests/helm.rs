@@ -3,7 +3,7 @@
 //! for real, and packaging with a signature verified on install.
 //! Fails (never skips) when Helm or plugin.wasm is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use wasm_host_tests::{helm_bin, plugin_wasm, repo_root};
@@ -193,15 +193,7 @@ fn failures_exit_non_zero_with_helms_plugin_error() {
 fn render_under_real_helm_equals_the_native_engine() {
     let helm = Helm::new("render");
     helm.install_plugin();
-    let repo = repo_root();
-    let dir = std::env::var("KUBEFLOW_MANIFESTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
-    let dir = if dir.is_absolute() {
-        dir
-    } else {
-        repo.join(dir)
-    };
+    let dir = e2e::manifests_dir();
     let input = std::fs::read(dir.join("rendered/example.yaml")).unwrap();
     let got = helm.ok(&["kubeflow", "render"], &input);
     let want = kf_post::post_render(&input, &kf_post::Options::default())

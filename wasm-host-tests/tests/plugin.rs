@@ -18,15 +18,7 @@ fn native(args: &[&str], stdin: &str) -> Result<helm_kubeflow::Outcome, helm_kub
 }
 
 fn example() -> Vec<u8> {
-    let repo = wasm_host_tests::repo_root();
-    let dir = std::env::var("KUBEFLOW_MANIFESTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo.join("../shared/upstream/kubeflow-manifests"));
-    let dir = if dir.is_absolute() {
-        dir
-    } else {
-        repo.join(dir)
-    };
+    let dir = e2e::manifests_dir();
     let path = dir.join("rendered/example.yaml");
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (set KUBEFLOW_MANIFESTS)", path.display()))

@@ -178,8 +178,9 @@ pub fn load_catalog() -> Result<Catalog> {
 
 /// Default location of the rendered snapshot (`KUBEFLOW_MANIFESTS`).
 pub fn default_manifests_dir() -> PathBuf {
+    // Relative paths are taken from the repository root (as e2e::manifests_dir).
     match std::env::var_os("KUBEFLOW_MANIFESTS") {
-        Some(p) => PathBuf::from(p),
+        Some(p) => repo_root().join(p),
         None => repo_root().join("../shared/upstream/kubeflow-manifests"),
     }
 }
