@@ -202,6 +202,19 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
             );
         }
     }
+    for setting in &spec.settings {
+        if !objects
+            .keys()
+            .any(|key| key.kind == setting.kind && key.name == setting.name)
+        {
+            bail!(
+                "chart {chart}: setting {} names {} {}, which no scenario has",
+                setting.value,
+                setting.kind,
+                setting.name
+            );
+        }
+    }
     let fixed = Fixed {
         chart,
         scenarios: spec.scenarios.keys().map(String::as_str).collect(),

@@ -168,3 +168,41 @@ fn kustomize_checkout_is_rendered_with_kubectl() {
     std::fs::remove_dir_all(&checkout).unwrap();
     std::fs::remove_dir_all(&out_dir).unwrap();
 }
+
+#[test]
+fn credential_and_setting_declarations_that_match_nothing_are_errors() {
+    // Dex's catalogue entry, with one declaration changed per case: a typo must
+    // fail the sync naming it, never generate a chart that silently ignores it.
+    let dex = "chart: dex\nappVersion: '2.45.0'\ndescription: Dex\nscenarios:\n  oauth2-proxy: {kind: integration, dirs: [common/dex/overlays/oauth2-proxy]}\n";
+    let cases = [
+        (
+            "credentials: [{value: hash, secret: dex-pass, key: DEX_USER_PASSWORD, description: d}]",
+            "credential hash names Secret dex-pass key DEX_USER_PASSWORD, which no scenario has",
+        ),
+        (
+            "credentials: [{value: hash, secret: dex-passwords, key: NOPE, description: d}]",
+            "which no scenario has",
+        ),
+        (
+            "settings: [{value: email, kind: ConfigMap, name: dexx, field: [data, config.yaml], literal: user@example.com, description: d}]",
+            "setting email names ConfigMap dexx, which no scenario has",
+        ),
+        (
+            "settings: [{value: email, kind: ConfigMap, name: dex, field: [data, config.yaml], literal: nobody@example.com, description: d}]",
+            "must contain \"nobody@example.com\" once",
+        ),
+        (
+            "settings: [{value: email, kind: ConfigMap, name: dex, field: [data, nope], literal: x, description: d}]",
+            "no field data.nope (settings.email)",
+        ),
+    ];
+    for (declaration, want) in cases {
+        let spec: xtask::upstream::ChartSpec =
+            serde_yaml::from_str(&format!("{dex}{declaration}\n")).unwrap();
+        let err = match xtask::chart::generate(&spec, &snapshot()) {
+            Ok(_) => panic!("{declaration}: generated a chart"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains(want), "{declaration}: want {want:?} in {err}");
+    }
+}
