@@ -6,6 +6,8 @@
 mod umbrella_common;
 
 use std::collections::BTreeSet;
+
+use base64::Engine;
 use std::time::Instant;
 
 use umbrella_common::*;
@@ -134,9 +136,7 @@ fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() 
     }
     // The values the user gave are the ones Dex and oauth2-proxy share.
     let oidc = PRODUCTION_INPUTS[5].split_once('=').unwrap().1;
-    let oidc_b64 = e2e::run_ok(
-        std::process::Command::new("sh").args(["-c", &format!("printf %s '{oidc}' | base64 -w0")]),
-    );
+    let oidc_b64 = base64::engine::general_purpose::STANDARD.encode(oidc);
     assert_eq!(
         secret_value(&cluster, "auth", "dex-oidc-client", "OIDC_CLIENT_SECRET"),
         oidc_b64

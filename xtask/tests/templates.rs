@@ -403,19 +403,12 @@ fn secret_value(docs: &[Value], name: &str, key: &str) -> String {
     if let Some(v) = s["stringData"].get(key) {
         return v.as_str().unwrap().to_string();
     }
+    use base64::Engine;
     let b64 = s["data"][key].as_str().unwrap();
-    let out = std::process::Command::new("base64")
-        .arg("-d")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(b64.as_bytes())?;
-            c.wait_with_output()
-        })
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
         .unwrap();
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(bytes).unwrap()
 }
 
 #[test]
