@@ -105,24 +105,6 @@ fn ns_of(o: &Object) -> String {
     o.namespace().unwrap_or(RELEASE_NS).to_string()
 }
 
-fn namespace_labels(objects: &[Object]) -> BTreeMap<String, Labels> {
-    objects
-        .iter()
-        .filter(|o| o.kind() == "Namespace")
-        .map(|o| {
-            let mut labels = selector::labels(at(&o.value, &["metadata", "labels"]));
-            labels.insert("kubernetes.io/metadata.name".into(), o.name().into());
-            (o.name().to_string(), labels)
-        })
-        .collect()
-}
-
-fn ns_labels_for(all: &BTreeMap<String, Labels>, ns: &str) -> Labels {
-    all.get(ns).cloned().unwrap_or_else(|| {
-        Labels::from([("kubernetes.io/metadata.name".to_string(), ns.to_string())])
-    })
-}
-
 fn pods(objects: &[Object]) -> Vec<PodInfo> {
     objects
         .iter()
@@ -281,13 +263,13 @@ fn webhook_ports(objects: &[Object]) -> BTreeSet<(String, String, u64)> {
 }
 
 pub fn analyze(objects: &[Object], clients: &Clients) -> Vec<PortReport> {
-    let ns_labels = namespace_labels(objects);
+    let ns_labels = selector::namespace_labels(objects);
     let pods = pods(objects);
     let policies = policies(objects);
     let webhooks = webhook_ports(objects);
     let pod_source = |ns: &str, labels: Labels| Source::Pod {
         namespace: ns.to_string(),
-        ns_labels: ns_labels_for(&ns_labels, ns),
+        ns_labels: selector::labels_of_namespace(&ns_labels, ns),
         labels,
     };
     let mut ingress_sources: Vec<Source> = pods
