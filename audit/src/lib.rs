@@ -5,6 +5,7 @@
 //! the audit checks the engine's output instead of trusting its own model of it.
 
 pub mod netpol;
+pub mod order;
 pub mod pss;
 pub mod rbac;
 pub mod selector;

@@ -5,6 +5,7 @@
 //! docs/security.md by `UPDATE_SECURITY_DOCS=1 cargo test -p audit --test presets`;
 //! without it, the test fails when the document is out of date.
 
+mod common;
 #[path = "../../e2e/tests/umbrella_common/mod.rs"]
 mod umbrella_common;
 
@@ -12,6 +13,7 @@ use audit::netpol::{self, Clients};
 use audit::pss::{self, Level};
 use audit::rbac::{self, Allowlist};
 use audit::Object;
+use common::{preset_args, preset_names};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -65,35 +67,6 @@ struct Rendering {
 
 fn kf_post(stream: &str) -> String {
     e2e::kf_post_pipe(stream, &[]).0
-}
-
-fn preset_args(name: &str) -> Vec<String> {
-    let (file, extra): (&str, &[&str]) = match name {
-        // The inputs production cannot generate (admin e-mail, hash, OIDC secret).
-        "production" => ("production", umbrella_common::PRODUCTION_INPUTS),
-        "full+hardened" => ("full", &["--set", "global.security.preset=hardened"]),
-        other => (other, &[]),
-    };
-    let mut args = vec!["-n".to_string(), "kubeflow".into(), "-f".into()];
-    args.push(umbrella_common::preset(file).display().to_string());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-fn preset_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(umbrella_common::repo_root().join("presets"))
-        .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_suffix(".yaml")
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    names.push("full+hardened".into());
-    names
 }
 
 fn renderings() -> &'static [Rendering] {
