@@ -3,7 +3,8 @@
 //! per distinct version, guarded by `variant`, so each scenario reproduces upstream by
 //! construction.
 
-use crate::template::{set_annotation, to_yaml, Injector};
+use crate::crd::stripped;
+use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
 use anyhow::{bail, Context, Result};
@@ -29,7 +30,6 @@ pub fn header(source: &str) -> String {
 
 fn part(key: &ResKey) -> &'static str {
     match (key.group.as_str(), key.kind.as_str()) {
-        (_, "CustomResourceDefinition") => "crds",
         (_, "Namespace") => "namespaces",
         (_, "ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding") => {
             "rbac"
@@ -104,6 +104,8 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
     }
 
     let mut files = Files::new();
+    // Published full CRDs, relative to `crds/<chart>/`.
+    let mut crds = Files::new();
     let mut values = ValuesTree::default();
     // File names: `<kind>-<name>`, plus the namespace when two objects share that.
     let mut base_count: HashMap<String, usize> = HashMap::new();
@@ -124,31 +126,14 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
                 })
             );
         }
+        if key.kind == "CustomResourceDefinition" {
+            let (template, published) = crd_files(spec, key, versions, &mut values)?;
+            files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
+            crds.extend(published);
+            continue;
+        }
         let unconditional = versions.len() == 1 && versions[0].scenarios.len() == all.len();
-        let default = spec.default_scenario();
-        // A CRD of the default scenario goes to crds/ in its default version, for every
-        // variant: crds/ cannot be conditional, and CRDs as templates would be stored
-        // twice in the release (template + manifest) and break Helm's 1 MiB release
-        // limit for the big ones (trainer's JobSet). Where another variant's upstream
-        // differs (a conversion webhook namespace, a CRD it lacks), parity lists it in
-        // parity/allowlist.yaml.
-        let crd_in_crds_dir = key.kind == "CustomResourceDefinition"
-            && versions
-                .iter()
-                .any(|v| v.scenarios.iter().any(|s| s == default));
         for v in versions {
-            if crd_in_crds_dir {
-                if !v.scenarios.iter().any(|s| s == default) {
-                    continue;
-                }
-                let src = header(&v.dirs.iter().cloned().collect::<Vec<_>>().join(", "));
-                let mut doc = v.doc.clone();
-                set_annotation(&mut doc, "helm.sh/resource-policy", "keep")
-                    .with_context(|| format!("chart {chart}: {key}"))?;
-                let body = to_yaml(&doc)?;
-                files.insert(format!("crds/{base}.yaml"), format!("# {src}\n{body}"));
-                continue;
-            }
             let src = header(&v.dirs.iter().cloned().collect::<Vec<_>>().join(", "));
             let variant_tag = if versions.len() > 1 {
                 format!("-{}", v.scenarios[0])
@@ -156,25 +141,16 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
                 String::new()
             };
             let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
-            let mut doc = v.doc.clone();
-            if key.kind == "CustomResourceDefinition" {
-                set_annotation(&mut doc, "helm.sh/resource-policy", "keep").with_context(ctx)?;
-            }
             let body = Injector::new(chart, &mut values, &v.scenarios[0])
                 .with_credentials(&spec.credentials, &spec.credential_env)
                 .with_settings(&spec.settings)
-                .render(&doc)
+                .render(&v.doc)
                 .with_context(ctx)?;
             let text = if unconditional {
                 format!("{{{{- /* {src} */}}}}\n{body}")
             } else {
-                let list = v
-                    .scenarios
-                    .iter()
-                    .map(|s| format!("{s:?}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                format!("{{{{- /* {src} */}}}}\n{{{{- if has $.Values.variant (list {list}) }}}}\n{body}{{{{- end }}}}\n")
+                let guard = variant_guard("if", &v.scenarios);
+                format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
             };
             files.insert(
                 format!("templates/{}/{base}{variant_tag}.yaml", part(key)),
@@ -220,6 +196,7 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         scenarios: spec.scenarios.keys().map(String::as_str).collect(),
         credentials: &spec.credentials,
         settings: &spec.settings,
+        crds: objects.keys().any(|k| k.kind == "CustomResourceDefinition"),
     };
     let all_sources = sources.join(", ");
     let hdr = header(&all_sources);
@@ -237,7 +214,7 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
     }
     files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
-    files.insert("templates/NOTES.txt".into(), notes(spec, &hdr));
+    files.insert("templates/NOTES.txt".into(), notes(spec, &hdr, fixed.crds));
     files.insert(".helmignore".into(), format!("# {hdr}\nci/\n"));
     for (name, sc) in &spec.scenarios {
         let dirs = sc
@@ -259,7 +236,98 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         "README.md".into(),
         readme(spec, &objects, &docs, &hdr, &sources),
     );
-    Ok(files)
+    let mut out: Files = files
+        .into_iter()
+        .map(|(k, v)| (format!("charts/{chart}/{k}"), v))
+        .collect();
+    out.extend(
+        crds.into_iter()
+            .map(|(k, v)| (format!("crds/{chart}/{k}"), v)),
+    );
+    Ok(out)
+}
+
+/// The install condition of a chart's CRD templates: `crds.install`, unless
+/// `global.crds.install` (one umbrella-wide switch) is false.
+const CRDS_INSTALL: &str =
+    "{{- if and $.Values.crds.install (dig \"crds\" \"install\" true ($.Values.global | default dict)) }}";
+
+fn variant_guard(keyword: &str, scenarios: &[String]) -> String {
+    let list = scenarios
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("{{{{- {keyword} has $.Values.variant (list {list}) }}}}")
+}
+
+/// One CRD: its template (`templates/crds/<name>.yaml`: every variant's version,
+/// schema descriptions stripped, guarded by `variant` where versions differ, all of
+/// it rendered only when `crds.install`) and the full upstream versions published
+/// for `kubectl apply` (`<name>.yaml`: the default scenario's; `<scenario>/<name>.yaml`
+/// for a variant whose upstream differs). A scenario without the CRD gets the
+/// default scenario's version (pipelines' base installs leave their CRDs to a
+/// separate kustomization; the chart ships them with every variant).
+fn crd_files(
+    spec: &ChartSpec,
+    key: &ResKey,
+    versions: &[Version],
+    values: &mut ValuesTree,
+) -> Result<(String, Files)> {
+    let chart = spec.chart.as_str();
+    let default = spec.default_scenario();
+    let mut guarded: Vec<(Vec<String>, &Version)> =
+        versions.iter().map(|v| (v.scenarios.clone(), v)).collect();
+    if let Some((scenarios, _)) = guarded
+        .iter_mut()
+        .find(|(s, _)| s.iter().any(|s| s == default))
+    {
+        for s in spec.scenarios.keys() {
+            if !versions.iter().any(|v| v.scenarios.contains(s)) {
+                scenarios.push(s.clone());
+            }
+        }
+    }
+    // The default scenario's version first (it is the one published at the top).
+    guarded.sort_by_key(|(s, _)| !s.iter().any(|s| s == default));
+    let dirs: BTreeSet<&str> = versions
+        .iter()
+        .flat_map(|v| v.dirs.iter().map(String::as_str))
+        .collect();
+    let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
+    let every = guarded.len() == 1 && guarded[0].0.len() == spec.scenarios.len();
+    let mut text = format!("{{{{- /* {src} */}}}}\n{CRDS_INSTALL}\n");
+    let mut published = Files::new();
+    let name = slug(&key.name);
+    for (i, (scenarios, v)) in guarded.iter().enumerate() {
+        let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
+        let body = Injector::new(chart, values, &v.scenarios[0])
+            .render(&stripped(&v.doc))
+            .with_context(ctx)?;
+        if !every {
+            text.push_str(&variant_guard(
+                if i == 0 { "if" } else { "else if" },
+                scenarios,
+            ));
+            text.push('\n');
+        }
+        text.push_str(&body);
+        let file = if i == 0 {
+            format!("{name}.yaml")
+        } else {
+            format!("{}/{name}.yaml", v.scenarios[0])
+        };
+        let vsrc = header(&v.dirs.iter().cloned().collect::<Vec<_>>().join(", "));
+        published.insert(
+            file,
+            format!("# {vsrc}\n{}", to_yaml(&v.doc).with_context(ctx)?),
+        );
+    }
+    if !every {
+        text.push_str("{{- end }}\n");
+    }
+    text.push_str("{{- end }}\n");
+    Ok((text, published))
 }
 
 fn chart_yaml(spec: &ChartSpec, hdr: &str) -> String {
@@ -392,9 +460,10 @@ fn kfpost(chart: &str, hdr: &str) -> String {
     )
 }
 
-fn notes(spec: &ChartSpec, hdr: &str) -> String {
+fn notes(spec: &ChartSpec, hdr: &str, has_crds: bool) -> String {
     format!(
-        "{{{{- /* {hdr} */ -}}}}\n{name} {app} (upstream scenario \"{{{{ .Values.variant }}}}\") is installed as release {{{{ .Release.Name }}}}.\nObjects keep their upstream names and namespaces; CRDs, PVCs and Namespaces are kept on uninstall (helm.sh/resource-policy: keep).\n",
+        "{{{{- /* {hdr} */ -}}}}\n{name} {app} (upstream scenario \"{{{{ .Values.variant }}}}\") is installed as release {{{{ .Release.Name }}}}.\nObjects keep their upstream names and namespaces; PVCs and Namespaces{crds} are kept on uninstall (helm.sh/resource-policy: keep).\n",
+        crds = if has_crds { " (and CRDs, with crds.keep)" } else { "" },
         name = spec.chart,
         app = spec.app_version
     )
@@ -436,8 +505,8 @@ fn readme(
     s.push_str("\n*variant*: a component variant, a values switch of this chart. *integration*: a Kubeflow integration overlay ");
     s.push_str("(Istio routing/authz, namespace moves, cert wiring); kept in-chart as a variant for now, to move to kf-post transforms.\n\n");
     s.push_str("Objects identical in every scenario are rendered unconditionally; the others have one template per distinct version, ");
-    s.push_str("guarded by `variant`. Object names and namespaces are upstream's (no release prefix). CRDs of the default scenario are in `crds/` (in that version, for every variant: `crds/` cannot be conditional; `parity/allowlist.yaml` lists where a variant's upstream differs), other CRDs are guarded templates; ");
-    s.push_str("CRDs, PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
+    s.push_str("guarded by `variant`. Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
+    s.push_str("PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
     s.push_str("Values are injected only at customisation points: container images, pull policy, `global.imagePullSecrets`, resources, ");
     s.push_str("replicas, nodeSelector/tolerations/affinity, PVC size and storageClass. Defaults equal upstream. Strings containing `{{`/`}}` ");
     s.push_str("in upstream content are escaped and render literally.\n\n");

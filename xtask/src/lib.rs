@@ -2,6 +2,7 @@
 //! (`sync`), and the parity gate (`parity`). Tests in `xtask/tests` use it directly.
 
 pub mod chart;
+pub mod crd;
 pub mod parity;
 pub mod sync;
 pub mod template;

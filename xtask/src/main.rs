@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 const USAGE: &str = "usage:
-  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--charts-dir DIR] [--only CHART]... [--check]
+  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--out DIR] [--only CHART]... [--check]
   cargo xtask parity [--manifests DIR] [--write-doc] [--only CHART]...
   cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]";
 
@@ -29,7 +29,7 @@ fn run() -> Result<()> {
     let mut manifests: Option<PathBuf> = None;
     let mut kustomize: Option<PathBuf> = None;
     let mut check = false;
-    let mut charts_dir: Option<PathBuf> = None;
+    let mut out: Option<PathBuf> = None;
     let mut write_doc = false;
     let mut only: Vec<String> = Vec::new();
     let mut adhoc = parity::Adhoc::default();
@@ -38,7 +38,7 @@ fn run() -> Result<()> {
             "--manifests" => manifests = Some(value(&mut args, &a)?.into()),
             "--kustomize" => kustomize = Some(value(&mut args, &a)?.into()),
             "--check" => check = true,
-            "--charts-dir" => charts_dir = Some(value(&mut args, &a)?.into()),
+            "--out" => out = Some(value(&mut args, &a)?.into()),
             "--write-doc" => write_doc = true,
             "--only" => only.push(value(&mut args, &a)?),
             "--chart" => adhoc.chart = Some(value(&mut args, &a)?.into()),
@@ -62,7 +62,7 @@ fn run() -> Result<()> {
     match cmd.as_str() {
         "sync" => {
             let t = std::time::Instant::now();
-            sync::run(&source, charts_dir.as_deref(), &only, check)?;
+            sync::run(&source, out.as_deref(), &only, check)?;
             eprintln!("sync took {:.1}s", t.elapsed().as_secs_f64());
             Ok(())
         }

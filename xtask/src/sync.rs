@@ -55,41 +55,47 @@ fn existing_files(dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Files under `charts/<chart>/` that differ from `files` (changed, missing, stale).
-pub fn diff_chart(dir: &Path, files: &Files) -> Result<Vec<PathBuf>> {
+/// The directories (relative to the output root) a chart's generated files live in.
+pub fn owned_dirs(chart: &str) -> [String; 2] {
+    [format!("charts/{chart}"), format!("crds/{chart}")]
+}
+
+/// Files under `root` that differ from `files` (changed, missing, stale); `files`
+/// are keyed relative to `root`, and every file in the chart's owned dirs counts.
+pub fn diff_chart(root: &Path, chart: &str, files: &Files) -> Result<Vec<PathBuf>> {
     let mut differ = Vec::new();
     for (rel, content) in files {
-        let p = dir.join(rel);
+        let p = root.join(rel);
         if std::fs::read_to_string(&p).ok().as_deref() != Some(content.as_str()) {
             differ.push(p);
         }
     }
-    for rel in existing_files(dir)? {
-        if !files.contains_key(&rel) {
-            differ.push(dir.join(rel));
+    for dir in owned_dirs(chart) {
+        for rel in existing_files(&root.join(&dir))? {
+            if !files.contains_key(&format!("{dir}/{rel}")) {
+                differ.push(root.join(&dir).join(rel));
+            }
         }
     }
     Ok(differ)
 }
 
-/// Write (or with `check`, compare) every chart under `charts_dir` (default `charts/`).
-pub fn run(source: &Source, charts_dir: Option<&Path>, only: &[String], check: bool) -> Result<()> {
-    let charts_dir = charts_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| repo_root().join("charts"));
+/// Write (or with `check`, compare) every chart under `out` (default: the repo root):
+/// `charts/<chart>/` and the published full CRDs `crds/<chart>/`.
+pub fn run(source: &Source, out: Option<&Path>, only: &[String], check: bool) -> Result<()> {
+    let root = out.map(Path::to_path_buf).unwrap_or_else(repo_root);
     let generated = generate_all(source, only)?;
     let mut differ = Vec::new();
     for (chart, files) in &generated {
-        let dir = charts_dir.join(chart);
-        let d = diff_chart(&dir, files)?;
+        let d = diff_chart(&root, chart, files)?;
         if check {
             differ.extend(d);
             continue;
         }
         for p in d {
             let rel = p
-                .strip_prefix(&dir)
-                .expect("under chart dir")
+                .strip_prefix(&root)
+                .expect("under the output root")
                 .to_string_lossy()
                 .into_owned();
             match files.get(&rel) {
@@ -102,7 +108,12 @@ pub fn run(source: &Source, charts_dir: Option<&Path>, only: &[String], check: b
                     .with_context(|| format!("removing stale {}", p.display()))?,
             }
         }
-        remove_empty_dirs(&dir)?;
+        for dir in owned_dirs(chart) {
+            let dir = root.join(dir);
+            if dir.exists() && remove_empty_dirs(&dir)? {
+                std::fs::remove_dir(&dir)?;
+            }
+        }
     }
     if check && !differ.is_empty() {
         for p in &differ {

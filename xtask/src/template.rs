@@ -118,6 +118,37 @@ impl<'a> Injector<'a> {
             self.secret_credentials(&mut doc, &name, &namespace, &place)?;
         }
         self.settings(&mut doc, &kind, &name, &place)?;
+        if kind == "CustomResourceDefinition" {
+            // `crds.keep`: disabling the component or uninstalling never deletes a
+            // CRD, and so never the custom resources stored under it.
+            let cond = "{{- if $.Values.crds.keep }}".to_string();
+            let meta = mapping_at(&mut doc, &["metadata"])?;
+            let t = match meta.get_mut("annotations") {
+                Some(Value::Mapping(a)) => {
+                    // Upstream's own (cert-manager's) gives way to crds.keep.
+                    a.remove("helm.sh/resource-policy");
+                    let t = self.token(Sub::Optional {
+                        cond,
+                        key: "helm.sh/resource-policy",
+                        value: "keep".into(),
+                        block: false,
+                    });
+                    a.insert(Value::String(t), Value::Null);
+                    None
+                }
+                _ => Some(self.token(Sub::Optional {
+                    cond,
+                    key: "annotations",
+                    value: "(dict \"helm.sh/resource-policy\" \"keep\")".into(),
+                    block: true,
+                })),
+            };
+            if let Some(t) = t {
+                let meta = mapping_at(&mut doc, &["metadata"])?;
+                meta.remove("annotations");
+                meta.insert(Value::String(t), Value::Null);
+            }
+        }
         if kind == "Namespace" {
             // Uninstalling a chart must not delete a namespace (and everything other
             // charts or users put in it).

@@ -101,7 +101,12 @@ pub struct Fixed<'a> {
     pub credentials: &'a [CredentialSpec],
     /// ConfigMap literals exposed as `settings:` values.
     pub settings: &'a [SettingSpec],
+    /// The chart has CRDs (`crds.install`, `crds.keep`).
+    pub crds: bool,
 }
+
+const CRDS_INSTALL_DOC: &str = "Render this chart's CustomResourceDefinitions with the release (installed and upgraded by Helm; schema descriptions stripped to fit Helm's 1 MiB release limit). `false`: you apply them yourself, e.g. the full ones from the repository's `crds/<chart>/`. `global.crds.install: false` turns them off for every chart";
+const CRDS_KEEP_DOC: &str = "Annotate the CRDs `helm.sh/resource-policy: keep`, so disabling the component or uninstalling the release never deletes a CRD (which would delete every custom resource of it)";
 
 const CREDENTIALS_MODE_DOC: &str = "How Secret keys holding credentials are filled when their value below is empty: `demo` renders upstream's published demo credentials (objects equal upstream); `generate` never uses them: it generates the keys that can be generated (random, created once and kept on every upgrade by looking up the live Secret) and fails the render naming each value you must set. Empty: `global.credentials.mode`, else `demo`";
 
@@ -253,6 +258,19 @@ impl ValuesTree {
             default: "[]".into(),
             description: gp.into(),
         });
+        if fixed.crds {
+            out.push_str(&format!(
+                "crds:\n  # -- {CRDS_INSTALL_DOC}\n  install: true\n  # -- {CRDS_KEEP_DOC}\n  keep: true\n"
+            ));
+            for (key, d) in [("install", CRDS_INSTALL_DOC), ("keep", CRDS_KEEP_DOC)] {
+                docs.push(Doc {
+                    key: format!("crds.{key}"),
+                    kind: "bool",
+                    default: "true".into(),
+                    description: d.into(),
+                });
+            }
+        }
         if !fixed.credentials.is_empty() {
             out.push_str(&format!(
                 "credentials:\n  # -- {CREDENTIALS_MODE_DOC}\n  mode: \"\"\n"
@@ -362,6 +380,7 @@ impl ValuesTree {
                 "type": "object", "additionalProperties": true,
                 "properties": {
                     "imageRegistry": {"type": "string"},
+                    "crds": {"type": "object", "properties": {"install": {"type": "boolean"}}},
                     "imagePullSecrets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
                     "credentials": {
                         "type": "object",
@@ -371,6 +390,15 @@ impl ValuesTree {
                 }
             }),
         );
+        if fixed.crds {
+            props.insert(
+                "crds".into(),
+                json!({"type": "object", "additionalProperties": false, "properties": {
+                    "install": {"type": "boolean", "description": CRDS_INSTALL_DOC},
+                    "keep": {"type": "boolean", "description": CRDS_KEEP_DOC}
+                }}),
+            );
+        }
         if !fixed.settings.is_empty() {
             let sp: serde_json::Map<String, serde_json::Value> = fixed
                 .settings

@@ -147,9 +147,6 @@ fn check_pvc(docs: &[Value]) -> Result<(), String> {
 fn check_common_labels(docs: &[Value]) -> Result<(), String> {
     for d in docs {
         let k = ResKey::of(d).unwrap();
-        if k.kind == "CustomResourceDefinition" {
-            continue; // crds/ are not templated
-        }
         ensure(
             d["metadata"]["labels"]["team"].as_str() == Some("ml"),
             format!("{k} lacks commonLabels"),
@@ -284,6 +281,78 @@ fn check_knative_default(docs: &[Value]) -> Result<(), String> {
     )
 }
 
+fn crds(docs: &[Value]) -> Vec<&Value> {
+    docs.iter()
+        .filter(|d| d["kind"].as_str() == Some("CustomResourceDefinition"))
+        .collect()
+}
+
+fn keep_policy(d: &Value) -> Option<&str> {
+    d["metadata"]["annotations"]["helm.sh/resource-policy"].as_str()
+}
+
+fn check_crds_default(docs: &[Value]) -> Result<(), String> {
+    let crds = crds(docs);
+    ensure(
+        crds.len() == 3,
+        format!("{} katib CRDs rendered, want 3", crds.len()),
+    )?;
+    for c in crds {
+        let name = c["metadata"]["name"].as_str().unwrap_or_default();
+        ensure(
+            keep_policy(c) == Some("keep"),
+            format!("{name}: no keep policy"),
+        )?;
+        let mut copy = c.clone();
+        let n = xtask::crd::strip_crd_descriptions(&mut copy);
+        ensure(n == 0, format!("{name}: {n} schema descriptions rendered"))?;
+    }
+    Ok(())
+}
+
+fn check_crds_not_installed(docs: &[Value]) -> Result<(), String> {
+    ensure(crds(docs).is_empty(), "CRDs rendered with install false")?;
+    find(docs, "Deployment", "katib-controller");
+    Ok(())
+}
+
+fn check_crds_not_kept(docs: &[Value]) -> Result<(), String> {
+    let crds = crds(docs);
+    ensure(!crds.is_empty(), "no CRDs rendered")?;
+    for c in crds {
+        ensure(
+            keep_policy(c).is_none(),
+            format!("{:?} kept", c["metadata"]["name"]),
+        )?;
+    }
+    Ok(())
+}
+
+/// EventType has a *property* named `description` (spec.description): it stays,
+/// only the schemas' own descriptions go.
+fn check_description_property_kept(docs: &[Value]) -> Result<(), String> {
+    let et = find(
+        docs,
+        "CustomResourceDefinition",
+        "eventtypes.eventing.knative.dev",
+    );
+    for v in et["spec"]["versions"].as_sequence().into_iter().flatten() {
+        let spec = &v["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        ensure(
+            spec["properties"]["description"] == y("{type: string}"),
+            format!(
+                "{:?}: property description is {:?}",
+                v["name"], spec["properties"]["description"]
+            ),
+        )?;
+        ensure(
+            spec.get("description").is_none(),
+            "schema description rendered",
+        )?;
+    }
+    Ok(())
+}
+
 #[test]
 fn values_switches_change_what_they_should() {
     let cases: &[(&str, &str, &str, Check)] = &[
@@ -321,6 +390,13 @@ fn values_switches_change_what_they_should() {
         ("variant", "katib", "variant: standalone-postgres", check_variant),
         ("replicas absent upstream", "knative-serving", "workloads: {activator: {replicas: 2}}", check_optional_replicas),
         ("replicas absent upstream, default", "knative-serving", "{}", check_knative_default),
+        ("CRDs by default", "katib", "{}", check_crds_default),
+        ("crds.install false", "katib", "crds: {install: false}", check_crds_not_installed),
+        ("global.crds.install false", "katib", "global: {crds: {install: false}}", check_crds_not_installed),
+        ("global.crds.install true does not override the chart", "katib", "crds: {install: false}\nglobal: {crds: {install: true}}", check_crds_not_installed),
+        ("crds.keep false", "katib", "crds: {keep: false}", check_crds_not_kept),
+        ("crds.keep false drops upstream's own keep", "cert-manager", "crds: {keep: false}", check_crds_not_kept),
+        ("a property named description stays", "knative-eventing", "{}", check_description_property_kept),
         ("umbrella passes enabled and globals", "katib", "enabled: true\nglobal: {imageRegistry: '', other: {x: 1}}", check_defaults),
     ];
     let mut failures = Vec::new();
@@ -348,6 +424,8 @@ fn schema_rejects_typos_and_unknown_variants() {
             "containers: {noSuchContainer: {resources: {}}}",
             "noSuchContainer",
         ),
+        ("crds: {instal: false}", "instal"),
+        ("crds: {install: 'no'}", "install"),
     ];
     for (values, field) in cases {
         let err = render("katib", values).expect_err(values);
