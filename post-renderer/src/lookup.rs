@@ -9,14 +9,19 @@ use crate::error::{Error, Result};
 use crate::names;
 use crate::pods;
 
-/// Index of the core Service `name` (in `namespace` when given).
+/// Index of the core Service `name` (in `namespace` when given). A Service
+/// written without a namespace goes to the release namespace, which may be
+/// the one asked for: it is found when no Service has that namespace.
 pub fn find_service(docs: &[Document], name: &str, namespace: Option<&str>) -> Option<usize> {
-    docs.iter().position(|d| {
-        d.kind() == Some("Service")
-            && d.group().is_empty()
-            && d.name() == Some(name)
-            && (namespace.is_none() || d.namespace() == namespace)
-    })
+    let named = |d: &Document| {
+        d.kind() == Some("Service") && d.group().is_empty() && d.name() == Some(name)
+    };
+    docs.iter()
+        .position(|d| named(d) && (namespace.is_none() || d.namespace() == namespace))
+        .or_else(|| {
+            docs.iter()
+                .position(|d| named(d) && d.namespace().is_none())
+        })
 }
 
 /// The Service's `spec.selector`, when it is a non-empty mapping.

@@ -1325,6 +1325,65 @@ spec:
     }
 
     #[test]
+    fn release_namespace_services_get_namespace_less_objects() {
+        // A chart that writes no namespace: Helm (or Argo CD) puts every
+        // object in the release namespace, so the generated ones carry none
+        // either and route to the short host name, which Istio resolves in
+        // that namespace.
+        let stream = STREAM.replace(", namespace: kubeflow", "");
+        let out = run(&format!("apps: [{APP}]"), &stream).unwrap();
+        let generated: Vec<_> = out.iter().filter(|d| d.is_generated()).collect();
+        assert_eq!(generated.len(), 2);
+        for d in &generated {
+            assert_eq!(d.namespace(), None, "{:?}", d.value());
+        }
+        let vs = generated[0];
+        assert_eq!(
+            at(vs.value(), "spec:http:0:route:0:destination:host").and_then(Value::as_str),
+            Some("jwa-service")
+        );
+        assert_eq!(
+            at(vs.value(), "spec:gateways:0").and_then(Value::as_str),
+            Some("kubeflow/kubeflow-gateway")
+        );
+        // The env vars still reach the namespace-less workload.
+        assert!(out[1].is_touched());
+        // serviceAccounts need a namespace for the principal: ns/name works,
+        // a bare name is refused, naming the Service and what to write.
+        let out = run(
+            "apps: [{name: a, service: jwa-service, serviceAccounts: [kubeflow/dash]}]",
+            &stream,
+        )
+        .unwrap();
+        assert_eq!(
+            at(out[2].value(), "spec:rules:0:from:0:source:principals:0").and_then(Value::as_str),
+            Some("cluster.local/ns/kubeflow/sa/dash")
+        );
+        let err = run(
+            "apps: [{name: a, service: jwa-service, serviceAccounts: [dash]}]",
+            &stream,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("Service/jwa-service: field `metadata.namespace`")
+                && err.contains("namespace/dash"),
+            "{err}"
+        );
+        // A namespace in the config still places them explicitly.
+        let out = run(
+            "apps: [{name: a, service: jwa-service, namespace: team-a, prefix: /a/}]",
+            &stream,
+        )
+        .unwrap();
+        assert_eq!(out[2].namespace(), Some("team-a"));
+        assert_eq!(
+            at(out[2].value(), "spec:http:0:route:0:destination:host").and_then(Value::as_str),
+            Some("jwa-service.team-a.svc.cluster.local")
+        );
+    }
+
+    #[test]
     fn idempotent() {
         let cfg: Config = serde_yaml::from_str(&format!(
             "{{secureCookies: true, requestAuthentication: true, apps: [{APP}]}}"

@@ -681,6 +681,21 @@ webhooks:
     }
 
     #[test]
+    fn release_namespace_destination_rule() {
+        let stream = STREAM.replace(", namespace: kubeflow", "");
+        let out = config("{mode: sidecar, destinationRules: [{service: controller}]}")
+            .filter(docs(&stream))
+            .unwrap();
+        let dr = out.last().unwrap();
+        assert_eq!(dr.kind(), Some("DestinationRule"));
+        assert_eq!(dr.namespace(), None);
+        assert_eq!(
+            at(dr.value(), "spec:host").and_then(Value::as_str),
+            Some("controller")
+        );
+    }
+
+    #[test]
     fn opt_in_annotations() {
         let stream = STREAM.replace(
             "metadata: {name: controller, namespace: kubeflow, labels: {app: controller}}",

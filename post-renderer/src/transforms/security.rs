@@ -531,6 +531,28 @@ mod tests {
     }
 
     #[test]
+    fn release_namespace_workloads_get_namespace_less_policies() {
+        let release = DEPLOY.replace(", namespace: kubeflow", "");
+        let out = run("{preset: hardened}", &[&release, DEPLOY]);
+        let generated: Vec<_> = out
+            .iter()
+            .filter(|d| d.is_generated())
+            .map(|d| format!("{}/{}", d.namespace().unwrap_or("-"), d.name().unwrap()))
+            .collect();
+        assert_eq!(
+            generated,
+            [
+                "-/kf-post-default-deny",
+                "-/kf-post-allow-same-namespace",
+                "-/kf-post-allow-istio-system",
+                "kubeflow/kf-post-default-deny",
+                "kubeflow/default-allow-same-namespace-kubeflow",
+                "kubeflow/kf-post-allow-istio-system",
+            ]
+        );
+    }
+
+    #[test]
     fn network_policies_per_workload_namespace() {
         let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: hook, namespace: kubeflow}\nspec: {selector: {app: d}, ports: [{port: 443, targetPort: 9443}]}\n";
         let hook = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: v}\nwebhooks: [{name: a.b, clientConfig: {service: {name: hook, namespace: kubeflow, path: /v}}}]\n";
