@@ -7,6 +7,7 @@ use crate::crd::stripped;
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
+use crate::variables;
 use anyhow::{bail, Context, Result};
 use indexmap::IndexMap;
 use serde_yaml::Value;
@@ -65,6 +66,7 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
     // key -> distinct versions, in first-seen order (default scenario first).
     let mut objects: IndexMap<ResKey, Vec<Version>> = IndexMap::new();
     let mut sources: Vec<String> = Vec::new();
+    let mut used_variables = BTreeSet::new();
     for (name, sc) in &spec.scenarios {
         // An object in two dirs of one scenario: the later dir wins, as it would when
         // applying the dirs in order (istio-install/overlays/insecure relabels the
@@ -79,8 +81,10 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
             let docs = parse_stream(&text)
                 .with_context(|| format!("chart {chart}: parsing {described}"))?;
             let mut in_dir = HashMap::new();
-            for (i, doc) in docs.into_iter().enumerate() {
+            for (i, mut doc) in docs.into_iter().enumerate() {
                 let key = ResKey::of(&doc).with_context(|| format!("{described}: document {i}"))?;
+                let place = format!("chart {chart}: {key} (scenario {name}, {described})");
+                used_variables.extend(variables::resolve(&spec.variables, &mut doc, &place)?);
                 if in_dir.insert(key.clone(), i).is_some() {
                     bail!("chart {chart} scenario {name}: {key} appears twice in {described} (document {i})");
                 }
@@ -159,6 +163,16 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         }
     }
 
+    for (i, v) in spec.variables.iter().enumerate() {
+        if !used_variables.contains(&i) {
+            bail!(
+                "chart {chart}: variables entry for {} {} field {} matches no unresolved variable of any scenario",
+                v.kind,
+                v.name,
+                v.field.join(".")
+            );
+        }
+    }
     for cred in &spec.credentials {
         let found = objects.iter().any(|(key, versions)| {
             key.kind == "Secret"

@@ -8,3 +8,4 @@ pub mod sync;
 pub mod template;
 pub mod upstream;
 pub mod values;
+pub mod variables;

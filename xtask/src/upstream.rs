@@ -33,6 +33,28 @@ pub struct ChartSpec {
     /// Literals inside upstream ConfigMap payloads exposed as values.
     #[serde(default)]
     pub settings: Vec<SettingSpec>,
+    /// Unresolved upstream kustomize variables, each resolved, removed or kept
+    /// (`crate::variables`).
+    #[serde(default)]
+    pub variables: Vec<VariableSpec>,
+}
+
+/// A field of an upstream object holding `$(NAME)` that upstream never resolved:
+/// `resolve` substitutes the names it lists, `remove` drops the field, neither keeps
+/// it as upstream has it. Always with the reason.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct VariableSpec {
+    /// The object: every variant's version of kind/name.
+    pub kind: String,
+    pub name: String,
+    /// Path of the field: mapping keys, or list indexes.
+    pub field: Vec<String>,
+    #[serde(default)]
+    pub resolve: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub remove: bool,
+    pub reason: String,
 }
 
 /// A literal inside a string field of upstream objects (Dex's static user e-mail in
@@ -155,6 +177,17 @@ pub fn load_catalog() -> Result<Catalog> {
                     c.chart,
                     cred.secret,
                     cred.key
+                );
+            }
+        }
+        for v in &c.variables {
+            if v.reason.trim().is_empty() || (v.remove && !v.resolve.is_empty()) {
+                bail!(
+                    "{}: chart {}: variables entry for {} {} needs a reason and at most one of resolve/remove",
+                    path.display(),
+                    c.chart,
+                    v.kind,
+                    v.name
                 );
             }
         }

@@ -110,11 +110,16 @@ fn crds_are_templates_and_full_crds_are_published() {
             "charts/{chart}/crds/ exists: Helm would install it once and never upgrade it"
         );
         let sc = &spec.scenarios[spec.default_scenario()];
+        // Upstream's, with the chart's `variables:` declarations applied.
         let upstream_crds: Vec<Value> = source
             .scenario_docs(&sc.dirs)
             .unwrap()
             .into_iter()
             .filter(|d| d["kind"].as_str() == Some("CustomResourceDefinition"))
+            .map(|mut d| {
+                xtask::variables::resolve(&spec.variables, &mut d, chart).unwrap();
+                d
+            })
             .collect();
         for crd in &upstream_crds {
             let name = crd["metadata"]["name"].as_str().unwrap();
@@ -186,6 +191,52 @@ fn kustomize_checkout_is_rendered_with_kubectl() {
     }
     std::fs::remove_dir_all(&checkout).unwrap();
     std::fs::remove_dir_all(&out_dir).unwrap();
+}
+
+/// Issue 16: a `$(NAME)` upstream never resolved fails the sync naming chart, object
+/// and field, until the chart declares it; a declaration matching nothing fails too.
+#[test]
+fn unresolved_upstream_variables_fail_the_sync_until_declared() {
+    let trainer = "chart: trainer\nappVersion: '2.2.0'\ndescription: t\nscenarios:\n  manager: {kind: variant, dirs: [applications/trainer/upstream/overlays/manager]}\n";
+    let field = "field: [metadata, annotations, cert-manager.io/inject-ca-from]";
+    // (variables declaration, Err(message part) or Ok(annotation rendered))
+    let cases: &[(String, Result<&str, &str>)] = &[
+        (
+            String::new(),
+            Err("chart trainer: CustomResourceDefinition/jobsets.jobset.x-k8s.io (scenario manager, rendered/applications_trainer_upstream_overlays_manager.yaml): field metadata.annotations.cert-manager.io/inject-ca-from holds the unresolved kustomize variable $(CERTIFICATE_NAMESPACE)"),
+        ),
+        (
+            format!("variables: [{{kind: CustomResourceDefinition, name: jobsets.jobset.x-k8s.io, {field}, reason: r}}]"),
+            Ok("cert-manager.io/inject-ca-from: $(CERTIFICATE_NAMESPACE)/$(CERTIFICATE_NAME)"),
+        ),
+        (
+            format!("variables: [{{kind: CustomResourceDefinition, name: jobsets.jobset.x-k8s.io, {field}, resolve: {{CERTIFICATE_NAMESPACE: kubeflow-system, CERTIFICATE_NAME: jobset-cert}}, reason: r}}]"),
+            Ok("cert-manager.io/inject-ca-from: kubeflow-system/jobset-cert"),
+        ),
+        (
+            format!("variables: [{{kind: CustomResourceDefinition, name: jobsets.jobset.x-k8s.io, {field}, remove: true, reason: r}}, {{kind: ConfigMap, name: nope, field: [data, x], reason: r}}]"),
+            Err("chart trainer: variables entry for ConfigMap nope field data.x matches no unresolved variable of any scenario"),
+        ),
+    ];
+    for (declaration, want) in cases {
+        let spec: xtask::upstream::ChartSpec =
+            serde_yaml::from_str(&format!("{trainer}{declaration}\n")).unwrap();
+        match (xtask::chart::generate(&spec, &snapshot()), want) {
+            (Err(e), Err(part)) => {
+                let e = format!("{e:#}");
+                assert!(e.contains(part), "{declaration}: want {part:?} in {e}");
+            }
+            (Ok(files), Ok(annotation)) => {
+                let t = &files["charts/trainer/templates/crds/jobsets.jobset.x-k8s.io.yaml"];
+                assert!(
+                    t.contains(annotation),
+                    "{declaration}: {annotation} not in the template"
+                );
+            }
+            (Ok(_), Err(part)) => panic!("{declaration}: generated a chart, want {part:?}"),
+            (Err(e), Ok(_)) => panic!("{declaration}: {e:#}"),
+        }
+    }
 }
 
 #[test]

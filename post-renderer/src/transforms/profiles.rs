@@ -34,15 +34,29 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use crate::builders;
-use crate::document::{mapping_entry, Document};
+use crate::document::Document;
 use crate::error::{Error, Result};
-use crate::lookup::exists;
-use crate::names;
-use crate::transforms::{Filter, Scopes};
+use crate::transforms::istio::exists;
+use crate::transforms::Filter;
 
 const NAME: &str = "profiles";
 const MARKER: &str = "kf-post.kubeflow.org/profile-scoped";
+
+/// Kinds that have no namespace and so cannot be copied into a profile.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+    "APIService",
+    "Profile",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -96,12 +110,11 @@ impl Filter for Config {
             return Ok(docs);
         }
         self.validate()?;
-        let scopes = Scopes::of(&docs);
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
             match doc.annotation(MARKER) {
                 None | Some("false") => out.push(doc),
-                Some("true") => out.extend(self.copies(doc, &scopes)?),
+                Some("true") => out.extend(self.copies(doc)?),
                 Some(other) => {
                     return Err(Error::Field {
                         doc: doc.doc_ref(),
@@ -142,8 +155,15 @@ impl Config {
                     "profiles.profiles[{i}].{f}: {message}"
                 )))
             };
-            if let Err(e) = names::dns_label(&p.name) {
-                return field("name", format!("not a valid namespace name: {e}"));
+            if !is_dns_label(&p.name) {
+                return field(
+                    "name",
+                    format!(
+                        "{:?} is not a valid namespace name (lowercase letters, digits and \
+                         '-', at most 63, starting and ending with a letter or digit)",
+                        p.name
+                    ),
+                );
             }
             if !seen.insert(&p.name) {
                 return field("name", format!("{:?} is listed twice", p.name));
@@ -163,10 +183,9 @@ impl Config {
         Ok(())
     }
 
-    fn copies(&self, doc: Document, scopes: &Scopes) -> Result<Vec<Document>> {
+    fn copies(&self, doc: Document) -> Result<Vec<Document>> {
         let kind = doc.kind().unwrap_or_default();
-        // Profiles are cluster-scoped (and not in the core table).
-        if scopes.is_cluster_scoped(&doc) || kind == "Profile" {
+        if CLUSTER_SCOPED.contains(&kind) {
             return Err(Error::Field {
                 doc: doc.doc_ref(),
                 field: format!("metadata.annotations.{MARKER}"),
@@ -176,17 +195,15 @@ impl Config {
         let mut out = Vec::with_capacity(self.profiles.len());
         for p in &self.profiles {
             let mut copy = doc.clone();
-            copy.edit(NAME, |v, changes| {
-                let meta = mapping_entry(v, "metadata");
-                if let Some(Value::Mapping(ann)) = meta.get_mut("annotations") {
-                    ann.shift_remove(MARKER);
-                    if ann.is_empty() {
-                        meta.shift_remove("annotations");
-                    }
+            let meta = copy.metadata_mut();
+            if let Some(Value::Mapping(ann)) = meta.get_mut("annotations") {
+                ann.remove(MARKER);
+                if ann.is_empty() {
+                    meta.remove("annotations");
                 }
-                meta.insert("namespace".into(), p.name.as_str().into());
-                changes.push(format!("copied into profile namespace {}", p.name));
-            });
+            }
+            meta.insert("namespace".into(), p.name.as_str().into());
+            copy.record(NAME, format!("copied into profile namespace {}", p.name));
             out.push(copy);
         }
         Ok(out)
@@ -216,7 +233,7 @@ impl Config {
         meta.insert("annotations".into(), Value::Mapping(annotations));
         meta.insert("labels".into(), Value::Mapping(labels));
         meta.insert("name".into(), p.name.as_str().into());
-        builders::object("v1", "Namespace", meta, None)
+        object("v1", "Namespace", meta, None)
     }
 
     fn profile(&self, p: &Profile) -> Value {
@@ -237,13 +254,29 @@ impl Config {
         }
         let mut meta = Mapping::new();
         meta.insert("name".into(), p.name.as_str().into());
-        builders::object(
-            &self.api_version,
-            "Profile",
-            meta,
-            Some(Value::Mapping(spec)),
-        )
+        object(&self.api_version, "Profile", meta, Some(spec))
     }
+}
+
+fn object(api_version: &str, kind: &str, meta: Mapping, spec: Option<Mapping>) -> Value {
+    let mut m = Mapping::new();
+    m.insert("apiVersion".into(), api_version.into());
+    m.insert("kind".into(), kind.into());
+    m.insert("metadata".into(), Value::Mapping(meta));
+    if let Some(spec) = spec {
+        m.insert("spec".into(), Value::Mapping(spec));
+    }
+    Value::Mapping(m)
+}
+
+fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
 }
 
 #[cfg(test)]
@@ -303,7 +336,7 @@ metadata: {name: shared, namespace: kubeflow}
             "marker removed from copies"
         );
         assert!(!out[2].is_touched(), "unmarked documents untouched");
-        let p = out[3].value();
+        let p = &out[3].value;
         assert_eq!(p["apiVersion"].as_str(), Some("kubeflow.org/v1"));
         assert_eq!(p["spec"]["owner"]["name"].as_str(), Some("a@example.com"));
         assert_eq!(p["spec"]["owner"]["kind"].as_str(), Some("User"));
@@ -311,7 +344,7 @@ metadata: {name: shared, namespace: kubeflow}
             p["spec"]["resourceQuotaSpec"]["hard"]["memory"].as_str(),
             Some("16Gi")
         );
-        assert!(out[4].value()["spec"].get("resourceQuotaSpec").is_none());
+        assert!(out[4].value["spec"].get("resourceQuotaSpec").is_none());
     }
 
     #[test]
@@ -380,7 +413,7 @@ metadata: {name: shared, namespace: kubeflow}
         let cfg: Config =
             serde_yaml::from_str(&format!("{{renderNamespaces: true, {}}}", TWO)).unwrap();
         let mut once = cfg.filter(docs(STREAM)).unwrap();
-        once.iter_mut().for_each(|d| d.forget_changes());
+        once.iter_mut().for_each(|d| d.changes.clear());
         let twice = cfg.filter(once.clone()).unwrap();
         assert_eq!(once.len(), twice.len());
         assert!(twice.iter().all(|d| !d.is_touched()));
