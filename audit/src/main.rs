@@ -12,8 +12,8 @@ applied together with what admits them: objects intercepted by a
 failurePolicy=Fail admission webhook served by the release, custom resources
 whose CRD is in the release, resources of an APIService served by the release.
 Each must be sequenced after its webhook configuration, Service and workload
-(or CRD, or APIService): a helm.sh/hook post-install,post-upgrade hook (or a
-hook of greater weight), or a greater argocd.argoproj.io/sync-wave.
+(or CRD, or APIService): a helm.sh/hook post-install,post-upgrade,post-rollback
+hook (or a hook of greater weight), or a greater argocd.argoproj.io/sync-wave.
   --namespace NS    namespace of objects that name none (helm -n; default: default)
   --sequencing S    helm or argocd (default: argocd if any object has an Argo CD
                     sync-wave or hook annotation, else helm)

@@ -8,8 +8,8 @@
 //! same release cannot even be built by Helm (`resource mapping not found …
 //! ensure CRDs are installed first`); a resource of an aggregated API
 //! (APIService) is unknown until its server answers. Such an object must be
-//! sequenced after what it depends on: as a Helm `post-install,post-upgrade`
-//! hook (created after the regular objects, with `--wait` after they are
+//! sequenced after what it depends on: as a Helm
+//! `post-install,post-upgrade,post-rollback` hook (created after the regular objects, with `--wait` after they are
 //! Ready), or in a later Argo CD sync wave.
 //!
 //! The webhook matcher follows the API server (k8s.io/apiserver
@@ -58,12 +58,13 @@ impl Sequencing {
         }
     }
 
-    /// The operations that apply objects: Helm installs and upgrades (an
-    /// upgrade can enable a component, creating its webhook and the objects it
-    /// intercepts in one go); Argo CD syncs.
+    /// The operations that apply objects: Helm installs, upgrades and
+    /// rollbacks (an upgrade can enable a component, creating its webhook and
+    /// the objects it intercepts in one go, and a rollback can bring them back
+    /// the same way); Argo CD syncs.
     fn events(self) -> &'static [&'static str] {
         match self {
-            Sequencing::Helm => &["install", "upgrade"],
+            Sequencing::Helm => &["install", "upgrade", "rollback"],
             Sequencing::ArgoCd => &["sync"],
         }
     }
@@ -748,8 +749,8 @@ fn not_after(
     release_ns: &str,
 ) -> Result<Option<String>, String> {
     let with_id = |e: String| format!("{}: {e}", doc_id(o));
-    // Problem text → events it occurs in, so identical install and upgrade
-    // findings are reported once.
+    // Problem text → events it occurs in, so identical install, upgrade and
+    // rollback findings are reported once.
     let mut problems: Vec<(String, Vec<&str>)> = Vec::new();
     for &event in seq.events() {
         let problem = match step(o, seq, event).map_err(with_id)? {
@@ -793,12 +794,21 @@ fn not_after(
     let text = problems
         .into_iter()
         .map(|(p, events)| match seq {
-            Sequencing::Helm => format!("on {}: {p}", events.join(" and ")),
+            Sequencing::Helm => format!("on {}: {p}", join_words(&events)),
             Sequencing::ArgoCd => p,
         })
         .collect::<Vec<_>>()
         .join("; ");
     Ok(Some(text))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// APIServices of the stream served by a Service of the stream, with their
@@ -1518,26 +1528,32 @@ mod tests {
     #[test]
     fn sequenced_after_means_a_later_phase_or_weight() {
         use Sequencing::*;
-        const POST: &str = "{helm.sh/hook: 'post-install,post-upgrade'}";
+        const POST: &str = "{helm.sh/hook: 'post-install,post-upgrade,post-rollback'}";
         let cases: &[(&str, &str, Sequencing, Option<&str>)] = &[
             (
                 "{}",
                 "{}",
                 Helm,
-                Some("on install and upgrade: regular is not after ConfigMap rel/x (regular)"),
+                Some("on install, upgrade and rollback: regular is not after ConfigMap rel/x (regular)"),
             ),
             (POST, "{}", Helm, None),
             (
                 "{helm.sh/hook: post-install}",
                 "{}",
                 Helm,
-                Some("on upgrade: not applied (hook \"post-install\")"),
+                Some("on upgrade and rollback: not applied (hook \"post-install\")"),
+            ),
+            (
+                "{helm.sh/hook: 'post-install,post-upgrade'}",
+                "{}",
+                Helm,
+                Some("on rollback: not applied (hook \"post-install,post-upgrade\")"),
             ),
             (
                 "{helm.sh/hook: post-upgrade}",
                 "{}",
                 Helm,
-                Some("on install: not applied"),
+                Some("on install and rollback: not applied"),
             ),
             (
                 "{helm.sh/hook: 'pre-install,pre-upgrade'}",
@@ -1552,14 +1568,14 @@ mod tests {
                 Some("on install: post-install hook weight 0 is not after ConfigMap rel/x (post-install hook weight 0)"),
             ),
             (
-                "{helm.sh/hook: 'post-install,post-upgrade', helm.sh/hook-weight: '1'}",
+                "{helm.sh/hook: 'post-install,post-upgrade,post-rollback', helm.sh/hook-weight: '1'}",
                 POST,
                 Helm,
                 None,
             ),
             (
-                "{helm.sh/hook: 'post-install,post-upgrade', helm.sh/hook-weight: '1'}",
-                "{helm.sh/hook: 'post-install,post-upgrade', helm.sh/hook-weight: '1'}",
+                "{helm.sh/hook: 'post-install,post-upgrade,post-rollback', helm.sh/hook-weight: '1'}",
+                "{helm.sh/hook: 'post-install,post-upgrade,post-rollback', helm.sh/hook-weight: '1'}",
                 Helm,
                 Some("on install: post-install hook weight 1 is not after"),
             ),
@@ -1632,9 +1648,9 @@ mod tests {
         assert_eq!(regular.custom_resources, 1);
         assert_eq!(
             regular.violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["document 1 Mouse default/m: CRD mice.zoo.io: on install and upgrade: regular is not after CustomResourceDefinition mice.zoo.io (regular)"]
+            ["document 1 Mouse default/m: CRD mice.zoo.io: on install, upgrade and rollback: regular is not after CustomResourceDefinition mice.zoo.io (regular)"]
         );
-        let hooked = run(&format!("{CRD}apiVersion: zoo.io/v1\nkind: Mouse\nmetadata: {{name: m, annotations: {{helm.sh/hook: 'post-install,post-upgrade'}}}}\n"));
+        let hooked = run(&format!("{CRD}apiVersion: zoo.io/v1\nkind: Mouse\nmetadata: {{name: m, annotations: {{helm.sh/hook: 'post-install,post-upgrade,post-rollback'}}}}\n"));
         assert_eq!((hooked.custom_resources, hooked.violations.len()), (1, 0));
         let bad = audit(
             &crate::parse(&CRD.replace("Namespaced", "Galactic")).unwrap(),

@@ -79,7 +79,7 @@ pub fn resolve(in_stream: &[Document], file: Option<&str>) -> Result<(Config, Ve
     let mut origins: Vec<Origin> = Vec::new();
     for doc in in_stream {
         let origin = Origin::Stream(doc.doc_ref().to_string());
-        let spec = spec_of(&doc.value, &origin)?;
+        let spec = spec_of(doc.value(), &origin)?;
         merge_strict(&mut merged, spec, "spec", &origins, &origin)?;
         origins.push(origin);
     }

@@ -2,8 +2,9 @@
 //! and a record of what the transforms changed.
 //!
 //! Untouched documents are written back byte-for-byte from `raw`; a document
-//! becomes "touched" only through the mutable accessors below, which is what
-//! lets `--explain` say exactly which transform changed what.
+//! becomes "touched" only through [`Document::edit`] and the metadata setters,
+//! which record every change: that is what lets `--explain` say exactly which
+//! transform changed what, and what makes an edit impossible to lose.
 
 use serde_yaml::{Mapping, Value};
 
@@ -20,24 +21,55 @@ pub struct Change {
     pub what: String,
 }
 
+/// The changes one [`Document::edit`] makes, each described for `--explain`.
+#[derive(Debug, Default)]
+pub struct Changes(Vec<String>);
+
+impl Changes {
+    /// Describe one change (`set spec.x=y`, `removed …`).
+    pub fn push(&mut self, what: impl Into<String>) {
+        self.0.push(what.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A document of the stream. Its value can only be changed through
+/// [`Document::edit`] and the metadata setters, which record what changed:
+/// a document with no recorded change is written back as its original text,
+/// so an unrecorded edit would silently be lost.
 #[derive(Debug, Clone)]
 pub struct Document {
-    /// Position in the input stream (0-based); generated documents get the
-    /// index of the document they were derived from or `usize::MAX`.
+    /// Position in the input stream (0-based); generated documents get
+    /// `usize::MAX`.
     pub index: usize,
     /// Comment lines before the body (Helm's `# Source: …`), kept verbatim.
-    pub leading_comments: String,
+    leading_comments: String,
     /// The document's text as read (without the `---` separator).
-    pub raw: String,
+    raw: String,
     /// The parsed document (always a mapping for Kubernetes objects).
-    pub value: Value,
+    value: Value,
     /// Changes made so far; empty means the document is emitted as `raw`.
-    pub changes: Vec<Change>,
+    changes: Vec<Change>,
     /// Created by a transform rather than read from the input.
-    pub generated: bool,
+    generated: bool,
 }
 
 impl Document {
+    /// A document read from the stream (by `crate::stream`).
+    pub(crate) fn parsed(index: usize, leading_comments: &str, raw: &str, value: Value) -> Self {
+        Document {
+            index,
+            leading_comments: leading_comments.to_owned(),
+            raw: raw.to_owned(),
+            value,
+            changes: Vec::new(),
+            generated: false,
+        }
+    }
+
     /// A document created by a transform (e.g. a VirtualService).
     pub fn generated(value: Value, transform: &'static str, why: impl Into<String>) -> Self {
         Document {
@@ -66,17 +98,70 @@ impl Document {
         }
     }
 
+    /// The parsed document.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The parsed document, taken out.
+    pub fn into_value(self) -> Value {
+        self.value
+    }
+
+    /// The document's text as read (empty for generated documents).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Comment lines before the body, as read.
+    pub fn leading_comments(&self) -> &str {
+        &self.leading_comments
+    }
+
+    /// What the transforms changed, in order (the first entry of a generated
+    /// document says why it was generated).
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
     pub fn is_touched(&self) -> bool {
         !self.changes.is_empty()
     }
 
-    /// Record a change without going through an accessor (for edits made via
-    /// `value` directly).
-    pub fn record(&mut self, transform: &'static str, what: impl Into<String>) {
-        self.changes.push(Change {
-            transform,
-            what: what.into(),
-        });
+    pub fn is_generated(&self) -> bool {
+        self.generated
+    }
+
+    /// Change the value: `f` edits it and describes each change in
+    /// [`Changes`], which are recorded for `transform`. An edit `f` does not
+    /// describe is still recorded (as an undescribed change), so that it is
+    /// never lost; what `f` returns is passed through (e.g. a `Result`).
+    pub fn edit<R>(
+        &mut self,
+        transform: &'static str,
+        f: impl FnOnce(&mut Value, &mut Changes) -> R,
+    ) -> R {
+        let before = fingerprint(&self.value);
+        let mut changes = Changes::default();
+        let result = f(&mut self.value, &mut changes);
+        if changes.is_empty() && fingerprint(&self.value) != before {
+            changes.push("changed the document (undescribed)");
+        }
+        for what in changes.0 {
+            self.record(transform, what);
+        }
+        result
+    }
+
+    fn record(&mut self, transform: &'static str, what: String) {
+        self.changes.push(Change { transform, what });
+    }
+
+    /// Forget the recorded changes, as if the document had been read again
+    /// (for idempotence tests).
+    #[cfg(test)]
+    pub(crate) fn forget_changes(&mut self) {
+        self.changes.clear();
     }
 
     fn str_at(&self, path: &[&str]) -> Option<&str> {
@@ -146,11 +231,6 @@ impl Document {
             .as_str()
     }
 
-    /// Mutable access to `metadata`, creating it if absent.
-    pub fn metadata_mut(&mut self) -> &mut Mapping {
-        mapping_entry(&mut self.value, "metadata")
-    }
-
     /// Set `metadata.labels[key]`; records a change only if the value differs.
     pub fn set_label(&mut self, transform: &'static str, key: &str, value: &str) -> bool {
         self.set_metadata_string(transform, "labels", key, value)
@@ -161,6 +241,17 @@ impl Document {
         self.set_metadata_string(transform, "annotations", key, value)
     }
 
+    /// Remove `metadata.labels[key]`; records a change if it was there.
+    pub fn remove_label(&mut self, transform: &'static str, key: &str) -> bool {
+        self.remove_metadata_key(transform, "labels", key)
+    }
+
+    /// Remove `metadata.annotations[key]` (and `annotations` if that leaves
+    /// it empty); records a change if it was there.
+    pub fn remove_annotation(&mut self, transform: &'static str, key: &str) -> bool {
+        self.remove_metadata_key(transform, "annotations", key)
+    }
+
     fn set_metadata_string(
         &mut self,
         transform: &'static str,
@@ -168,16 +259,44 @@ impl Document {
         key: &str,
         value: &str,
     ) -> bool {
-        let entries = mapping_entry(&mut self.value, "metadata");
-        let entries = mapping_entry_in(entries, map);
-        let k = Value::String(key.to_owned());
-        if entries.get(&k).and_then(Value::as_str) == Some(value) {
-            return false;
-        }
-        entries.insert(k, Value::String(value.to_owned()));
-        self.record(transform, format!("set metadata.{map}.{key}={value}"));
-        true
+        self.edit(transform, |doc, changes| {
+            let entries = mapping_entry_in(mapping_entry(doc, "metadata"), map);
+            let k = Value::String(key.to_owned());
+            if entries.get(&k).and_then(Value::as_str) == Some(value) {
+                return false;
+            }
+            entries.insert(k, Value::String(value.to_owned()));
+            changes.push(format!("set metadata.{map}.{key}={value}"));
+            true
+        })
     }
+
+    fn remove_metadata_key(&mut self, transform: &'static str, map: &str, key: &str) -> bool {
+        self.edit(transform, |doc, changes| {
+            let Some(meta) = doc.get_mut("metadata").and_then(Value::as_mapping_mut) else {
+                return false;
+            };
+            let Some(entries) = meta.get_mut(map).and_then(Value::as_mapping_mut) else {
+                return false;
+            };
+            if entries.shift_remove(key).is_none() {
+                return false;
+            }
+            if entries.is_empty() && map == "annotations" {
+                meta.shift_remove(map);
+            }
+            changes.push(format!("removed metadata.{map}.{key}"));
+            true
+        })
+    }
+}
+
+/// A cheap summary of a value, to tell whether an edit changed it.
+fn fingerprint(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// `value[key]` as a mapping, inserted (empty) if missing or null.

@@ -7,16 +7,20 @@
 // matter and boxing them would only complicate every transform.
 #![allow(clippy::result_large_err)]
 
+pub mod builders;
 pub mod config;
 pub mod document;
 pub mod error;
 pub mod limits;
+pub mod lookup;
+pub mod names;
 pub mod pipeline;
+pub mod pods;
 pub mod stream;
 pub mod transforms;
 pub mod validate;
 pub mod yaml11;
 
-pub use document::{Change, Document};
+pub use document::{Change, Changes, Document};
 pub use error::{DocRef, Error, Result};
 pub use pipeline::{post_render, Options, Output};

@@ -64,7 +64,7 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
     for filter in config.filters() {
         let before: Vec<(usize, String)> = if options.explain {
             docs.iter()
-                .filter(|d| !d.generated)
+                .filter(|d| !d.is_generated())
                 .map(|d| (d.index, d.doc_ref().to_string()))
                 .collect()
         } else {
@@ -74,7 +74,7 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
         if options.explain {
             let after: BTreeSet<usize> = docs
                 .iter()
-                .filter(|d| !d.generated)
+                .filter(|d| !d.is_generated())
                 .map(|d| d.index)
                 .collect();
             removed.extend(
@@ -111,15 +111,15 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
 fn name_generated_for_helm4(docs: &mut [Document]) {
     if !docs
         .iter()
-        .any(|d| !d.generated && d.annotation(HELM4_FILENAME).is_some())
+        .any(|d| !d.is_generated() && d.annotation(HELM4_FILENAME).is_some())
     {
         return;
     }
     for doc in docs
         .iter_mut()
-        .filter(|d| d.generated && d.annotation(HELM4_FILENAME).is_none())
+        .filter(|d| d.is_generated() && d.annotation(HELM4_FILENAME).is_none())
     {
-        let Some(transform) = doc.changes.first().map(|c| c.transform) else {
+        let Some(transform) = doc.changes().first().map(|c| c.transform) else {
             continue;
         };
         let file = format!("kf-post/{transform}.yaml");
@@ -160,7 +160,7 @@ fn explain(
     }
     let (mut changed, mut generated) = (0, 0);
     for d in docs.iter().filter(|d| d.is_touched()) {
-        if d.generated {
+        if d.is_generated() {
             generated += 1;
             let at = d.namespace().map(|ns| format!("{ns}/")).unwrap_or_default();
             let _ = writeln!(
@@ -173,7 +173,7 @@ fn explain(
             changed += 1;
             let _ = writeln!(s, "{}:", d.doc_ref());
         }
-        for c in &d.changes {
+        for c in d.changes() {
             let _ = writeln!(s, "  {}: {}", c.transform, c.what);
         }
     }

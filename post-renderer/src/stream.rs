@@ -324,14 +324,7 @@ fn parse_document<'a>(
         None => serde_yaml::from_str::<Value>(body).map_err(yaml_error)?,
     };
     check_shape(index, &source, &value)?;
-    Ok(Document {
-        index,
-        leading_comments: leading_comments.to_owned(),
-        raw: body.to_owned(),
-        value,
-        changes: Vec::new(),
-        generated: false,
-    })
+    Ok(Document::parsed(index, leading_comments, body, value))
 }
 
 /// The 0-based line where the running depth of `[`/`{` (outside quoted
@@ -594,20 +587,20 @@ pub(crate) fn value_kind(v: &Value) -> &'static str {
 /// Append one document body as it will be written to `out`; `opaque` is
 /// the stream's table of CRD schema blocks.
 fn write_body(doc: &Document, opaque: &[&str], out: &mut Vec<u8>) -> Result<()> {
-    if !doc.is_touched() && !doc.generated {
-        out.extend_from_slice(doc.raw.as_bytes());
-        if !doc.raw.ends_with('\n') {
+    if !doc.is_touched() && !doc.is_generated() {
+        out.extend_from_slice(doc.raw().as_bytes());
+        if !doc.raw().ends_with('\n') {
             out.push(b'\n');
         }
         return Ok(());
     }
-    let text = serde_yaml::to_string(&doc.value).map_err(|e| Error::Document {
+    let text = serde_yaml::to_string(doc.value()).map_err(|e| Error::Document {
         doc: doc.doc_ref(),
         message: format!("cannot serialise: {e}"),
     })?;
     let text = crate::yaml11::quote_ambiguous(text);
     let Some(n) = doc
-        .value
+        .value()
         .get("spec")
         .and_then(|s| s.get("versions"))
         .and_then(Value::as_str)
@@ -639,15 +632,27 @@ fn write_body(doc: &Document, opaque: &[&str], out: &mut Vec<u8>) -> Result<()> 
     Ok(())
 }
 
+/// The values of a stream's documents (CRD schemas parsed too), read with
+/// every check kf-post makes (limits, duplicate keys, encodings): the one
+/// stream reader for tests and tools that need to look inside manifests.
+pub fn read_values(input: &[u8]) -> Result<Vec<Value>> {
+    let stream = parse(input, ParseOptions { full_crds: true })?;
+    Ok(stream
+        .documents
+        .into_iter()
+        .map(Document::into_value)
+        .collect())
+}
+
 /// Write documents as a stream: `---`, the leading comments, the body.
 /// Takes the documents by value and frees each once written, so the peak
 /// memory is not input + parsed documents + output at once.
 pub fn emit(docs: Vec<Document>, opaque: &[&str]) -> Result<Vec<u8>> {
     // A touched CRD's `raw` still holds its schemas, so this covers them.
-    let mut out = Vec::with_capacity(docs.iter().map(|d| d.raw.len() + 64).sum());
+    let mut out = Vec::with_capacity(docs.iter().map(|d| d.raw().len() + 64).sum());
     for doc in docs {
         out.extend_from_slice(b"---\n");
-        out.extend_from_slice(doc.leading_comments.as_bytes());
+        out.extend_from_slice(doc.leading_comments().as_bytes());
         write_body(&doc, opaque, &mut out)?;
     }
     Ok(out)
@@ -742,12 +747,12 @@ mod tests {
         let s = parse_str(CRD).unwrap();
         let d = &s.documents[0];
         assert_eq!(
-            d.value["spec"]["versions"].as_str(),
+            d.value()["spec"]["versions"].as_str(),
             Some("__kf_post_opaque_0__")
         );
-        assert_eq!(d.value["spec"]["scope"].as_str(), Some("Namespaced"));
+        assert_eq!(d.value()["spec"]["scope"].as_str(), Some("Namespaced"));
         assert_eq!(
-            d.value["spec"]["preserveUnknownFields"].as_bool(),
+            d.value()["spec"]["preserveUnknownFields"].as_bool(),
             Some(false)
         );
         // Untouched: byte-identical.
@@ -762,10 +767,10 @@ mod tests {
         let reparsed = parse(&out, ParseOptions { full_crds: true }).unwrap();
         let mut want: Value = serde_yaml::from_str(CRD).unwrap();
         want["metadata"]["labels"] = serde_yaml::from_str("{a: b}").unwrap();
-        assert_eq!(reparsed.documents[0].value, want);
+        assert_eq!(*reparsed.documents[0].value(), want);
         // Full parse when asked for.
         let full = parse(CRD.as_bytes(), ParseOptions { full_crds: true }).unwrap();
-        assert!(full.documents[0].value["spec"]["versions"].is_sequence());
+        assert!(full.documents[0].value()["spec"]["versions"].is_sequence());
     }
 
     #[test]
@@ -790,7 +795,7 @@ mod tests {
         let crd = CRD.replace("    served: true", "    additionalPrinterColumns:\n    - jsonPath: .spec.containers[*].name\n      description: 'Examples: *.foo.com, a & b'\n    served: true");
         let d = &parse_str(&crd).unwrap().documents[0];
         assert_eq!(
-            d.value["spec"]["versions"].as_str(),
+            d.value()["spec"]["versions"].as_str(),
             Some("__kf_post_opaque_0__")
         );
     }
@@ -799,7 +804,7 @@ mod tests {
     fn crd_with_aliases_is_parsed_fully() {
         let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x\nx-common: &s {type: string}\nspec:\n  versions:\n  - name: v1\n    schema: *s\n";
         let d = &parse_str(crd).unwrap().documents[0];
-        assert!(d.value["spec"]["versions"].is_sequence());
+        assert!(d.value()["spec"]["versions"].is_sequence());
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! Make re-serialised documents read the same under YAML 1.1.
+//! The YAML 1.1 scalar rules of the project, in one place: which plain
+//! scalars a YAML 1.1 reader takes for something other than a string
+//! ([`is_non_string`]), and quoting them in serde_yaml's output
+//! ([`quote_ambiguous`]). The chart generator (xtask) and the tests use the
+//! same rules.
 //!
 //! serde_yaml writes YAML 1.2: it quotes strings that 1.2 would read as
 //! something else (`true`, `null`, `12`), but leaves `y`, `no`, `off`,
@@ -61,7 +65,7 @@ fn needs_quotes(scalar: &str) -> bool {
     if canonical_int || scalar == "true" || scalar == "false" {
         return false;
     }
-    yaml11_non_string(scalar)
+    is_non_string(scalar)
         && matches!(
             serde_yaml::from_str::<serde_yaml::Value>(scalar),
             Ok(serde_yaml::Value::String(_))
@@ -112,24 +116,120 @@ fn quote_if_needed(scalar: &str) -> String {
     }
 }
 
-/// Whether a plain scalar is a bool, null or number under YAML 1.1
-/// (generously: anything number-like counts).
-pub fn yaml11_non_string(s: &str) -> bool {
+/// Whether a YAML 1.1 reader may resolve the plain (unquoted) scalar `s`
+/// to something other than a string, so that a string with this text must
+/// be quoted. The rules:
+///
+/// - go-yaml v2 (behind sigs.k8s.io/yaml: Helm, kubectl, the API server):
+///   booleans `y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|
+///   on|On|ON|off|Off|OFF`; nulls `~|null|Null|NULL`; `.inf`, `.nan` in their
+///   spellings, signed; the merge key `<<`; integers in any base Go's
+///   `ParseInt(s, 0, 64)` accepts (`12`, `-3`, `017`, `0o17`, `0x1F`,
+///   `0b101`) after removing every `_` (`1_000`); floats
+///   `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, also after
+///   removing `_`.
+/// - other YAML 1.1 readers (the spec's types): sexagesimal numbers
+///   (`1:20`, `1:20:30.5`), timestamps (`2001-12-14`,
+///   `2001-12-14T21:59:43Z`) and the value key `=`.
+///
+/// The empty scalar is left out: serde_yaml always quotes an empty string,
+/// and an empty plain value in its output is a mapping or sequence opener.
+pub fn is_non_string(s: &str) -> bool {
     const WORDS: &[&str] = &[
         "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
         "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL",
         ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
         ".NaN", ".NAN", "<<", "=",
     ];
-    if WORDS.contains(&s) {
-        return true;
+    WORDS.contains(&s) || is_number(s) || is_sexagesimal(s) || is_timestamp(s)
+}
+
+/// An integer or float as go-yaml v2 reads it (underscores removed first).
+fn is_number(s: &str) -> bool {
+    let plain = s.replace('_', "");
+    let body = plain.strip_prefix(['+', '-']).unwrap_or(&plain);
+    let digits = |b: &str, radix: u32| !b.is_empty() && b.chars().all(|c| c.is_digit(radix));
+    let prefixed = |p: [&str; 2], radix| {
+        p.iter()
+            .any(|p| body.strip_prefix(p).is_some_and(|b| digits(b, radix)))
+    };
+    digits(body, 10)
+        || prefixed(["0x", "0X"], 16)
+        || prefixed(["0o", "0O"], 8)
+        || prefixed(["0b", "0B"], 2)
+        || is_float(body)
+}
+
+/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_float(body: &str) -> bool {
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let all_digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => !frac.is_empty() && all_digits(frac),
+        Some((int, frac)) => !int.is_empty() && all_digits(int) && all_digits(frac),
+        None => !mantissa.is_empty() && all_digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && all_digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// `[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?`
+fn is_sexagesimal(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (body, frac) = match body.split_once('.') {
+        Some((b, f)) => (b, Some(f)),
+        None => (body, None),
+    };
+    let mut parts = body.split(':');
+    let head = parts.next().unwrap_or_default();
+    let sixty: Vec<&str> = parts.collect();
+    head.starts_with(|c: char| c.is_ascii_digit())
+        && head.chars().all(|c| c.is_ascii_digit() || c == '_')
+        && !sixty.is_empty()
+        && sixty.iter().all(|p| {
+            let b = p.as_bytes();
+            matches!(b, [d] if d.is_ascii_digit())
+                || matches!(b, [a, d] if (b'0'..=b'5').contains(a) && d.is_ascii_digit())
+        })
+        && frac.is_none_or(|f| f.chars().all(|c| c.is_ascii_digit() || c == '_'))
+}
+
+/// `YYYY-M(M)-D(D)`, alone or followed by a time (`T`, `t` or a space).
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, n: usize| {
+        b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit)
+    };
+    if !(digits(0, 4) && b.get(4) == Some(&b'-')) {
+        return false;
     }
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits.contains(|c: char| c.is_ascii_digit())
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || "_:.xXoO+-".contains(c))
+    // The `-` after a one- or two-digit month.
+    let rest = match (digits(5, 2), digits(5, 1)) {
+        (true, _) => 7,
+        (false, true) => 6,
+        _ => return false,
+    };
+    if b.get(rest) != Some(&b'-') {
+        return false;
+    }
+    let day_end = if digits(rest + 1, 2) {
+        rest + 3
+    } else if digits(rest + 1, 1) {
+        rest + 2
+    } else {
+        return false;
+    };
+    match b.get(day_end) {
+        None => true,
+        Some(b'T' | b't' | b' ' | b'\t') => digits(day_end + 1, 1),
+        Some(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -173,15 +273,63 @@ mod tests {
     #[test]
     fn yaml11_classification() {
         let non_strings = [
-            "y", "No", "OFF", "~", "1_000", "0x1F", "0o17", "017", "1:20", "-1.5e3", "+12", ".5",
-            ".inf", "0b11",
+            "y",
+            "No",
+            "OFF",
+            "~",
+            "null",
+            "<<",
+            "1_000",
+            "0x1F",
+            "0o17",
+            "017",
+            "09",
+            "1:20",
+            "-1.5e3",
+            "+12",
+            ".5",
+            "5.",
+            "1e3",
+            ".inf",
+            "-.Inf",
+            "0b11",
+            "1:20:30.5",
+            "2001-12-14",
+            "2001-1-4",
+            "1970-01-01T00:00:00Z",
+            "2001-12-14 21:59:43.10 -5",
         ];
-        let strings = ["yesno", "v1.2", "abc", "", "-", "1-2-3z", "n/a", "on-call"];
+        let strings = [
+            "yesno",
+            "v1.2",
+            "abc",
+            "",
+            "-",
+            "1-2-3z",
+            "n/a",
+            "on-call",
+            "online",
+            "a:b",
+            "10:",
+            "2001-x",
+            "0b",
+            "0x",
+            "nginx:1.25",
+            "1.2.3",
+            "1e",
+            ".",
+            "_",
+            "1:60",
+            "12-14",
+            "2001-12-14x",
+            "0b12",
+            "e3",
+        ];
         for s in non_strings {
-            assert!(yaml11_non_string(s), "{s}");
+            assert!(is_non_string(s), "{s}");
         }
         for s in strings {
-            assert!(!yaml11_non_string(s), "{s}");
+            assert!(!is_non_string(s), "{s}");
         }
     }
 }

@@ -129,7 +129,7 @@ fn objects(stream: &str) -> BTreeMap<String, Value> {
                 d.namespace().unwrap_or("-"),
                 d.name().unwrap()
             );
-            (key, d.value)
+            (key, d.value().clone())
         })
         .collect()
 }

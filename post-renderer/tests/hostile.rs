@@ -99,38 +99,23 @@ fn run_with(mut cmd: Command, input: Vec<u8>, timeout: Duration) -> Run {
     }
 }
 
+/// The documents of a stream, read by the engine's one stream reader,
+/// without the `PostRenderConfig` documents (consumed by kf-post).
 fn documents(bytes: &[u8]) -> Result<Vec<Value>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut docs = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let v = Value::deserialize(doc).map_err(|e| e.to_string())?;
-        let is_config = v.get("kind").and_then(Value::as_str) == Some("PostRenderConfig");
-        if !v.is_null() && !is_config {
-            docs.push(v);
-        }
-    }
-    Ok(docs)
+    let docs = kf_post::stream::read_values(bytes).map_err(|e| e.to_string())?;
+    Ok(docs
+        .into_iter()
+        .filter(|v| v.get("kind").and_then(Value::as_str) != Some("PostRenderConfig"))
+        .collect())
 }
 
-use serde::Deserialize;
-
-/// The text of each document of a well-formed input (split on `---` lines).
+/// The text of each document of a well-formed input, as read.
 fn document_texts(input: &[u8]) -> Vec<String> {
-    let text = String::from_utf8(input.to_vec()).unwrap();
-    let mut out = vec![String::new()];
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            out.push(String::new());
-        } else {
-            out.last_mut().unwrap().push_str(line);
-        }
-    }
-    out.into_iter()
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        })
+    kf_post::stream::parse(input, kf_post::stream::ParseOptions::default())
+        .expect("a well-formed input")
+        .documents
+        .iter()
+        .map(|d| d.raw().to_owned())
         .collect()
 }
 
@@ -183,7 +168,7 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
                         .map(|(_, v)| v)
                         .unwrap_or(line)
                         .trim();
-                    if yaml11_non_string(value) {
+                    if kf_post::yaml11::is_non_string(value) {
                         problems.push(format!(
                             "plain scalar read as non-string by YAML 1.1: {line:?}"
                         ));
@@ -224,21 +209,6 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
         }
     }
     problems
-}
-
-/// Plain scalars YAML 1.1 resolves to booleans, or to integers with `_`.
-fn yaml11_non_string(plain: &str) -> bool {
-    const BOOLS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
-        "OFF",
-    ];
-    BOOLS.contains(&plain)
-        || (plain.contains('_')
-            && plain
-                .trim_start_matches(['-', '+'])
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '_')
-            && plain.chars().any(|c| c.is_ascii_digit()))
 }
 
 const CM: &str =
@@ -317,6 +287,38 @@ fn cases() -> Vec<Case> {
     )
     .into_bytes();
     let b = |s: &str| s.as_bytes().to_vec();
+    // Inputs that opt into a transform with a name, namespace or value the
+    // generated objects cannot carry: a clear error, never a panic.
+    let opt_in = |spec: &str, doc: &str| {
+        b(&format!(
+            "apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nmetadata: {{name: t}}\nspec: {spec}\n---\n{doc}"
+        ))
+    };
+    let service = |name: &str, namespace: &str, annotations: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n{namespace}  annotations: {{{annotations}}}\nspec:\n  selector: {{app: a}}\n  ports: [{{port: 80}}]\n"
+        )
+    };
+    let exposed = |name: &str, extra: &str| {
+        opt_in(
+            "{}",
+            &service(
+                name,
+                "  namespace: team-a\n",
+                &format!("kf-post.kubeflow.org/expose-prefix: /a/{extra}"),
+            ),
+        )
+    };
+    let deployment = |annotations: &str, pod_annotations: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  annotations: {{{annotations}}}\nspec:\n  template:\n    metadata:\n      labels: {{app: a}}\n      annotations: {{{pod_annotations}}}\n    spec:\n      containers: [{{name: c, image: i}}]\n"
+        )
+    };
+    let webhook = |service: &str| {
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: v\n  annotations: {{kf-post.kubeflow.org/certificates: 'true'}}\nwebhooks:\n- name: v.example.com\n  clientConfig: {{service: {{name: '{service}', namespace: team-a}}}}\n"
+        )
+    };
     let c = |name, input, expect| Case {
         name,
         input,
@@ -387,6 +389,24 @@ fn cases() -> Vec<Case> {
         c("config: unknown apiVersion", with_config("config-bad-version.yaml"), Expect::Error(&["config", "v9|apiversion"])),
         c("config: two conflicting config documents", two_configs, Expect::Error(&["document 0", "document 1", "preset"])),
         c("config: empty spec is consumed", with_config("config-empty.yaml"), Expect::PassThrough),
+        c("opt-in: Service name that is not a host name", exposed("'a}b: c'", ""), Expect::Error(&["document 1", "Service/a}b: c", "field `metadata.name`", "not a DNS label"])),
+        c("opt-in: Service namespace that is not a DNS label", opt_in("{}", &service("web", "  namespace: Team A\n", "kf-post.kubeflow.org/expose-prefix: /a/")), Expect::Error(&["document 1", "Service/web", "metadata.namespace"])),
+        c("opt-in: expose-prefix not a path", opt_in("{}", &service("web", "", "kf-post.kubeflow.org/expose-prefix: 'a}b'")), Expect::Error(&["document 1", "Service/web", "expose-prefix", "URI path"])),
+        c("opt-in: expose-timeout not a duration", exposed("web", ", kf-post.kubeflow.org/expose-timeout: forever"), Expect::Error(&["document 1", "expose-timeout", "duration"])),
+        c("opt-in: expose-gateway not ns/name", exposed("web", ", kf-post.kubeflow.org/expose-gateway: 'a/b/c'"), Expect::Error(&["document 1", "expose-gateway"])),
+        c("opt-in: expose-name not an object name", exposed("web", ", kf-post.kubeflow.org/expose-name: 'Web App'"), Expect::Error(&["document 1", "expose-name"])),
+        c("opt-in: expose-port out of range", exposed("web", ", kf-post.kubeflow.org/expose-port: '99999'"), Expect::Error(&["document 1", "expose-port", "port number"])),
+        c("opt-in: expose-rewrite with a space", exposed("web", ", kf-post.kubeflow.org/expose-rewrite: '/a b'"), Expect::Error(&["document 1", "expose-rewrite"])),
+        c("opt-in: authz-service-accounts not names", opt_in("{}", &service("web", "  namespace: team-a\n", "kf-post.kubeflow.org/authz-service-accounts: 'a}b'")), Expect::Error(&["document 1", "authz-service-accounts"])),
+        c("opt-in: service account without namespace, Service without namespace", opt_in("{}", &service("web", "", "kf-post.kubeflow.org/authz-service-accounts: ui")), Expect::Error(&["document 1", "Service/web", "metadata.namespace", "namespace/ui"])),
+        c("opt-in: env var name with '='", opt_in("{}", &deployment("kf-post.kubeflow.org/env-userid-header: 'A=B'", "")), Expect::Error(&["document 1", "Deployment/d", "env-userid-header"])),
+        c("opt-in: destination-rule neither true nor false", opt_in("{istio: {mode: sidecar}}", &service("web", "  namespace: team-a\n", "kf-post.kubeflow.org/destination-rule: 'yes'")), Expect::Error(&["document 1", "destination-rule", "expected"])),
+        c("opt-in: destination-rule on a Service named 'a}b'", opt_in("{istio: {mode: sidecar}}", &service("'a}b'", "  namespace: team-a\n", "kf-post.kubeflow.org/destination-rule: 'true'")), Expect::Error(&["document 1", "metadata.name"])),
+        c("opt-in: istio-inject neither true nor false", opt_in("{istio: {mode: sidecar}}", &deployment("", "kf-post.kubeflow.org/istio-inject: maybe")), Expect::Error(&["document 1", "Deployment/d", "spec.template.metadata.annotations.kf-post.kubeflow.org/istio-inject"])),
+        c("opt-in: webhook calling a Service named 'a}b'", opt_in("{certificates: {enabled: true}}", &webhook("a}b")), Expect::Error(&["document 1", "ValidatingWebhookConfiguration/v", "webhooks[0].clientConfig.service.name"])),
+        c("opt-in: profile-scoped neither true nor false", opt_in("{profiles: {profiles: [{name: team-a, owner: a@example.com}]}}", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {kf-post.kubeflow.org/profile-scoped: 'yes'}\n"), Expect::Error(&["document 1", "ConfigMap/c", "profile-scoped"])),
+        c("config: auth app prefix not a path", opt_in("{auth: {apps: [{name: web, service: web, prefix: 'a}b'}]}}", &service("web", "", "")), Expect::Error(&["config", "auth.apps[web].prefix"])),
+        c("config: namespace.default not a DNS label", opt_in("{namespace: {default: 'Team A'}}", &service("web", "", "")), Expect::Error(&["config", "namespace.default"])),
         Case { name: "unknown command-line flag", input: helm, args: vec!["--bogus-flag"], expect: Expect::Error(&["--bogus-flag"]) },
     ]
 }

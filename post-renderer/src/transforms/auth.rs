@@ -63,11 +63,14 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_yaml::{Mapping, Sequence, Value};
+use serde_yaml::Value;
 
+use crate::builders::{self, map, seq, strings};
 use crate::document::Document;
 use crate::error::{Error, Result};
-use crate::transforms::istio::{backing_workloads, exists, find_service, pod_template_mut};
+use crate::lookup::{self, backing_workloads, exists, find_service};
+use crate::names;
+use crate::pods;
 use crate::transforms::Filter;
 
 const NAME: &str = "auth";
@@ -232,15 +235,67 @@ impl EnvNames {
         }
     }
 
-    fn from_annotations(doc: &Document) -> EnvNames {
-        let get = |k: &str| doc.annotation(&format!("{PREFIX}{k}")).map(str::to_owned);
-        EnvNames {
-            user_id_header: get("env-userid-header"),
-            user_id_prefix: get("env-userid-prefix"),
-            secure_cookies: get("env-secure-cookies"),
-            disable_auth: get("env-disable-auth"),
-        }
+    fn from_annotations(doc: &Document) -> Result<EnvNames> {
+        let get = |k: &str| annotation(doc, k, names::env_name);
+        Ok(EnvNames {
+            user_id_header: get("env-userid-header")?,
+            user_id_prefix: get("env-userid-prefix")?,
+            secure_cookies: get("env-secure-cookies")?,
+            disable_auth: get("env-disable-auth")?,
+        })
     }
+
+    fn check(&self, at: &str) -> Result<()> {
+        for (field, name) in [
+            ("userIdHeader", &self.user_id_header),
+            ("userIdPrefix", &self.user_id_prefix),
+            ("secureCookies", &self.secure_cookies),
+            ("disableAuth", &self.disable_auth),
+        ] {
+            if let Some(name) = name {
+                names::env_name(name).map_err(|e| Error::Config(format!("{at}.{field}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The annotation `kf-post.kubeflow.org/<key>`, refused (naming the document
+/// and the annotation) when `check` rejects it.
+fn annotation(
+    doc: &Document,
+    key: &str,
+    check: fn(&str) -> std::result::Result<(), String>,
+) -> Result<Option<String>> {
+    let Some(value) = doc.annotation(&format!("{PREFIX}{key}")) else {
+        return Ok(None);
+    };
+    check(value).map_err(|message| Error::Field {
+        doc: doc.doc_ref(),
+        field: format!("metadata.annotations.{PREFIX}{key}"),
+        message,
+    })?;
+    Ok(Some(value.to_owned()))
+}
+
+/// A comma-separated annotation, each item checked.
+fn annotation_list(
+    doc: &Document,
+    key: &str,
+    check: fn(&str) -> std::result::Result<(), String>,
+) -> Result<Option<Vec<String>>> {
+    let Some(value) = annotation(doc, key, |_| Ok(()))? else {
+        return Ok(None);
+    };
+    let items = split_list(&value);
+    for item in &items {
+        check(item).map_err(|message| Error::Field {
+            doc: doc.doc_ref(),
+            field: format!("metadata.annotations.{PREFIX}{key}"),
+            message,
+        })?;
+    }
+    Ok(Some(items))
 }
 
 impl Filter for Config {
@@ -279,7 +334,7 @@ impl Filter for Config {
             }
         }
         for (i, doc) in docs.iter().enumerate() {
-            let names = EnvNames::from_annotations(doc);
+            let names = EnvNames::from_annotations(doc)?;
             if names != EnvNames::default() {
                 let current = env.remove(&i).unwrap_or_default();
                 env.insert(i, current.or(names));
@@ -301,6 +356,49 @@ impl Filter for Config {
 
 impl Config {
     fn validate(&self) -> Result<()> {
+        let config = |field: String, e: String| Error::Config(format!("auth.{field}: {e}"));
+        names::namespaced_name(&self.gateway).map_err(|e| config("gateway".into(), e))?;
+        names::token(&self.user_id_header).map_err(|e| config("userIdHeader".into(), e))?;
+        names::token(&self.ingress_principal).map_err(|e| config("ingressPrincipal".into(), e))?;
+        names::token(&self.trust_domain).map_err(|e| config("trustDomain".into(), e))?;
+        for app in &self.apps {
+            let at = format!("apps[{}]", app.name);
+            let check =
+                |field: &str, value: &str, f: fn(&str) -> std::result::Result<(), String>| {
+                    f(value).map_err(|e| config(format!("{at}.{field}"), e))
+                };
+            check("name", &app.name, names::dns_subdomain)?;
+            check("service", &app.service, names::dns_label)?;
+            let optional = [
+                (
+                    "namespace",
+                    &app.namespace,
+                    names::dns_label as fn(&str) -> _,
+                ),
+                ("prefix", &app.prefix, names::uri_path),
+                ("rewrite", &app.rewrite, names::uri_path),
+                ("forwardedPrefix", &app.forwarded_prefix, names::uri_path),
+                ("timeout", &app.timeout, names::duration),
+                ("gateway", &app.gateway, names::namespaced_name),
+                (
+                    "virtualServiceName",
+                    &app.virtual_service_name,
+                    names::dns_subdomain,
+                ),
+            ];
+            for (field, value, f) in optional {
+                if let Some(value) = value {
+                    check(field, value, f)?;
+                }
+            }
+            for p in app.principals.iter().flatten() {
+                check("principals", p, names::token)?;
+            }
+            for sa in &app.service_accounts {
+                check("serviceAccounts", sa, names::namespaced_name)?;
+            }
+            app.env.check(&format!("auth.{at}.env"))?;
+        }
         match self.mode {
             Mode::Oidc if self.issuer.is_none() => Err(Error::Config(
                 "auth.issuer: required when auth.mode is oidc".into(),
@@ -320,10 +418,10 @@ impl Config {
             if doc.kind() != Some("Service") || !doc.group().is_empty() {
                 continue;
             }
-            let get = |k: &str| doc.annotation(&format!("{PREFIX}{k}")).map(str::to_owned);
-            let prefix = get("expose-prefix");
-            let principals = get("authz-principals");
-            let service_accounts = get("authz-service-accounts");
+            let prefix = annotation(doc, "expose-prefix", names::uri_path)?;
+            let principals = annotation_list(doc, "authz-principals", names::token)?;
+            let service_accounts =
+                annotation_list(doc, "authz-service-accounts", names::namespaced_name)?;
             if prefix.is_none() && principals.is_none() && service_accounts.is_none() {
                 continue;
             }
@@ -335,29 +433,27 @@ impl Config {
             if configured {
                 continue;
             }
-            let port = match get("expose-port") {
+            let port = match annotation(doc, "expose-port", |p| {
+                p.parse::<u16>()
+                    .map(drop)
+                    .map_err(|_| format!("{p:?} is not a port number"))
+            })? {
                 None => None,
-                Some(p) => Some(p.parse::<u16>().map_err(|_| Error::Field {
-                    doc: doc.doc_ref(),
-                    field: format!("metadata.annotations.{PREFIX}expose-port"),
-                    message: format!("{p:?} is not a port number"),
-                })?),
+                Some(p) => p.parse::<u16>().ok(),
             };
             apps.push(App {
-                name: get("expose-name").unwrap_or_else(|| service.clone()),
+                name: annotation(doc, "expose-name", names::dns_subdomain)?
+                    .unwrap_or_else(|| service.clone()),
                 service,
                 namespace,
                 prefix,
-                rewrite: get("expose-rewrite"),
-                forwarded_prefix: get("expose-forwarded-prefix"),
-                timeout: get("expose-timeout"),
+                rewrite: annotation(doc, "expose-rewrite", names::uri_path)?,
+                forwarded_prefix: annotation(doc, "expose-forwarded-prefix", names::uri_path)?,
+                timeout: annotation(doc, "expose-timeout", names::duration)?,
                 port,
-                gateway: get("expose-gateway"),
-                principals: principals.as_deref().map(split_list),
-                service_accounts: service_accounts
-                    .as_deref()
-                    .map(split_list)
-                    .unwrap_or_default(),
+                gateway: annotation(doc, "expose-gateway", names::namespaced_name)?,
+                principals,
+                service_accounts: service_accounts.unwrap_or_default(),
                 authorization_policy: true,
                 action: allow(),
                 ..App::default()
@@ -366,103 +462,71 @@ impl Config {
         Ok(apps)
     }
 
+    /// The app's VirtualService and AuthorizationPolicy, in the Service's
+    /// namespace; for a Service without one (the release namespace), without
+    /// a namespace too, routing to the Service's short host name.
     fn istio_objects(&self, docs: &[Document], svc: usize, app: &App) -> Result<Vec<Document>> {
         let service = &docs[svc];
-        let ns = match service
+        let ns = service
             .namespace()
             .map(str::to_owned)
-            .or(app.namespace.clone())
-        {
-            Some(ns) => ns,
-            None => {
-                return Err(Error::Field {
-                    doc: service.doc_ref(),
-                    field: "metadata.namespace".into(),
-                    message: format!(
-                        "auth app {:?} needs the service's namespace; set it on the Service \
-                         or in auth.apps[].namespace",
-                        app.name
-                    ),
-                })
-            }
-        };
+            .or(app.namespace.clone());
+        let ns = ns.as_deref();
+        let host = lookup::service_host(service, &app.service, ns)?;
         // The Service's selector is the app's identity: the default for both
         // the policy's pod selector and the generated objects' labels.
-        let service_selector = service
-            .value
-            .get("spec")
-            .and_then(|s| s.get("selector"))
-            .and_then(Value::as_mapping)
-            .cloned()
-            .unwrap_or_default();
+        let service_selector = lookup::selector(service).cloned().unwrap_or_default();
         let selector = app
             .selector
             .as_ref()
-            .map(to_mapping)
+            .map(builders::string_map)
             .unwrap_or(service_selector.clone());
         let labels = app
             .labels
             .as_ref()
-            .map(to_mapping)
+            .map(builders::string_map)
             .unwrap_or(service_selector);
-        let metadata = |name: &str| {
-            let mut m = Mapping::new();
-            if !labels.is_empty() {
-                m.insert("labels".into(), Value::Mapping(labels.clone()));
-            }
-            m.insert("name".into(), name.into());
-            m.insert("namespace".into(), ns.as_str().into());
-            Value::Mapping(m)
-        };
+        let metadata = |name: &str| builders::metadata(name, ns, Some(&labels));
         let mut out = Vec::new();
         if let Some(prefix) = &app.prefix {
             let port = match app.port {
                 Some(p) => p,
                 None => first_port(service)?,
             };
-            let host = format!("{}.{ns}.svc.cluster.local", app.service);
-            let mut http = Mapping::new();
+            let mut http = Vec::new();
             if let Some(fp) = &app.forwarded_prefix {
-                http.insert(
-                    "headers".into(),
-                    yaml(&format!(
-                        "{{request: {{add: {{x-forwarded-prefix: {}}}}}}}",
-                        quote(fp)
-                    )),
-                );
+                let add = map([("x-forwarded-prefix", fp.as_str().into())]);
+                http.push(("headers", map([("request", map([("add", add)]))])));
             }
-            http.insert(
-                "match".into(),
-                yaml(&format!("[{{uri: {{prefix: {}}}}}]", quote(prefix))),
-            );
+            http.push((
+                "match",
+                seq([map([("uri", map([("prefix", prefix.as_str().into())]))])]),
+            ));
             if let Some(rw) = &app.rewrite {
-                http.insert("rewrite".into(), yaml(&format!("{{uri: {}}}", quote(rw))));
+                http.push(("rewrite", map([("uri", rw.as_str().into())])));
             }
-            http.insert(
-                "route".into(),
-                yaml(&format!(
-                    "[{{destination: {{host: {host}, port: {{number: {port}}}}}}}]"
-                )),
-            );
+            let destination = map([
+                ("host", host.as_str().into()),
+                ("port", map([("number", port.into())])),
+            ]);
+            http.push(("route", seq([map([("destination", destination)])])));
             if let Some(t) = &app.timeout {
-                http.insert("timeout".into(), t.as_str().into());
+                http.push(("timeout", t.as_str().into()));
             }
-            let gateway = app.gateway.clone().unwrap_or_else(|| self.gateway.clone());
-            let name = app
-                .virtual_service_name
-                .clone()
-                .unwrap_or_else(|| app.name.clone());
-            let mut spec = Mapping::new();
-            spec.insert("gateways".into(), Value::Sequence(vec![gateway.into()]));
-            spec.insert("hosts".into(), Value::Sequence(vec!["*".into()]));
-            spec.insert("http".into(), Value::Sequence(vec![Value::Mapping(http)]));
-            let vs = object(
+            let gateway = app.gateway.as_deref().unwrap_or(&self.gateway);
+            let name = app.virtual_service_name.as_deref().unwrap_or(&app.name);
+            let spec = map([
+                ("gateways", strings([gateway])),
+                ("hosts", strings(["*"])),
+                ("http", seq([map(http)])),
+            ]);
+            let vs = builders::object(
                 "networking.istio.io/v1alpha3",
                 "VirtualService",
-                metadata(&name),
-                spec,
+                metadata(name),
+                Some(spec),
             );
-            if !exists(docs, "VirtualService", Some(&ns), &name) {
+            if !exists(docs, "VirtualService", ns, name) {
                 out.push(Document::generated(
                     vs,
                     NAME,
@@ -479,48 +543,51 @@ impl Config {
                 (None, false) => Vec::new(),
             };
             for sa in &app.service_accounts {
-                let (sa_ns, sa_name) = sa.split_once('/').unwrap_or((ns.as_str(), sa.as_str()));
+                let (sa_ns, sa_name) = match (sa.split_once('/'), ns) {
+                    (Some((sa_ns, sa_name)), _) => (sa_ns, sa_name),
+                    (None, Some(ns)) => (ns, sa.as_str()),
+                    (None, None) => {
+                        return Err(Error::Field {
+                            doc: service.doc_ref(),
+                            field: "metadata.namespace".into(),
+                            message: format!(
+                                "service account {sa:?} of auth app {:?} needs a namespace for \
+                                 its principal, and the Service has none (it goes to the release \
+                                 namespace, which kf-post is not told): write it as \
+                                 namespace/{sa}",
+                                app.name
+                            ),
+                        })
+                    }
+                };
                 principals.push(format!("{}/ns/{sa_ns}/sa/{sa_name}", self.trust_domain));
             }
-            let mut rules = Sequence::new();
+            let mut rules = Vec::new();
             if !principals.is_empty() {
-                let mut source = Mapping::new();
-                source.insert(
-                    "principals".into(),
-                    Value::Sequence(principals.iter().map(|p| p.as_str().into()).collect()),
-                );
-                let mut from = Mapping::new();
-                from.insert("source".into(), Value::Mapping(source));
-                let mut rule = Mapping::new();
-                rule.insert("from".into(), Value::Sequence(vec![Value::Mapping(from)]));
-                rules.push(Value::Mapping(rule));
+                let source = map([("principals", strings(&principals))]);
+                rules.push(map([("from", seq([map([("source", source)])]))]));
             }
             if !app.when.is_empty() {
-                let when: Sequence = app.when.iter().map(condition).collect();
-                let mut rule = Mapping::new();
-                rule.insert("when".into(), Value::Sequence(when));
-                rules.push(Value::Mapping(rule));
+                rules.push(map([("when", seq(app.when.iter().map(condition)))]));
             }
             // No principals and no conditions means "from anywhere": one empty
             // rule (an empty rule list would deny every request).
             if rules.is_empty() {
-                rules.push(Value::Mapping(Mapping::new()));
+                rules.push(map([]));
             }
-            let mut spec = Mapping::new();
+            let mut spec = Vec::new();
             if !app.action.is_empty() {
-                spec.insert("action".into(), app.action.as_str().into());
+                spec.push(("action", app.action.as_str().into()));
             }
-            spec.insert("rules".into(), Value::Sequence(rules));
-            let mut match_labels = Mapping::new();
-            match_labels.insert("matchLabels".into(), Value::Mapping(selector));
-            spec.insert("selector".into(), Value::Mapping(match_labels));
-            let ap = object(
+            spec.push(("rules", seq(rules)));
+            spec.push(("selector", builders::match_labels(selector)));
+            let ap = builders::object(
                 "security.istio.io/v1beta1",
                 "AuthorizationPolicy",
                 metadata(&app.name),
-                spec,
+                Some(map(spec)),
             );
-            if !exists(docs, "AuthorizationPolicy", Some(&ns), &app.name) {
+            if !exists(docs, "AuthorizationPolicy", ns, &app.name) {
                 out.push(Document::generated(
                     ap,
                     NAME,
@@ -555,70 +622,72 @@ impl Config {
             return Ok(());
         }
         let doc_ref = doc.doc_ref();
-        let Some(template) = pod_template_mut(&mut doc.value) else {
-            return Err(Error::Document {
-                doc: doc_ref,
-                message: "auth env annotations on an object without a pod template".into(),
-            });
-        };
-        let containers = template
-            .get_mut("spec")
-            .and_then(|s| s.get_mut("containers"))
-            .and_then(Value::as_sequence_mut)
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Error::Field {
-                doc: doc_ref.clone(),
-                field: "spec.template.spec.containers".into(),
-                message: "no containers to set auth env vars on".into(),
-            })?;
-        let mut changes = Vec::new();
-        for (name, value) in wanted {
-            let mut found = false;
-            for c in containers.iter_mut() {
-                let Some(env) = c.get_mut("env").and_then(Value::as_sequence_mut) else {
-                    continue;
-                };
-                for e in env.iter_mut() {
-                    if e.get("name").and_then(Value::as_str) != Some(name) {
-                        continue;
-                    }
-                    found = true;
-                    if e.get("value").and_then(Value::as_str) != Some(value.as_str())
-                        || e.get("valueFrom").is_some()
-                    {
-                        let m = e.as_mapping_mut().expect("has a name key");
-                        m.remove("valueFrom");
-                        m.insert("value".into(), value.as_str().into());
-                        changes.push(format!("env {name}={value:?}"));
-                    }
-                }
-            }
-            if !found {
-                // Apps read the variable from their main (first) container.
-                let first = containers[0].as_mapping_mut().ok_or_else(|| Error::Field {
+        let containers_field = pods::field(doc, "spec.containers");
+        doc.edit(NAME, |v, changes| {
+            let Some(template) = pods::template_mut(v) else {
+                return Err(Error::Document {
                     doc: doc_ref.clone(),
-                    field: "spec.template.spec.containers[0]".into(),
-                    message: "not a mapping".into(),
+                    message: "auth env annotations on an object without a pod template".into(),
+                });
+            };
+            let field = containers_field.unwrap_or_default();
+            let containers = template
+                .get_mut("spec")
+                .and_then(|s| s.get_mut("containers"))
+                .and_then(Value::as_sequence_mut)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Error::Field {
+                    doc: doc_ref.clone(),
+                    field: field.clone(),
+                    message: "no containers to set auth env vars on".into(),
                 })?;
-                let env = first
-                    .entry("env".into())
-                    .or_insert(Value::Sequence(Vec::new()));
-                if !env.is_sequence() {
-                    *env = Value::Sequence(Vec::new());
+            for (name, value) in wanted {
+                let mut found = false;
+                for c in containers.iter_mut() {
+                    let Some(env) = c.get_mut("env").and_then(Value::as_sequence_mut) else {
+                        continue;
+                    };
+                    for e in env.iter_mut() {
+                        if e.get("name").and_then(Value::as_str) != Some(name) {
+                            continue;
+                        }
+                        found = true;
+                        let Some(m) = e.as_mapping_mut() else {
+                            continue;
+                        };
+                        if m.get("value").and_then(Value::as_str) != Some(value.as_str())
+                            || m.contains_key("valueFrom")
+                        {
+                            m.shift_remove("valueFrom");
+                            m.insert("value".into(), value.as_str().into());
+                            changes.push(format!("env {name}={value:?}"));
+                        }
+                    }
                 }
-                let mut e = Mapping::new();
-                e.insert("name".into(), name.into());
-                e.insert("value".into(), value.as_str().into());
-                env.as_sequence_mut()
-                    .expect("just made")
-                    .push(Value::Mapping(e));
-                changes.push(format!("added env {name}={value:?}"));
+                if !found {
+                    // Apps read the variable from their main (first) container.
+                    let first = containers[0].as_mapping_mut().ok_or_else(|| Error::Field {
+                        doc: doc_ref.clone(),
+                        field: format!("{field}[0]"),
+                        message: "not a mapping".into(),
+                    })?;
+                    let env = first
+                        .entry("env".into())
+                        .or_insert(Value::Sequence(Vec::new()));
+                    if !env.is_sequence() {
+                        *env = Value::Sequence(Vec::new());
+                    }
+                    if let Value::Sequence(env) = env {
+                        env.push(map([
+                            ("name", name.into()),
+                            ("value", value.as_str().into()),
+                        ]));
+                    }
+                    changes.push(format!("added env {name}={value:?}"));
+                }
             }
-        }
-        for c in changes {
-            doc.record(NAME, c);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn request_authentications(&self, docs: &[Document]) -> Vec<Document> {
@@ -664,19 +733,13 @@ impl Config {
                     .iter()
                     .filter_map(|r| r.get("issuer").and_then(Value::as_str).map(str::to_owned))
                     .collect();
-                let mut spec = Mapping::new();
-                spec.insert("jwtRules".into(), Value::Sequence(rules));
-                spec.insert(
-                    "selector".into(),
-                    yaml("{matchLabels: {app: istio-ingressgateway}}"),
-                );
-                let meta = yaml(&format!("{{name: {name}, namespace: istio-system}}"));
+                let spec = map([("jwtRules", seq(rules)), ("selector", ingress_gateway())]);
                 Document::generated(
-                    object(
+                    builders::object(
                         "security.istio.io/v1beta1",
                         "RequestAuthentication",
-                        meta,
-                        spec,
+                        builders::metadata(name, Some("istio-system"), None),
+                        Some(spec),
                     ),
                     NAME,
                     format!(
@@ -689,50 +752,94 @@ impl Config {
     }
 
     fn jwt_rule(&self, issuer: &str, jwks: Option<&str>, user_claim: &str) -> Value {
-        let mut rule = Mapping::new();
-        rule.insert("forwardOriginalToken".into(), true.into());
-        rule.insert(
-            "fromHeaders".into(),
-            yaml("[{name: Authorization, prefix: 'Bearer '}]"),
-        );
-        rule.insert("issuer".into(), issuer.into());
+        let mut rule = vec![
+            ("forwardOriginalToken", true.into()),
+            (
+                "fromHeaders",
+                seq([map([
+                    ("name", "Authorization".into()),
+                    ("prefix", "Bearer ".into()),
+                ])]),
+            ),
+            ("issuer", issuer.into()),
+        ];
         if let Some(j) = jwks {
-            rule.insert("jwksUri".into(), j.into());
+            rule.push(("jwksUri", j.into()));
         }
-        let header = &self.user_id_header;
-        rule.insert(
-            "outputClaimToHeaders".into(),
-            yaml(&format!(
-                "[{{claim: {user_claim}, header: {}}}, {{claim: groups, header: kubeflow-groups}}]",
-                quote(header)
-            )),
-        );
-        Value::Mapping(rule)
+        let claim =
+            |claim: &str, header: &str| map([("claim", claim.into()), ("header", header.into())]);
+        rule.push((
+            "outputClaimToHeaders",
+            seq([
+                claim(user_claim, &self.user_id_header),
+                claim("groups", "kubeflow-groups"),
+            ]),
+        ));
+        map(rule)
     }
+}
+
+/// `{matchLabels: {app: istio-ingressgateway}}`: the Kubeflow gateway's pods.
+fn ingress_gateway() -> Value {
+    builders::match_labels(
+        [("app".into(), "istio-ingressgateway".into())]
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// The ingress gateway's policies from upstream's oauth2-proxy overlays:
 /// browser requests (no bearer token) go through oauth2-proxy, and every
 /// request outside the login paths must carry a valid JWT.
 fn gateway_policies(docs: &[Document]) -> Vec<Document> {
-    const OPEN_PATHS: &str = "[/dex/*, /dex/**, /oauth2/*]";
+    let open_paths = || {
+        seq([map([(
+            "operation",
+            map([("notPaths", strings(["/dex/*", "/dex/**", "/oauth2/*"]))]),
+        )])])
+    };
     let policies = [
         (
             "istio-ingressgateway-oauth2-proxy",
-            format!(
-                "{{action: CUSTOM, provider: {{name: oauth2-proxy}}, rules: [{{to: [{{operation: \
-                 {{notPaths: {OPEN_PATHS}}}}}], when: [{{key: \"request.headers[authorization]\", \
-                 notValues: [\"*\"]}}]}}], selector: {{matchLabels: {{app: istio-ingressgateway}}}}}}"
-            ),
+            map([
+                ("action", "CUSTOM".into()),
+                ("provider", map([("name", "oauth2-proxy".into())])),
+                (
+                    "rules",
+                    seq([map([
+                        ("to", open_paths()),
+                        (
+                            "when",
+                            seq([map([
+                                ("key", "request.headers[authorization]".into()),
+                                ("notValues", strings(["*"])),
+                            ])]),
+                        ),
+                    ])]),
+                ),
+                ("selector", ingress_gateway()),
+            ]),
             "send requests without a bearer token through oauth2-proxy",
         ),
         (
             "istio-ingressgateway-require-jwt",
-            format!(
-                "{{action: DENY, rules: [{{from: [{{source: {{notRequestPrincipals: [\"*\"]}}}}], \
-                 to: [{{operation: {{notPaths: {OPEN_PATHS}}}}}]}}], \
-                 selector: {{matchLabels: {{app: istio-ingressgateway}}}}}}"
-            ),
+            map([
+                ("action", "DENY".into()),
+                (
+                    "rules",
+                    seq([map([
+                        (
+                            "from",
+                            seq([map([(
+                                "source",
+                                map([("notRequestPrincipals", strings(["*"]))]),
+                            )])]),
+                        ),
+                        ("to", open_paths()),
+                    ])]),
+                ),
+                ("selector", ingress_gateway()),
+            ]),
             "deny requests without a valid JWT outside the login paths",
         ),
     ];
@@ -740,17 +847,12 @@ fn gateway_policies(docs: &[Document]) -> Vec<Document> {
         .into_iter()
         .filter(|(name, _, _)| !exists(docs, "AuthorizationPolicy", Some("istio-system"), name))
         .map(|(name, spec, why)| {
-            let spec = match yaml(&spec) {
-                Value::Mapping(m) => m,
-                _ => unreachable!("a flow mapping"),
-            };
-            let meta = yaml(&format!("{{name: {name}, namespace: istio-system}}"));
             Document::generated(
-                object(
+                builders::object(
                     "security.istio.io/v1beta1",
                     "AuthorizationPolicy",
-                    meta,
-                    spec,
+                    builders::metadata(name, Some("istio-system"), None),
+                    Some(spec),
                 ),
                 NAME,
                 format!("AuthorizationPolicy istio-system/{name}: {why}"),
@@ -768,21 +870,19 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 fn condition(c: &Condition) -> Value {
-    let mut m = Mapping::new();
-    m.insert("key".into(), c.key.as_str().into());
-    let list = |v: &Vec<String>| Value::Sequence(v.iter().map(|s| s.as_str().into()).collect());
+    let mut m = vec![("key", c.key.as_str().into())];
     if let Some(v) = &c.values {
-        m.insert("values".into(), list(v));
+        m.push(("values", strings(v)));
     }
     if let Some(v) = &c.not_values {
-        m.insert("notValues".into(), list(v));
+        m.push(("notValues", strings(v)));
     }
-    Value::Mapping(m)
+    map(m)
 }
 
 fn first_port(service: &Document) -> Result<u16> {
     service
-        .value
+        .value()
         .get("spec")
         .and_then(|s| s.get("ports"))
         .and_then(|p| p.get(0))
@@ -794,30 +894,6 @@ fn first_port(service: &Document) -> Result<u16> {
             field: "spec.ports[0].port".into(),
             message: "no port to route to; set auth.apps[].port".into(),
         })
-}
-
-fn object(api_version: &str, kind: &str, metadata: Value, spec: Mapping) -> Value {
-    let mut m = Mapping::new();
-    m.insert("apiVersion".into(), api_version.into());
-    m.insert("kind".into(), kind.into());
-    m.insert("metadata".into(), metadata);
-    m.insert("spec".into(), Value::Mapping(spec));
-    Value::Mapping(m)
-}
-
-fn to_mapping(m: &BTreeMap<String, String>) -> Mapping {
-    m.iter()
-        .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
-        .collect()
-}
-
-/// A YAML scalar for user text inside the flow snippets below.
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialize")
-}
-
-fn yaml(s: &str) -> Value {
-    serde_yaml::from_str(s).expect("generated YAML snippet")
 }
 
 #[cfg(test)]
@@ -980,7 +1056,7 @@ spec:
                 .iter()
                 .find(|d| d.kind() == Some(kind))
                 .unwrap_or_else(|| panic!("{cfg}: no {kind}"));
-            let got = at(&doc.value, path).and_then(Value::as_str);
+            let got = at(doc.value(), path).and_then(Value::as_str);
             assert_eq!(got, *want, "{cfg}: {kind} {path}");
         }
     }
@@ -990,7 +1066,7 @@ spec:
         let out = run("{gatewayPolicies: true}", STREAM).unwrap();
         let names: Vec<&str> = out
             .iter()
-            .filter(|d| d.generated)
+            .filter(|d| d.is_generated())
             .map(|d| d.name().unwrap())
             .collect();
         assert_eq!(
@@ -1001,11 +1077,11 @@ spec:
             ]
         );
         assert_eq!(
-            at(&out[2].value, "spec:action").and_then(Value::as_str),
+            at(out[2].value(), "spec:action").and_then(Value::as_str),
             Some("CUSTOM")
         );
         assert_eq!(
-            at(&out[3].value, "spec:rules:0:to:0:operation:notPaths:2").and_then(Value::as_str),
+            at(out[3].value(), "spec:rules:0:to:0:operation:notPaths:2").and_then(Value::as_str),
             Some("/oauth2/*")
         );
         assert_eq!(
@@ -1019,19 +1095,19 @@ spec:
             STREAM,
         )
         .unwrap();
-        assert!(at(&out[2].value, "spec:action").is_none());
+        assert!(at(out[2].value(), "spec:action").is_none());
         let out = run(
             "apps: [{name: p, service: jwa-service, principals: []}]",
             STREAM,
         )
         .unwrap();
-        let rules = at(&out[2].value, "spec:rules")
+        let rules = at(out[2].value(), "spec:rules")
             .unwrap()
             .as_sequence()
             .unwrap();
         assert_eq!(
             rules,
-            &vec![Value::Mapping(Mapping::new())],
+            &vec![Value::Mapping(serde_yaml::Mapping::new())],
             "allow from anywhere"
         );
         // labels stay the Service selector when only the pod selector is overridden
@@ -1063,7 +1139,7 @@ spec:
         for (extra, want) in cases {
             let cfg = format!("apps: [{{name: a, service: jwa-service, {extra}}}]");
             let out = run(&cfg, STREAM).unwrap();
-            let got: Vec<&str> = at(&out[2].value, "spec:rules:0:from:0:source:principals")
+            let got: Vec<&str> = at(out[2].value(), "spec:rules:0:from:0:source:principals")
                 .unwrap()
                 .as_sequence()
                 .unwrap()
@@ -1075,7 +1151,7 @@ spec:
         let cfg = "{trustDomain: td.example, apps: [{name: a, service: jwa-service, serviceAccounts: [x]}]}";
         let out = run(cfg, STREAM).unwrap();
         assert_eq!(
-            at(&out[2].value, "spec:rules:0:from:0:source:principals:0").and_then(Value::as_str),
+            at(out[2].value(), "spec:rules:0:from:0:source:principals:0").and_then(Value::as_str),
             Some("td.example/ns/kubeflow/sa/x")
         );
     }
@@ -1104,7 +1180,7 @@ spec:
                 .iter()
                 .filter(|d| d.kind() == Some("RequestAuthentication"))
                 .flat_map(|d| {
-                    at(&d.value, "spec:jwtRules")
+                    at(d.value(), "spec:jwtRules")
                         .unwrap()
                         .as_sequence()
                         .unwrap()
@@ -1150,7 +1226,7 @@ spec:
         ];
         for (cfg, var, want) in cases {
             let out = run(cfg, STREAM).unwrap();
-            let env = at(&out[1].value, "spec:template:spec:containers:0:env").unwrap();
+            let env = at(out[1].value(), "spec:template:spec:containers:0:env").unwrap();
             let got = env
                 .as_sequence()
                 .unwrap()
@@ -1187,7 +1263,7 @@ spec:
             .unwrap();
         assert_eq!(vs.name(), Some("jwa-service"));
         assert_eq!(
-            at(&vs.value, "spec:http:0:match:0:uri:prefix").and_then(Value::as_str),
+            at(vs.value(), "spec:http:0:match:0:uri:prefix").and_then(Value::as_str),
             Some("/third/")
         );
         let ap = out
@@ -1195,11 +1271,11 @@ spec:
             .find(|d| d.kind() == Some("AuthorizationPolicy"))
             .unwrap();
         assert_eq!(
-            at(&ap.value, "spec:rules:0:from:0:source:principals:1").and_then(Value::as_str),
+            at(ap.value(), "spec:rules:0:from:0:source:principals:1").and_then(Value::as_str),
             Some("b")
         );
         assert!(out[1]
-            .changes
+            .changes()
             .iter()
             .any(|c| c.what.contains("USERID_HEADER=\"kubeflow-userid\"")));
         // A config entry for the same Service wins over its annotations.
@@ -1249,6 +1325,65 @@ spec:
     }
 
     #[test]
+    fn release_namespace_services_get_namespace_less_objects() {
+        // A chart that writes no namespace: Helm (or Argo CD) puts every
+        // object in the release namespace, so the generated ones carry none
+        // either and route to the short host name, which Istio resolves in
+        // that namespace.
+        let stream = STREAM.replace(", namespace: kubeflow", "");
+        let out = run(&format!("apps: [{APP}]"), &stream).unwrap();
+        let generated: Vec<_> = out.iter().filter(|d| d.is_generated()).collect();
+        assert_eq!(generated.len(), 2);
+        for d in &generated {
+            assert_eq!(d.namespace(), None, "{:?}", d.value());
+        }
+        let vs = generated[0];
+        assert_eq!(
+            at(vs.value(), "spec:http:0:route:0:destination:host").and_then(Value::as_str),
+            Some("jwa-service")
+        );
+        assert_eq!(
+            at(vs.value(), "spec:gateways:0").and_then(Value::as_str),
+            Some("kubeflow/kubeflow-gateway")
+        );
+        // The env vars still reach the namespace-less workload.
+        assert!(out[1].is_touched());
+        // serviceAccounts need a namespace for the principal: ns/name works,
+        // a bare name is refused, naming the Service and what to write.
+        let out = run(
+            "apps: [{name: a, service: jwa-service, serviceAccounts: [kubeflow/dash]}]",
+            &stream,
+        )
+        .unwrap();
+        assert_eq!(
+            at(out[2].value(), "spec:rules:0:from:0:source:principals:0").and_then(Value::as_str),
+            Some("cluster.local/ns/kubeflow/sa/dash")
+        );
+        let err = run(
+            "apps: [{name: a, service: jwa-service, serviceAccounts: [dash]}]",
+            &stream,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("Service/jwa-service: field `metadata.namespace`")
+                && err.contains("namespace/dash"),
+            "{err}"
+        );
+        // A namespace in the config still places them explicitly.
+        let out = run(
+            "apps: [{name: a, service: jwa-service, namespace: team-a, prefix: /a/}]",
+            &stream,
+        )
+        .unwrap();
+        assert_eq!(out[2].namespace(), Some("team-a"));
+        assert_eq!(
+            at(out[2].value(), "spec:http:0:route:0:destination:host").and_then(Value::as_str),
+            Some("jwa-service.team-a.svc.cluster.local")
+        );
+    }
+
+    #[test]
     fn idempotent() {
         let cfg: Config = serde_yaml::from_str(&format!(
             "{{secureCookies: true, requestAuthentication: true, apps: [{APP}]}}"
@@ -1256,7 +1391,7 @@ spec:
         .unwrap();
         let once = cfg.filter(docs(STREAM)).unwrap();
         let mut again = once.clone();
-        again.iter_mut().for_each(|d| d.changes.clear());
+        again.iter_mut().for_each(|d| d.forget_changes());
         let twice = cfg.filter(again).unwrap();
         assert_eq!(once.len(), twice.len());
         assert!(twice.iter().all(|d| !d.is_touched()));

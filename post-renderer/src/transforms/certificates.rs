@@ -43,11 +43,12 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
+use crate::builders;
 use crate::document::Document;
 use crate::error::{Error, Result};
-use crate::transforms::istio::{
-    backing_workloads, exists, find_service, pod_template, webhook_services_of, WebhookService,
-};
+use crate::lookup::{backing_workloads, exists, find_service, webhook_services_of, WebhookService};
+use crate::names;
+use crate::pods;
 use crate::transforms::Filter;
 
 const NAME: &str = "certificates";
@@ -104,7 +105,7 @@ impl Filter for Config {
         // Which unwired objects call which Service.
         let mut targets: Vec<(usize, WebhookService)> = Vec::new();
         for (i, doc) in docs.iter().enumerate() {
-            let services = webhook_services_of(doc);
+            let services = webhook_services_of(doc)?;
             if services.is_empty()
                 || self.exclude.iter().any(|e| Some(e.as_str()) == doc.name())
                 || is_wired(doc)
@@ -243,9 +244,11 @@ impl Config {
                     .map(|(k, v)| (Value::from(k), Value::from(v)))
                     .collect(),
             )),
-            None => service_doc.and_then(|i| docs[i].value.get("metadata")?.get("labels").cloned()),
+            None => {
+                service_doc.and_then(|i| docs[i].value().get("metadata")?.get("labels").cloned())
+            }
         };
-        Ok(Plan {
+        let plan = Plan {
             certificate: overrides.certificate.unwrap_or_else(|| secret.clone()),
             issuer: overrides
                 .issuer
@@ -254,13 +257,26 @@ impl Config {
             labels,
             notes,
             service: svc.clone(),
-        })
+        };
+        for (what, name) in [
+            ("certificate", &plan.certificate),
+            ("issuer", &plan.issuer),
+            ("secretName", &plan.secret),
+        ] {
+            names::dns_subdomain(name).map_err(|e| {
+                Error::Config(format!(
+                    "certificates.services.{}.{what} (webhook service {}/{}): {e}",
+                    svc.name, svc.namespace, svc.name
+                ))
+            })?;
+        }
+        Ok(plan)
     }
 }
 
 fn is_wired(doc: &Document) -> bool {
     let annotated = doc
-        .value
+        .value()
         .get("metadata")
         .and_then(|m| m.get("annotations"))
         .and_then(Value::as_mapping)
@@ -276,14 +292,14 @@ fn is_wired(doc: &Document) -> bool {
     };
     let ca = match doc.kind() {
         Some("CustomResourceDefinition") => has_ca(
-            doc.value
+            doc.value()
                 .get("spec")
                 .and_then(|s| s.get("conversion"))
                 .and_then(|c| c.get("webhook"))
                 .and_then(|w| w.get("clientConfig")),
         ),
         _ => doc
-            .value
+            .value()
             .get("webhooks")
             .and_then(Value::as_sequence)
             .is_some_and(|ws| ws.iter().any(|w| has_ca(w.get("clientConfig")))),
@@ -296,7 +312,7 @@ fn is_wired(doc: &Document) -> bool {
 fn mounted_secret(docs: &[Document], service: Option<usize>) -> Result<Option<String>> {
     let Some(svc) = service else { return Ok(None) };
     for w in backing_workloads(docs, svc) {
-        let volumes: Vec<(String, String)> = pod_template(&docs[w].value)
+        let volumes: Vec<(String, String)> = pods::template(docs[w].value())
             .and_then(|t| t.get("spec"))
             .and_then(|s| s.get("volumes"))
             .and_then(Value::as_sequence)
@@ -341,7 +357,7 @@ fn mounted_secret(docs: &[Document], service: Option<usize>) -> Result<Option<St
 
 fn is_placeholder_secret(doc: &Document, ns: &str, name: &str) -> bool {
     let empty = |k: &str| {
-        doc.value
+        doc.value()
             .get(k)
             .is_none_or(|v| v.is_null() || v.as_mapping().is_some_and(Mapping::is_empty))
     };
@@ -353,57 +369,40 @@ fn is_placeholder_secret(doc: &Document, ns: &str, name: &str) -> bool {
         && empty("stringData")
 }
 
-fn metadata(plan: &Plan, name: &str) -> Value {
-    let mut m = Mapping::new();
-    if let Some(l) = plan
-        .labels
-        .as_ref()
-        .filter(|l| l.as_mapping().is_some_and(|m| !m.is_empty()))
-    {
-        m.insert("labels".into(), l.clone());
-    }
-    m.insert("name".into(), name.into());
-    m.insert("namespace".into(), plan.service.namespace.as_str().into());
-    Value::Mapping(m)
-}
-
-fn object(kind: &str, metadata: Value, spec: Value) -> Value {
-    let mut m = Mapping::new();
-    m.insert("apiVersion".into(), "cert-manager.io/v1".into());
-    m.insert("kind".into(), kind.into());
-    m.insert("metadata".into(), metadata);
-    m.insert("spec".into(), spec);
-    Value::Mapping(m)
+fn object(plan: &Plan, kind: &str, name: &str, spec: Value) -> Value {
+    let labels = plan.labels.as_ref().and_then(Value::as_mapping);
+    builders::object(
+        "cert-manager.io/v1",
+        kind,
+        builders::metadata(name, Some(&plan.service.namespace), labels),
+        Some(spec),
+    )
 }
 
 fn issuer(plan: &Plan) -> Value {
-    let mut spec = Mapping::new();
-    spec.insert("selfSigned".into(), Value::Mapping(Mapping::new()));
-    object("Issuer", metadata(plan, &plan.issuer), Value::Mapping(spec))
+    let spec = builders::map([("selfSigned", builders::map([]))]);
+    object(plan, "Issuer", &plan.issuer, spec)
 }
 
 fn certificate(plan: &Plan) -> Value {
     let host = format!("{}.{}.svc", plan.service.name, plan.service.namespace);
-    let mut issuer_ref = Mapping::new();
-    issuer_ref.insert("kind".into(), "Issuer".into());
-    issuer_ref.insert("name".into(), plan.issuer.as_str().into());
-    let mut spec = Mapping::new();
-    spec.insert("commonName".into(), host.as_str().into());
-    spec.insert(
-        "dnsNames".into(),
-        Value::Sequence(vec![
-            host.as_str().into(),
-            format!("{host}.cluster.local").into(),
-        ]),
-    );
-    spec.insert("isCA".into(), true.into());
-    spec.insert("issuerRef".into(), Value::Mapping(issuer_ref));
-    spec.insert("secretName".into(), plan.secret.as_str().into());
-    object(
-        "Certificate",
-        metadata(plan, &plan.certificate),
-        Value::Mapping(spec),
-    )
+    let spec = builders::map([
+        ("commonName", host.as_str().into()),
+        (
+            "dnsNames",
+            builders::strings([host.clone(), format!("{host}.cluster.local")]),
+        ),
+        ("isCA", true.into()),
+        (
+            "issuerRef",
+            builders::map([
+                ("kind", "Issuer".into()),
+                ("name", plan.issuer.as_str().into()),
+            ]),
+        ),
+        ("secretName", plan.secret.as_str().into()),
+    ]);
+    object(plan, "Certificate", &plan.certificate, spec)
 }
 
 #[cfg(test)]
@@ -420,7 +419,7 @@ mod tests {
 
     fn str_at<'a>(d: &'a Document, path: &[&str]) -> Option<&'a str> {
         path.iter()
-            .try_fold(&d.value, |v, k| match k.parse::<usize>() {
+            .try_fold(d.value(), |v, k| match k.parse::<usize>() {
                 Ok(i) => v.get(i),
                 Err(_) => v.get(*k),
             })?
@@ -525,7 +524,7 @@ data: {}
             let got = str_at(&out[*idx], path);
             assert_eq!(got, *want, "document {idx} {path:?}");
         }
-        assert!(out[6].changes[0]
+        assert!(out[6].changes()[0]
             .what
             .contains("removed the empty placeholder Secret kf/hook-certs"));
     }
@@ -562,7 +561,7 @@ data: {}
             str_at(cert, &["spec", "secretName"]),
             Some("hook-webhook-cert")
         );
-        assert!(cert.changes[0].what.contains("mounts a secret"));
+        assert!(cert.changes()[0].what.contains("mounts a secret"));
 
         // Excluded objects are left alone.
         let out = run(
@@ -646,7 +645,7 @@ data: {}
         assert!(out.iter().all(|d| !d.is_touched()));
         let cfg: Config = serde_yaml::from_str("{enabled: true, allUnwired: true}").unwrap();
         let mut once = cfg.filter(docs(STREAM)).unwrap();
-        once.iter_mut().for_each(|d| d.changes.clear());
+        once.iter_mut().for_each(|d| d.forget_changes());
         let twice = cfg.filter(once.clone()).unwrap();
         assert_eq!(once.len(), twice.len());
         assert!(twice.iter().all(|d| !d.is_touched()));

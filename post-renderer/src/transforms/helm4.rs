@@ -41,30 +41,24 @@ impl Filter for Config {
 
     fn filter(&self, mut docs: Vec<Document>) -> Result<Vec<Document>> {
         for doc in &mut docs {
-            if self.drop_aggregated_rules
+            let aggregated = self.drop_aggregated_rules
                 && doc.kind() == Some("ClusterRole")
                 && doc.group() == "rbac.authorization.k8s.io"
-                && doc.value.get("aggregationRule").is_some()
-                && remove_top_level(doc, "rules")
-            {
-                doc.record(
-                    NAME,
-                    "removed rules (aggregated ClusterRole: owned by the aggregation controller)",
-                );
-            }
-            if self.drop_status && remove_top_level(doc, "status") {
-                doc.record(NAME, "removed status (owned by the API server)");
-            }
+                && doc.value().get("aggregationRule").is_some();
+            doc.edit(NAME, |v, changes| {
+                let Some(m) = v.as_mapping_mut() else { return };
+                if aggregated && m.shift_remove("rules").is_some() {
+                    changes.push(
+                        "removed rules (aggregated ClusterRole: owned by the aggregation controller)",
+                    );
+                }
+                if self.drop_status && m.shift_remove("status").is_some() {
+                    changes.push("removed status (owned by the API server)");
+                }
+            });
         }
         Ok(docs)
     }
-}
-
-fn remove_top_level(doc: &mut Document, key: &str) -> bool {
-    doc.value
-        .as_mapping_mut()
-        .and_then(|m| m.shift_remove(key))
-        .is_some()
 }
 
 #[cfg(test)]
@@ -101,7 +95,7 @@ mod tests {
                 .unwrap()
                 .remove(0);
             assert_eq!(
-                out.value.get(key).is_some(),
+                out.value().get(key).is_some(),
                 present,
                 "{config} {key} in {doc}"
             );

@@ -26,9 +26,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use crate::builders;
 use crate::document::Document;
 use crate::error::{Error, Result};
-use crate::transforms::{pod_template_field, pod_template_mut, split_path, Filter};
+use crate::pods;
+use crate::transforms::{split_path, Filter};
 
 const NAME: &str = "images";
 
@@ -119,9 +121,13 @@ impl Config {
     }
 
     fn pod_template(&self, doc: &mut Document) {
-        let at = pod_template_field(doc);
-        let mut changes = Vec::new();
-        if let Some(spec) = pod_template_mut(doc).and_then(|t| t.get_mut("spec")) {
+        let Some(prefix) = pods::field(doc, "spec") else {
+            return;
+        };
+        doc.edit(NAME, |v, changes| {
+            let Some(spec) = pods::template_mut(v).and_then(|t| t.get_mut("spec")) else {
+                return;
+            };
             for list in ["initContainers", "containers", "ephemeralContainers"] {
                 let containers = spec.get_mut(list).and_then(Value::as_sequence_mut);
                 for c in containers.into_iter().flatten() {
@@ -134,72 +140,61 @@ impl Config {
                         continue;
                     };
                     if let Some(new) = slot.as_str().and_then(|i| self.rewrite(i)) {
-                        changes.push(format!("{list}[{name}].image={new}"));
+                        changes.push(format!("set {prefix}.{list}[{name}].image={new}"));
                         *slot = new.into();
                     }
                 }
             }
-            if !self.pull_secrets.is_empty() {
-                let secrets = spec.as_mapping_mut().map(|m| {
-                    m.entry("imagePullSecrets".into())
-                        .or_insert(Value::Sequence(Vec::new()))
-                });
-                if let Some(Value::Sequence(secrets)) = secrets {
-                    for s in &self.pull_secrets {
-                        if !secrets
-                            .iter()
-                            .any(|x| x.get("name").and_then(Value::as_str) == Some(s))
-                        {
-                            let mut m = serde_yaml::Mapping::new();
-                            m.insert("name".into(), s.as_str().into());
-                            secrets.push(Value::Mapping(m));
-                            changes.push(format!("imagePullSecrets+={s}"));
-                        }
+            if self.pull_secrets.is_empty() {
+                return;
+            }
+            let secrets = spec.as_mapping_mut().map(|m| {
+                m.entry("imagePullSecrets".into())
+                    .or_insert(Value::Sequence(Vec::new()))
+            });
+            if let Some(Value::Sequence(secrets)) = secrets {
+                for s in &self.pull_secrets {
+                    if !secrets
+                        .iter()
+                        .any(|x| x.get("name").and_then(Value::as_str) == Some(s))
+                    {
+                        secrets.push(builders::map([("name", s.as_str().into())]));
+                        changes.push(format!("set {prefix}.imagePullSecrets+={s}"));
                     }
                 }
             }
-        }
-        let prefix = if at.is_empty() {
-            "spec".to_owned()
-        } else {
-            format!("{at}.spec")
-        };
-        for c in changes {
-            doc.record(NAME, format!("set {prefix}.{c}"));
-        }
+        });
     }
 
     fn extra_field(&self, doc: &mut Document, extra: &ExtraField) -> Result<()> {
         let path = split_path(&extra.path);
         let doc_ref = doc.doc_ref();
-        let mut slots = Vec::new();
-        collect(&mut doc.value, &path, &mut slots);
-        let mut changes = Vec::new();
-        for slot in slots {
-            let Some(text) = slot.as_str() else { continue };
-            let new = if extra.json_keys.is_empty() {
-                self.rewrite(text)
-            } else {
-                self.rewrite_json(text, &extra.json_keys)
-                    .map_err(|e| Error::Field {
-                        doc: doc_ref.clone(),
-                        field: extra.path.clone(),
-                        message: e,
-                    })?
-            };
-            if let Some(new) = new {
-                changes.push(if extra.json_keys.is_empty() {
-                    format!("set {}={new}", extra.path)
+        doc.edit(NAME, |v, changes| {
+            let mut slots = Vec::new();
+            collect(v, &path, &mut slots);
+            for slot in slots {
+                let Some(text) = slot.as_str() else { continue };
+                let new = if extra.json_keys.is_empty() {
+                    self.rewrite(text)
                 } else {
-                    format!("rewrote images in {}", extra.path)
-                });
-                *slot = new.into();
+                    self.rewrite_json(text, &extra.json_keys)
+                        .map_err(|e| Error::Field {
+                            doc: doc_ref.clone(),
+                            field: extra.path.clone(),
+                            message: e,
+                        })?
+                };
+                if let Some(new) = new {
+                    changes.push(if extra.json_keys.is_empty() {
+                        format!("set {}={new}", extra.path)
+                    } else {
+                        format!("rewrote images in {}", extra.path)
+                    });
+                    *slot = new.into();
+                }
             }
-        }
-        for c in changes {
-            doc.record(NAME, c);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Rewrite image strings under `keys` in JSON `text`, in place.
@@ -386,11 +381,11 @@ mod tests {
         ];
         for (doc, path, want) in cases {
             let out = run(config, doc);
-            assert_eq!(get(&out.value, path).as_str(), Some(want), "{path}");
+            assert_eq!(get(out.value(), path).as_str(), Some(want), "{path}");
         }
         let cron_out = run(config, cron);
         let secrets = get(
-            &cron_out.value,
+            cron_out.value(),
             "spec.jobTemplate.spec.template.spec.imagePullSecrets",
         );
         assert_eq!(secrets.as_sequence().unwrap().len(), 2);

@@ -39,8 +39,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
+use crate::builders;
 use crate::document::{mapping_entry_in, Document};
 use crate::error::{Error, Result};
+use crate::lookup::{self, exists, find_service};
+use crate::names;
+use crate::pods;
 use crate::transforms::Filter;
 
 const NAME: &str = "istio";
@@ -178,7 +182,7 @@ impl Config {
             }
             doc.set_label(NAME, key, value);
             if let Some(other) = remove {
-                remove_meta_key(doc, "labels", other);
+                doc.remove_label(NAME, other);
             }
         }
         unselected
@@ -186,7 +190,7 @@ impl Config {
 
     fn apply_inject_overrides(&self, docs: &mut [Document]) -> Result<()> {
         for doc in docs.iter_mut() {
-            let Some(template) = pod_template(&doc.value) else {
+            let Some(template) = pods::template(doc.value()) else {
                 continue;
             };
             let kind = doc.kind().unwrap_or_default();
@@ -198,14 +202,18 @@ impl Config {
                 .copied();
             let wanted = match configured {
                 Some(v) => Some(v),
-                None => match meta_str(template, "annotations", INJECT_OPT_IN) {
+                None => match pods::meta_str(template, "annotations", INJECT_OPT_IN) {
                     None => None,
                     Some("true") => Some(true),
                     Some("false") => Some(false),
                     Some(other) => {
                         return Err(Error::Field {
                             doc: doc.doc_ref(),
-                            field: format!("spec.template.metadata.annotations.{INJECT_OPT_IN}"),
+                            field: pods::field(
+                                doc,
+                                &format!("metadata.annotations.{INJECT_OPT_IN}"),
+                            )
+                            .unwrap_or_default(),
                             message: format!("expected \"true\" or \"false\", got {other:?}"),
                         })
                     }
@@ -213,47 +221,62 @@ impl Config {
             };
             let Some(wanted) = wanted else { continue };
             let value = if wanted { "true" } else { "false" };
-            let template = pod_template_mut(&mut doc.value).expect("checked above");
-            let meta = mapping_entry_in(template, "metadata");
-            let mut changed = set_in(meta, "labels", INJECT, value);
-            // An existing annotation would contradict the label; Istio reads both.
-            if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_mapping_mut) {
-                if ann.contains_key(INJECT) {
-                    changed |= set_in(meta, "annotations", INJECT, value);
+            doc.edit(NAME, |v, changes| {
+                let Some(template) = pods::template_mut(v) else {
+                    return;
+                };
+                let meta = mapping_entry_in(template, "metadata");
+                let mut changed = set_in(meta, "labels", INJECT, value);
+                // An existing annotation would contradict the label; Istio reads both.
+                if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_mapping_mut) {
+                    if ann.contains_key(INJECT) {
+                        changed |= set_in(meta, "annotations", INJECT, value);
+                    }
                 }
-            }
-            if changed {
-                doc.record(NAME, format!("pod template {INJECT}={value}"));
-            }
+                if changed {
+                    changes.push(format!("pod template {INJECT}={value}"));
+                }
+            });
         }
         Ok(())
     }
 
     fn destination_rules(&self, docs: &[Document]) -> Result<Vec<Document>> {
         type Labels = Option<BTreeMap<String, String>>;
-        let mut wanted: Vec<(String, Option<String>, String, Labels)> = self
-            .destination_rules
-            .iter()
-            .map(|r| {
-                let name = r.name.clone().unwrap_or_else(|| r.service.clone());
-                (
-                    r.service.clone(),
-                    r.namespace.clone(),
-                    name,
-                    r.labels.clone(),
-                )
-            })
-            .collect();
+        let mut wanted: Vec<(String, Option<String>, String, Labels)> = Vec::new();
+        for (i, r) in self.destination_rules.iter().enumerate() {
+            let name = r.name.clone().unwrap_or_else(|| r.service.clone());
+            names::dns_subdomain(&name)
+                .map_err(|e| Error::Config(format!("istio.destinationRules[{i}].name: {e}")))?;
+            wanted.push((
+                r.service.clone(),
+                r.namespace.clone(),
+                name,
+                r.labels.clone(),
+            ));
+        }
         for doc in docs {
-            if doc.kind() == Some("Service") && doc.annotation(DR_OPT_IN) == Some("true") {
-                let svc = doc.name().unwrap_or_default().to_owned();
-                let ns = doc.namespace().map(str::to_owned);
-                if !wanted
-                    .iter()
-                    .any(|(s, n, _, _)| *s == svc && (n.is_none() || *n == ns))
-                {
-                    wanted.push((svc.clone(), ns, svc, None));
+            if doc.kind() != Some("Service") || !doc.group().is_empty() {
+                continue;
+            }
+            match doc.annotation(DR_OPT_IN) {
+                None | Some("false") => continue,
+                Some("true") => {}
+                Some(other) => {
+                    return Err(Error::Field {
+                        doc: doc.doc_ref(),
+                        field: format!("metadata.annotations.{DR_OPT_IN}"),
+                        message: format!("expected \"true\" or \"false\", got {other:?}"),
+                    })
                 }
+            }
+            let svc = doc.name().unwrap_or_default().to_owned();
+            let ns = doc.namespace().map(str::to_owned);
+            if !wanted
+                .iter()
+                .any(|(s, n, _, _)| *s == svc && (n.is_none() || *n == ns))
+            {
+                wanted.push((svc.clone(), ns, svc, None));
             }
         }
         let mut out = Vec::new();
@@ -273,49 +296,26 @@ impl Config {
             if exists(docs, "DestinationRule", ns.as_deref(), &name) {
                 continue;
             }
-            let host = match &ns {
-                Some(ns) => format!("{service}.{ns}.svc.cluster.local"),
-                None => {
-                    return Err(Error::Field {
-                        doc: svc.doc_ref(),
-                        field: "metadata.namespace".into(),
-                        message: "a DestinationRule host needs the service's namespace; \
-                                  set it on the Service or in istio.destinationRules[].namespace"
-                            .into(),
-                    })
-                }
-            };
-            let mut meta = Mapping::new();
+            let host = lookup::service_host(svc, &service, ns.as_deref())?;
             // The Service's selector is the app's identity (upstream labels its
             // DestinationRules with the component labels, not e.g. `run`).
             let labels = match labels {
-                Some(l) => Some(Value::Mapping(
-                    l.into_iter()
-                        .map(|(k, v)| (Value::from(k), Value::from(v)))
-                        .collect(),
-                )),
-                None => svc
-                    .value
-                    .get("spec")
-                    .and_then(|s| s.get("selector"))
-                    .cloned(),
+                Some(l) => Some(builders::string_map(&l)),
+                None => lookup::selector(svc).cloned(),
             };
-            if let Some(labels) = labels.filter(|l| l.as_mapping().is_some_and(|m| !m.is_empty())) {
-                meta.insert("labels".into(), labels);
-            }
-            meta.insert("name".into(), name.clone().into());
-            meta.insert("namespace".into(), ns.clone().unwrap_or_default().into());
-            let value: Value = serde_yaml::from_str(&format!(
-                "apiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule\n\
-                 spec:\n  host: {host}\n  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n"
-            ))
-            .expect("static YAML");
-            let mut value = value;
-            if let Value::Mapping(m) = &mut value {
-                let spec = m.remove("spec").expect("static");
-                m.insert("metadata".into(), Value::Mapping(meta));
-                m.insert("spec".into(), spec);
-            }
+            let spec = builders::map([
+                ("host", host.as_str().into()),
+                (
+                    "trafficPolicy",
+                    builders::map([("tls", builders::map([("mode", "ISTIO_MUTUAL".into())]))]),
+                ),
+            ]);
+            let value = builders::object(
+                "networking.istio.io/v1alpha3",
+                "DestinationRule",
+                builders::metadata(&name, ns.as_deref(), labels.as_ref()),
+                Some(spec),
+            );
             out.push(Document::generated(
                 value,
                 NAME,
@@ -341,71 +341,62 @@ fn is_kubeflow_owned(ns: &Document) -> bool {
 
 /// Ambient mode: remove sidecar-only labels and annotations from pod templates.
 fn strip_sidecar_knobs(doc: &mut Document) {
-    let Some(template) = pod_template_mut(&mut doc.value) else {
-        return;
-    };
-    let mut removed = Vec::new();
-    if let Some(meta) = template.get_mut("metadata").and_then(Value::as_mapping_mut) {
+    doc.edit(NAME, |v, changes| {
+        let Some(template) = pods::template_mut(v) else {
+            return;
+        };
+        let Some(meta) = template.get_mut("metadata").and_then(Value::as_mapping_mut) else {
+            return;
+        };
         for map in ["labels", "annotations"] {
-            if let Some(m) = meta.get_mut(map).and_then(Value::as_mapping_mut) {
-                let keys: Vec<Value> = m
-                    .keys()
-                    .filter(|k| {
-                        k.as_str().is_some_and(|k| {
-                            k == INJECT || k.starts_with("traffic.sidecar.istio.io/")
-                        })
-                    })
-                    .cloned()
-                    .collect();
-                for k in keys {
-                    m.remove(&k);
-                    removed.push(format!("{map}.{}", k.as_str().unwrap_or_default()));
-                }
+            let Some(m) = meta.get_mut(map).and_then(Value::as_mapping_mut) else {
+                continue;
+            };
+            let keys: Vec<Value> = m
+                .keys()
+                .filter(|k| {
+                    k.as_str()
+                        .is_some_and(|k| k == INJECT || k.starts_with("traffic.sidecar.istio.io/"))
+                })
+                .cloned()
+                .collect();
+            for k in keys {
+                m.shift_remove(&k);
+                changes.push(format!(
+                    "ambient: removed pod template {map}.{}",
+                    k.as_str().unwrap_or_default()
+                ));
             }
         }
-    }
-    for r in removed {
-        doc.record(NAME, format!("ambient: removed pod template {r}"));
-    }
-}
-
-fn remove_meta_key(doc: &mut Document, map: &str, key: &str) {
-    let removed = doc
-        .value
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut(map))
-        .and_then(Value::as_mapping_mut)
-        .and_then(|m| m.remove(key))
-        .is_some();
-    if removed {
-        doc.record(NAME, format!("removed metadata.{map}.{key}"));
-    }
+    });
 }
 
 /// Webhook ports must bypass the sidecar: find every webhook's Service, the
 /// workloads it selects and the container port behind the service port.
 fn exclude_webhook_ports(docs: &mut [Document]) -> Result<()> {
     let mut ports: BTreeMap<usize, Vec<u16>> = BTreeMap::new();
-    for wh in webhook_services(docs) {
+    for wh in lookup::webhook_services(docs)? {
         let Some(svc) = find_service(docs, &wh.name, Some(&wh.namespace)) else {
             continue;
         };
-        for w in backing_workloads(docs, svc) {
-            if let Some(p) = target_port(&docs[svc], wh.port, &docs[w])? {
+        for w in lookup::backing_workloads(docs, svc) {
+            if let Some(p) = lookup::target_port(&docs[svc], wh.port, &docs[w])? {
                 ports.entry(w).or_default().push(p);
             }
         }
     }
     for (w, mut list) in ports {
         let doc = &mut docs[w];
-        let template = pod_template(&doc.value).expect("backing workloads have templates");
+        let Some(template) = pods::template(doc.value()) else {
+            continue;
+        };
         // A workload without a sidecar needs no exclusion.
-        if meta_str(template, "labels", INJECT) == Some("false")
-            || meta_str(template, "annotations", INJECT) == Some("false")
+        if pods::meta_str(template, "labels", INJECT) == Some("false")
+            || pods::meta_str(template, "annotations", INJECT) == Some("false")
         {
             continue;
         }
-        if let Some(existing) = meta_str(template, "annotations", EXCLUDE_INBOUND) {
+        if let Some(existing) = pods::meta_str(template, "annotations", EXCLUDE_INBOUND) {
             list.extend(
                 existing
                     .split(',')
@@ -419,201 +410,19 @@ fn exclude_webhook_ports(docs: &mut [Document]) -> Result<()> {
             .map(u16::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let template = pod_template_mut(&mut doc.value).expect("checked");
-        let meta = mapping_entry_in(template, "metadata");
-        if set_in(meta, "annotations", EXCLUDE_INBOUND, &joined) {
-            doc.record(
-                NAME,
-                format!("pod template {EXCLUDE_INBOUND}={joined} (webhook ports)"),
-            );
-        }
+        doc.edit(NAME, |v, changes| {
+            let Some(template) = pods::template_mut(v) else {
+                return;
+            };
+            let meta = mapping_entry_in(template, "metadata");
+            if set_in(meta, "annotations", EXCLUDE_INBOUND, &joined) {
+                changes.push(format!(
+                    "pod template {EXCLUDE_INBOUND}={joined} (webhook ports)"
+                ));
+            }
+        });
     }
     Ok(())
-}
-
-/// A service a webhook (admission or CRD conversion) calls.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct WebhookService {
-    pub name: String,
-    pub namespace: String,
-    /// Service port (the API default is 443).
-    pub port: i64,
-}
-
-/// The `clientConfig.service` entries of one webhook-bearing document:
-/// admission webhook configurations and CRDs with a conversion webhook.
-pub(crate) fn webhook_services_of(doc: &Document) -> Vec<WebhookService> {
-    let configs: Vec<&Value> = match doc.kind() {
-        Some("ValidatingWebhookConfiguration") | Some("MutatingWebhookConfiguration") => doc
-            .value
-            .get("webhooks")
-            .and_then(Value::as_sequence)
-            .map(|s| s.iter().filter_map(|w| w.get("clientConfig")).collect())
-            .unwrap_or_default(),
-        Some("CustomResourceDefinition") => doc
-            .value
-            .get("spec")
-            .and_then(|s| s.get("conversion"))
-            .and_then(|c| c.get("webhook"))
-            .and_then(|w| w.get("clientConfig"))
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    };
-    let mut out: Vec<WebhookService> = configs
-        .into_iter()
-        .filter_map(|cc| cc.get("service"))
-        .filter_map(|s| {
-            Some(WebhookService {
-                name: s.get("name")?.as_str()?.to_owned(),
-                namespace: s.get("namespace")?.as_str()?.to_owned(),
-                port: s.get("port").and_then(Value::as_i64).unwrap_or(443),
-            })
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn webhook_services(docs: &[Document]) -> Vec<WebhookService> {
-    let mut all: Vec<WebhookService> = docs.iter().flat_map(webhook_services_of).collect();
-    all.sort();
-    all.dedup();
-    all
-}
-
-/// Index of the Service `name` (in `namespace` when given).
-pub(crate) fn find_service(
-    docs: &[Document],
-    name: &str,
-    namespace: Option<&str>,
-) -> Option<usize> {
-    docs.iter().position(|d| {
-        d.kind() == Some("Service")
-            && d.group().is_empty()
-            && d.name() == Some(name)
-            && (namespace.is_none() || d.namespace() == namespace)
-    })
-}
-
-/// Workloads in the Service's namespace whose pod labels match its selector.
-pub(crate) fn backing_workloads(docs: &[Document], svc: usize) -> Vec<usize> {
-    let service = &docs[svc];
-    let Some(selector) = service
-        .value
-        .get("spec")
-        .and_then(|s| s.get("selector"))
-        .and_then(Value::as_mapping)
-        .filter(|m| !m.is_empty())
-    else {
-        return Vec::new();
-    };
-    docs.iter()
-        .enumerate()
-        .filter(|(_, d)| d.namespace() == service.namespace())
-        .filter_map(|(i, d)| {
-            let labels = pod_template(&d.value)?
-                .get("metadata")?
-                .get("labels")?
-                .as_mapping()?;
-            selector
-                .iter()
-                .all(|(k, v)| labels.get(k) == Some(v))
-                .then_some(i)
-        })
-        .collect()
-}
-
-/// The container port a Service port leads to in `workload` (named target
-/// ports are looked up in the containers' `ports`).
-pub(crate) fn target_port(
-    service: &Document,
-    port: i64,
-    workload: &Document,
-) -> Result<Option<u16>> {
-    let ports = service
-        .value
-        .get("spec")
-        .and_then(|s| s.get("ports"))
-        .and_then(Value::as_sequence);
-    let Some(entry) = ports.and_then(|ps| {
-        ps.iter()
-            .find(|p| p.get("port").and_then(Value::as_i64) == Some(port))
-    }) else {
-        return Ok(None);
-    };
-    let target = entry
-        .get("targetPort")
-        .unwrap_or(entry.get("port").expect("matched"));
-    let bad = |message: String| Error::Field {
-        doc: service.doc_ref(),
-        field: format!("spec.ports[port={port}].targetPort"),
-        message,
-    };
-    match target {
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|n| u16::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| bad(format!("{n} is not a port number"))),
-        Value::String(name) => {
-            if let Ok(n) = name.parse::<u16>() {
-                return Ok(Some(n));
-            }
-            let found = pod_template(&workload.value)
-                .and_then(|t| t.get("spec"))
-                .and_then(|s| s.get("containers"))
-                .and_then(Value::as_sequence)
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.get("ports").and_then(Value::as_sequence))
-                .flatten()
-                .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
-                .and_then(|p| p.get("containerPort").and_then(Value::as_u64))
-                .and_then(|n| u16::try_from(n).ok());
-            Ok(found)
-        }
-        other => Err(bad(format!("unexpected value {other:?}"))),
-    }
-}
-
-/// The pod template of a workload kind, if `value` is one.
-pub(crate) fn pod_template(value: &Value) -> Option<&Value> {
-    let kind = value.get("kind")?.as_str()?;
-    let spec = value.get("spec")?;
-    match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get("template"),
-        "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template"),
-        _ => None,
-    }
-}
-
-pub(crate) fn pod_template_mut(value: &mut Value) -> Option<&mut Mapping> {
-    let kind = value.get("kind")?.as_str()?.to_owned();
-    let spec = value.get_mut("spec")?;
-    let template = match kind.as_str() {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-            spec.get_mut("template")
-        }
-        "CronJob" => spec
-            .get_mut("jobTemplate")?
-            .get_mut("spec")?
-            .get_mut("template"),
-        _ => None,
-    }?;
-    template.as_mapping_mut()
-}
-
-/// Whether an object of `kind` named `name` is already in the stream, so a
-/// generated one would duplicate it (this keeps kf-post idempotent).
-pub(crate) fn exists(docs: &[Document], kind: &str, namespace: Option<&str>, name: &str) -> bool {
-    docs.iter()
-        .any(|d| d.kind() == Some(kind) && d.name() == Some(name) && d.namespace() == namespace)
-}
-
-fn meta_str<'a>(object: &'a Value, map: &str, key: &str) -> Option<&'a str> {
-    object.get("metadata")?.get(map)?.get(key)?.as_str()
 }
 
 /// `meta[map][key] = value`; true if it changed.
@@ -762,7 +571,7 @@ webhooks:
         ];
         for (cfg, idx, path, want) in cases {
             let out = config(cfg).filter(docs(STREAM)).unwrap();
-            let got = at(&out[*idx].value, path).map(|v| v.as_str().unwrap_or("<non-string>"));
+            let got = at(out[*idx].value(), path).map(|v| v.as_str().unwrap_or("<non-string>"));
             assert_eq!(got, *want, "config {cfg}: {path} of document {idx}");
         }
     }
@@ -823,7 +632,7 @@ webhooks:
         let injects: Vec<bool> = out[3..]
             .iter()
             .map(|d| {
-                d.value["spec"]["template"]["metadata"]["labels"]
+                d.value()["spec"]["template"]["metadata"]["labels"]
                     .get(INJECT)
                     .is_some()
             })
@@ -845,17 +654,17 @@ webhooks:
             .unwrap();
         assert_eq!(out.len(), 7);
         let dr = &out[6];
-        assert!(dr.generated);
+        assert!(dr.is_generated());
         assert_eq!(dr.kind(), Some("DestinationRule"));
         assert_eq!(dr.name(), Some("ctl"));
         assert_eq!(dr.namespace(), Some("kubeflow"));
         assert_eq!(dr.label("app"), Some("controller"));
         assert_eq!(
-            at(&dr.value, "spec:host").and_then(Value::as_str),
+            at(dr.value(), "spec:host").and_then(Value::as_str),
             Some("controller.kubeflow.svc.cluster.local")
         );
         assert_eq!(
-            at(&dr.value, "spec:trafficPolicy:tls:mode").and_then(Value::as_str),
+            at(dr.value(), "spec:trafficPolicy:tls:mode").and_then(Value::as_str),
             Some("ISTIO_MUTUAL")
         );
         // Ambient mode never emits sidecar DestinationRules.
@@ -869,6 +678,21 @@ webhooks:
                 .unwrap();
         assert_eq!(out[6].label("x"), Some("y"));
         assert_eq!(out[6].label("app"), None);
+    }
+
+    #[test]
+    fn release_namespace_destination_rule() {
+        let stream = STREAM.replace(", namespace: kubeflow", "");
+        let out = config("{mode: sidecar, destinationRules: [{service: controller}]}")
+            .filter(docs(&stream))
+            .unwrap();
+        let dr = out.last().unwrap();
+        assert_eq!(dr.kind(), Some("DestinationRule"));
+        assert_eq!(dr.namespace(), None);
+        assert_eq!(
+            at(dr.value(), "spec:host").and_then(Value::as_str),
+            Some("controller")
+        );
     }
 
     #[test]
@@ -887,7 +711,7 @@ webhooks:
         let out = config("mode: sidecar").filter(docs(&stream)).unwrap();
         assert_eq!(
             at(
-                &out[3].value,
+                out[3].value(),
                 "spec:template:metadata:labels:sidecar.istio.io/inject"
             )
             .and_then(Value::as_str),
@@ -929,12 +753,12 @@ webhooks:
         let once = cfg.filter(docs(STREAM)).unwrap();
         let mut again: Vec<Document> = once.clone();
         for d in again.iter_mut() {
-            d.changes.clear();
+            d.forget_changes();
         }
         let twice = cfg.filter(again).unwrap();
         assert_eq!(once.len(), twice.len());
         for (a, b) in once.iter().zip(twice.iter()) {
-            assert_eq!(a.value, b.value);
+            assert_eq!(a.value(), b.value());
         }
         assert!(twice.iter().all(|d| !d.is_touched()));
     }

@@ -22,7 +22,8 @@ use serde::Deserialize;
 
 use crate::document::{mapping_entry_in, Document};
 use crate::error::{Error, Result};
-use crate::transforms::{pod_template_field, pod_template_mut, Filter};
+use crate::pods;
+use crate::transforms::Filter;
 
 const NAME: &str = "labels";
 const OPT_OUT: &str = "kf-post.kubeflow.org/labels";
@@ -78,26 +79,21 @@ impl Filter for Config {
 
 impl Config {
     fn label_pod_template(&self, doc: &mut Document) {
-        let field = pod_template_field(doc);
-        let Some(template) = pod_template_mut(doc) else {
+        let Some(field) = pods::field(doc, "metadata.labels") else {
             return;
         };
-        let labels = mapping_entry_in(mapping_entry_in(template, "metadata"), "labels");
-        let mut changed = Vec::new();
-        for (k, v) in &self.labels {
-            if labels.get(k.as_str()).and_then(|x| x.as_str()) != Some(v.as_str()) {
-                labels.insert(k.as_str().into(), v.as_str().into());
-                changed.push(format!("{k}={v}"));
-            }
-        }
-        for c in changed {
-            let at = if field.is_empty() {
-                String::new()
-            } else {
-                format!("{field}.")
+        doc.edit(NAME, |v, changes| {
+            let Some(template) = pods::template_mut(v) else {
+                return;
             };
-            doc.record(NAME, format!("set {at}metadata.labels.{c}"));
-        }
+            let labels = mapping_entry_in(mapping_entry_in(template, "metadata"), "labels");
+            for (k, v) in &self.labels {
+                if labels.get(k.as_str()).and_then(|x| x.as_str()) != Some(v.as_str()) {
+                    labels.insert(k.as_str().into(), v.as_str().into());
+                    changes.push(format!("set {field}.{k}={v}"));
+                }
+            }
+        });
     }
 }
 
@@ -141,7 +137,7 @@ mod tests {
         for (config, doc, path, want) in cases {
             let d = run(config, doc).unwrap();
             assert_eq!(
-                at(&d.value, path).as_str(),
+                at(d.value(), path).as_str(),
                 *want,
                 "{config} on {doc} at {path:?}"
             );
@@ -152,10 +148,10 @@ mod tests {
     fn default_is_noop_and_reapplying_changes_nothing() {
         assert!(!run("{}", DEPLOY).unwrap().is_touched());
         let once = run("{labels: {team: ml}, podTemplates: true}", DEPLOY).unwrap();
-        assert_eq!(once.changes.len(), 2);
+        assert_eq!(once.changes().len(), 2);
         let c: Config = serde_yaml::from_str("{labels: {team: ml}, podTemplates: true}").unwrap();
         let mut again = once.clone();
-        again.changes.clear();
+        again.forget_changes();
         let again = c.filter(vec![again]).unwrap().remove(0);
         assert!(!again.is_touched());
     }

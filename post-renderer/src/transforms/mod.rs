@@ -14,7 +14,7 @@ pub mod security;
 
 use std::collections::BTreeSet;
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
 use crate::document::Document;
 use crate::error::Result;
@@ -86,14 +86,14 @@ impl Scopes {
             .iter()
             .filter(|d| d.kind() == Some("CustomResourceDefinition"))
             .filter(|d| {
-                d.value
+                d.value()
                     .get("spec")
                     .and_then(|s| s.get("scope"))
                     .and_then(Value::as_str)
                     == Some("Cluster")
             })
             .filter_map(|d| {
-                let spec = d.value.get("spec")?;
+                let spec = d.value().get("spec")?;
                 let group = spec.get("group")?.as_str()?;
                 let kind = spec.get("names")?.get("kind")?.as_str()?;
                 Some((group.to_owned(), kind.to_owned()))
@@ -112,37 +112,6 @@ impl Scopes {
         CLUSTER_SCOPED.contains(&(group, kind))
             || self.crds.contains(&(group.to_owned(), kind.to_owned()))
     }
-}
-
-/// Path from the object to its pod template (the mapping holding the pod's
-/// `metadata` and `spec`); empty for a bare Pod.
-pub fn pod_template_path(group: &str, kind: &str) -> Option<&'static [&'static str]> {
-    match (group, kind) {
-        ("", "Pod") => Some(&[]),
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
-        | ("", "ReplicationController")
-        | ("batch", "Job") => Some(&["spec", "template"]),
-        ("batch", "CronJob") => Some(&["spec", "jobTemplate", "spec", "template"]),
-        _ => None,
-    }
-}
-
-/// The pod template of a workload document, or `None` for other kinds.
-pub fn pod_template_mut(doc: &mut Document) -> Option<&mut Mapping> {
-    let path = pod_template_path(doc.group(), doc.kind()?)?;
-    let mut v = &mut doc.value;
-    for key in path {
-        v = v.get_mut(*key)?;
-    }
-    v.as_mapping_mut()
-}
-
-/// Dotted path of the pod template, for messages.
-pub fn pod_template_field(doc: &Document) -> String {
-    doc.kind()
-        .and_then(|k| pod_template_path(doc.group(), k))
-        .map(|p| p.join("."))
-        .unwrap_or_default()
 }
 
 /// Split `a.b.c` (with `\.` escaping a literal dot, as in annotation keys).

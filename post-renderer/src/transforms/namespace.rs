@@ -29,8 +29,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::document::Document;
-use crate::error::Result;
+use crate::document::{mapping_entry, Changes, Document};
+use crate::error::{Error, Result};
+use crate::names;
 use crate::transforms::{Filter, Scopes};
 
 const NAME: &str = "namespace";
@@ -79,6 +80,14 @@ impl Filter for Config {
         if self.map.is_empty() && self.default.is_none() && self.drop_namespaces.is_empty() {
             return Ok(docs);
         }
+        for (from, to) in &self.map {
+            names::dns_label(to)
+                .map_err(|e| Error::Config(format!("namespace.map.{from}: {e}")))?;
+        }
+        if let Some(default) = &self.default {
+            names::dns_label(default)
+                .map_err(|e| Error::Config(format!("namespace.default: {e}")))?;
+        }
         let mut scopes = Scopes::of(&docs);
         for gk in &self.cluster_scoped {
             let (group, kind) = gk.rsplit_once('/').unwrap_or(("", gk));
@@ -115,25 +124,38 @@ impl Config {
             None => self.default.clone(),
         };
         if let Some(target) = target {
-            doc.metadata_mut()
-                .insert("namespace".into(), target.as_str().into());
-            let from = current.map(|c| format!(" (was {c})")).unwrap_or_default();
-            doc.record(NAME, format!("set metadata.namespace={target}{from}"));
+            doc.edit(NAME, |v, changes| {
+                mapping_entry(v, "metadata").insert("namespace".into(), target.as_str().into());
+                let from = current.map(|c| format!(" (was {c})")).unwrap_or_default();
+                changes.push(format!("set metadata.namespace={target}{from}"));
+            });
         }
     }
 
     fn rewrite_references(&self, doc: &mut Document) {
         let kind = doc.kind().unwrap_or_default().to_owned();
         let group = doc.group().to_owned();
-        let mut changes: Vec<String> = Vec::new();
-        let v = &mut doc.value;
-        match (group.as_str(), kind.as_str()) {
+        doc.edit(NAME, |v, changes| {
+            self.rewrite_fields(&group, &kind, v, changes)
+        });
+        if let Some(ann) = doc.annotation(INJECT_CA) {
+            if let Some((ns, name)) = ann.split_once('/') {
+                if let Some(t) = self.target(ns) {
+                    let new = format!("{t}/{name}");
+                    doc.set_annotation(NAME, INJECT_CA, &new);
+                }
+            }
+        }
+    }
+
+    fn rewrite_fields(&self, group: &str, kind: &str, v: &mut Value, changes: &mut Changes) {
+        match (group, kind) {
             ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
                 for (i, s) in seq_mut(v.get_mut("subjects")).enumerate() {
                     self.rewrite_ns(
                         s.get_mut("namespace"),
                         format!("subjects[{i}].namespace"),
-                        &mut changes,
+                        changes,
                     );
                 }
             }
@@ -146,7 +168,7 @@ impl Config {
                     self.rewrite_ns(
                         ns,
                         format!("webhooks[{i}].clientConfig.service.namespace"),
-                        &mut changes,
+                        changes,
                     );
                 }
             }
@@ -165,21 +187,21 @@ impl Config {
                 self.rewrite_ns(
                     ns,
                     "spec.conversion.webhook.clientConfig.service.namespace".into(),
-                    &mut changes,
+                    changes,
                 );
             }
             ("apiregistration.k8s.io", "APIService") => {
                 let ns = path_mut(v, &["spec", "service", "namespace"]);
-                self.rewrite_ns(ns, "spec.service.namespace".into(), &mut changes);
+                self.rewrite_ns(ns, "spec.service.namespace".into(), changes);
             }
             ("cert-manager.io", "Certificate") => {
                 self.rewrite_dns(
                     path_mut(v, &["spec", "commonName"]),
                     "spec.commonName".into(),
-                    &mut changes,
+                    changes,
                 );
                 for (i, n) in seq_mut(path_mut(v, &["spec", "dnsNames"])).enumerate() {
-                    self.rewrite_dns(Some(n), format!("spec.dnsNames[{i}]"), &mut changes);
+                    self.rewrite_dns(Some(n), format!("spec.dnsNames[{i}]"), changes);
                 }
             }
             ("security.istio.io", "AuthorizationPolicy") => {
@@ -188,12 +210,12 @@ impl Config {
                         let at = format!("spec.rules[{r}].from[{f}].source");
                         for key in ["principals", "notPrincipals"] {
                             for (p, x) in seq_mut(path_mut(from, &["source", key])).enumerate() {
-                                self.rewrite_principal(x, format!("{at}.{key}[{p}]"), &mut changes);
+                                self.rewrite_principal(x, format!("{at}.{key}[{p}]"), changes);
                             }
                         }
                         for key in ["namespaces", "notNamespaces"] {
                             for (p, x) in seq_mut(path_mut(from, &["source", key])).enumerate() {
-                                self.rewrite_ns(Some(x), format!("{at}.{key}[{p}]"), &mut changes);
+                                self.rewrite_ns(Some(x), format!("{at}.{key}[{p}]"), changes);
                             }
                         }
                     }
@@ -206,34 +228,19 @@ impl Config {
                         self.rewrite_dns(
                             host,
                             format!("spec.http[{h}].route[{r}].destination.host"),
-                            &mut changes,
+                            changes,
                         );
                     }
                 }
             }
             ("networking.istio.io", "DestinationRule") => {
-                self.rewrite_dns(
-                    path_mut(v, &["spec", "host"]),
-                    "spec.host".into(),
-                    &mut changes,
-                );
+                self.rewrite_dns(path_mut(v, &["spec", "host"]), "spec.host".into(), changes);
             }
             _ => {}
         }
-        if let Some(ann) = doc.annotation(INJECT_CA) {
-            if let Some((ns, name)) = ann.split_once('/') {
-                if let Some(t) = self.target(ns) {
-                    let new = format!("{t}/{name}");
-                    doc.set_annotation(NAME, INJECT_CA, &new);
-                }
-            }
-        }
-        for c in changes {
-            doc.record(NAME, c);
-        }
     }
 
-    fn rewrite_ns(&self, slot: Option<&mut Value>, field: String, changes: &mut Vec<String>) {
+    fn rewrite_ns(&self, slot: Option<&mut Value>, field: String, changes: &mut Changes) {
         let Some(slot) = slot else { return };
         if let Some(t) = slot
             .as_str()
@@ -246,7 +253,7 @@ impl Config {
     }
 
     /// `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local` (and `*.ns…`).
-    fn rewrite_dns(&self, slot: Option<&mut Value>, field: String, changes: &mut Vec<String>) {
+    fn rewrite_dns(&self, slot: Option<&mut Value>, field: String, changes: &mut Changes) {
         let Some(slot) = slot else { return };
         let Some(name) = slot.as_str() else { return };
         let parts: Vec<&str> = name.split('.').collect();
@@ -265,7 +272,7 @@ impl Config {
     }
 
     /// `cluster.local/ns/<ns>/sa/<sa>`.
-    fn rewrite_principal(&self, slot: &mut Value, field: String, changes: &mut Vec<String>) {
+    fn rewrite_principal(&self, slot: &mut Value, field: String, changes: &mut Changes) {
         let Some(p) = slot.as_str() else { return };
         let parts: Vec<&str> = p.split('/').collect();
         if let [td, "ns", ns, "sa", sa] = parts[..] {
@@ -337,7 +344,7 @@ mod tests {
         ];
         for (doc, path, want) in cases {
             let out = run(CONFIG, &[doc]);
-            assert_eq!(get(&out[0].value, path), *want, "{path} of {doc}");
+            assert_eq!(get(out[0].value(), path), *want, "{path} of {doc}");
         }
     }
 
@@ -386,7 +393,7 @@ mod tests {
         let once = run(CONFIG, &[doc]).remove(0);
         assert!(once.is_touched());
         let mut again = once;
-        again.changes.clear();
+        again.forget_changes();
         let c: Config = serde_yaml::from_str(CONFIG).unwrap();
         assert!(!c.filter(vec![again]).unwrap()[0].is_touched());
     }

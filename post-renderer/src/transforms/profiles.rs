@@ -34,29 +34,15 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use crate::document::Document;
+use crate::builders;
+use crate::document::{mapping_entry, Document};
 use crate::error::{Error, Result};
-use crate::transforms::istio::exists;
-use crate::transforms::Filter;
+use crate::lookup::exists;
+use crate::names;
+use crate::transforms::{Filter, Scopes};
 
 const NAME: &str = "profiles";
 const MARKER: &str = "kf-post.kubeflow.org/profile-scoped";
-
-/// Kinds that have no namespace and so cannot be copied into a profile.
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "PersistentVolume",
-    "StorageClass",
-    "PriorityClass",
-    "IngressClass",
-    "APIService",
-    "Profile",
-];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -110,11 +96,12 @@ impl Filter for Config {
             return Ok(docs);
         }
         self.validate()?;
+        let scopes = Scopes::of(&docs);
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
             match doc.annotation(MARKER) {
                 None | Some("false") => out.push(doc),
-                Some("true") => out.extend(self.copies(doc)?),
+                Some("true") => out.extend(self.copies(doc, &scopes)?),
                 Some(other) => {
                     return Err(Error::Field {
                         doc: doc.doc_ref(),
@@ -155,15 +142,8 @@ impl Config {
                     "profiles.profiles[{i}].{f}: {message}"
                 )))
             };
-            if !is_dns_label(&p.name) {
-                return field(
-                    "name",
-                    format!(
-                        "{:?} is not a valid namespace name (lowercase letters, digits and \
-                         '-', at most 63, starting and ending with a letter or digit)",
-                        p.name
-                    ),
-                );
+            if let Err(e) = names::dns_label(&p.name) {
+                return field("name", format!("not a valid namespace name: {e}"));
             }
             if !seen.insert(&p.name) {
                 return field("name", format!("{:?} is listed twice", p.name));
@@ -183,9 +163,10 @@ impl Config {
         Ok(())
     }
 
-    fn copies(&self, doc: Document) -> Result<Vec<Document>> {
+    fn copies(&self, doc: Document, scopes: &Scopes) -> Result<Vec<Document>> {
         let kind = doc.kind().unwrap_or_default();
-        if CLUSTER_SCOPED.contains(&kind) {
+        // Profiles are cluster-scoped (and not in the core table).
+        if scopes.is_cluster_scoped(&doc) || kind == "Profile" {
             return Err(Error::Field {
                 doc: doc.doc_ref(),
                 field: format!("metadata.annotations.{MARKER}"),
@@ -195,15 +176,17 @@ impl Config {
         let mut out = Vec::with_capacity(self.profiles.len());
         for p in &self.profiles {
             let mut copy = doc.clone();
-            let meta = copy.metadata_mut();
-            if let Some(Value::Mapping(ann)) = meta.get_mut("annotations") {
-                ann.remove(MARKER);
-                if ann.is_empty() {
-                    meta.remove("annotations");
+            copy.edit(NAME, |v, changes| {
+                let meta = mapping_entry(v, "metadata");
+                if let Some(Value::Mapping(ann)) = meta.get_mut("annotations") {
+                    ann.shift_remove(MARKER);
+                    if ann.is_empty() {
+                        meta.shift_remove("annotations");
+                    }
                 }
-            }
-            meta.insert("namespace".into(), p.name.as_str().into());
-            copy.record(NAME, format!("copied into profile namespace {}", p.name));
+                meta.insert("namespace".into(), p.name.as_str().into());
+                changes.push(format!("copied into profile namespace {}", p.name));
+            });
             out.push(copy);
         }
         Ok(out)
@@ -233,7 +216,7 @@ impl Config {
         meta.insert("annotations".into(), Value::Mapping(annotations));
         meta.insert("labels".into(), Value::Mapping(labels));
         meta.insert("name".into(), p.name.as_str().into());
-        object("v1", "Namespace", meta, None)
+        builders::object("v1", "Namespace", meta, None)
     }
 
     fn profile(&self, p: &Profile) -> Value {
@@ -254,29 +237,13 @@ impl Config {
         }
         let mut meta = Mapping::new();
         meta.insert("name".into(), p.name.as_str().into());
-        object(&self.api_version, "Profile", meta, Some(spec))
+        builders::object(
+            &self.api_version,
+            "Profile",
+            meta,
+            Some(Value::Mapping(spec)),
+        )
     }
-}
-
-fn object(api_version: &str, kind: &str, meta: Mapping, spec: Option<Mapping>) -> Value {
-    let mut m = Mapping::new();
-    m.insert("apiVersion".into(), api_version.into());
-    m.insert("kind".into(), kind.into());
-    m.insert("metadata".into(), Value::Mapping(meta));
-    if let Some(spec) = spec {
-        m.insert("spec".into(), Value::Mapping(spec));
-    }
-    Value::Mapping(m)
-}
-
-fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
 }
 
 #[cfg(test)]
@@ -336,7 +303,7 @@ metadata: {name: shared, namespace: kubeflow}
             "marker removed from copies"
         );
         assert!(!out[2].is_touched(), "unmarked documents untouched");
-        let p = &out[3].value;
+        let p = out[3].value();
         assert_eq!(p["apiVersion"].as_str(), Some("kubeflow.org/v1"));
         assert_eq!(p["spec"]["owner"]["name"].as_str(), Some("a@example.com"));
         assert_eq!(p["spec"]["owner"]["kind"].as_str(), Some("User"));
@@ -344,7 +311,7 @@ metadata: {name: shared, namespace: kubeflow}
             p["spec"]["resourceQuotaSpec"]["hard"]["memory"].as_str(),
             Some("16Gi")
         );
-        assert!(out[4].value["spec"].get("resourceQuotaSpec").is_none());
+        assert!(out[4].value()["spec"].get("resourceQuotaSpec").is_none());
     }
 
     #[test]
@@ -413,7 +380,7 @@ metadata: {name: shared, namespace: kubeflow}
         let cfg: Config =
             serde_yaml::from_str(&format!("{{renderNamespaces: true, {}}}", TWO)).unwrap();
         let mut once = cfg.filter(docs(STREAM)).unwrap();
-        once.iter_mut().for_each(|d| d.changes.clear());
+        once.iter_mut().for_each(|d| d.forget_changes());
         let twice = cfg.filter(once.clone()).unwrap();
         assert_eq!(once.len(), twice.len());
         assert!(twice.iter().all(|d| !d.is_touched()));

@@ -31,9 +31,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use crate::document::{mapping_entry_in, Document};
+use crate::builders::{self, map, seq};
+use crate::document::{mapping_entry_in, Changes, Document};
 use crate::error::Result;
-use crate::transforms::{pod_template_field, pod_template_mut, Filter};
+use crate::lookup;
+use crate::pods;
+use crate::transforms::Filter;
 
 const NAME: &str = "security";
 const PSS: &str = "pod-security.kubernetes.io";
@@ -115,7 +118,7 @@ impl Filter for Config {
             }
         }
         if self.network_policies {
-            let policies = self.network_policies(&docs);
+            let policies = self.network_policies(&docs)?;
             docs.extend(policies);
         }
         Ok(docs)
@@ -138,53 +141,72 @@ impl Config {
         }
     }
 
-    fn network_policies(&self, docs: &[Document]) -> Vec<Document> {
-        let namespaces: BTreeSet<String> = docs
+    /// NetworkPolicies for every namespace holding workloads. Workloads
+    /// without a namespace are in the release namespace (Helm and Argo CD
+    /// put them there), so their policies get none either and land next to
+    /// them.
+    fn network_policies(&self, docs: &[Document]) -> Result<Vec<Document>> {
+        let namespaces: BTreeSet<Option<String>> = docs
             .iter()
-            .filter(|d| {
-                d.kind()
-                    .is_some_and(|k| crate::transforms::pod_template_path(d.group(), k).is_some())
-            })
-            .filter_map(|d| d.namespace().map(str::to_owned))
+            .filter(|d| pods::is_workload(d))
+            .map(|d| d.namespace().map(str::to_owned))
             .collect();
-        let existing: BTreeSet<(String, String)> = docs
+        let existing: BTreeSet<(Option<String>, String)> = docs
             .iter()
             .filter(|d| d.kind() == Some("NetworkPolicy"))
-            .filter_map(|d| Some((d.namespace()?.to_owned(), d.name()?.to_owned())))
+            .filter_map(|d| Some((d.namespace().map(str::to_owned), d.name()?.to_owned())))
             .collect();
         let mut out = Vec::new();
-        let mut add = |ns: &str, name: String, spec: Value, why: &str| {
-            if existing.contains(&(ns.to_owned(), name.clone())) {
+        let mut add = |ns: Option<&str>, name: String, spec: Value, why: &str| {
+            if existing.contains(&(ns.map(str::to_owned), name.clone())) {
                 return;
             }
-            let mut meta = Mapping::new();
-            meta.insert("name".into(), name.into());
-            meta.insert("namespace".into(), ns.into());
-            let mut policy = Mapping::new();
-            policy.insert("apiVersion".into(), "networking.k8s.io/v1".into());
-            policy.insert("kind".into(), "NetworkPolicy".into());
-            policy.insert("metadata".into(), meta.into());
-            policy.insert("spec".into(), spec);
-            out.push(Document::generated(policy.into(), NAME, why.to_owned()));
+            let policy = builders::object(
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                builders::metadata(&name, ns, None),
+                Some(spec),
+            );
+            out.push(Document::generated(policy, NAME, why.to_owned()));
         };
-        let yaml =
-            |s: &str| -> Value { serde_yaml::from_str(s).expect("static policy shapes parse") };
+        let ingress = |rules: Vec<Value>| {
+            map([
+                ("podSelector", map([])),
+                ("policyTypes", builders::strings(["Ingress"])),
+                ("ingress", seq(rules)),
+            ])
+        };
         let from_ns = |ns: &str| {
-            let mut spec = yaml("{podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{namespaceSelector: {matchLabels: {}}}]}]}");
-            let mut labels = Mapping::new();
-            labels.insert("kubernetes.io/metadata.name".into(), ns.into());
-            spec["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] = labels.into();
-            spec
+            let labels = map([("kubernetes.io/metadata.name", ns.into())]);
+            ingress(vec![map([(
+                "from",
+                seq([map([("namespaceSelector", map([("matchLabels", labels)]))])]),
+            )])])
         };
         for ns in &namespaces {
+            let ns = ns.as_deref();
             add(
                 ns,
                 "kf-post-default-deny".into(),
-                yaml("{podSelector: {}, policyTypes: [Ingress]}"),
+                map([
+                    ("podSelector", map([])),
+                    ("policyTypes", builders::strings(["Ingress"])),
+                ]),
                 "deny ingress not allowed by another policy",
             );
-            add(ns, format!("default-allow-same-namespace-{ns}"), yaml("{podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{podSelector: {}}]}]}"), "allow ingress from the same namespace");
-            if ns != "istio-system" {
+            add(
+                ns,
+                match ns {
+                    Some(ns) => format!("default-allow-same-namespace-{ns}"),
+                    None => "kf-post-allow-same-namespace".into(),
+                },
+                ingress(vec![map([(
+                    "from",
+                    seq([map([("podSelector", map([]))])]),
+                )])]),
+                "allow ingress from the same namespace",
+            );
+            if ns != Some("istio-system") {
                 add(
                     ns,
                     "kf-post-allow-istio-system".into(),
@@ -201,126 +223,88 @@ impl Config {
                 );
             }
         }
-        for (ns, service, selector, ports) in webhook_backends(docs) {
+        for (ns, service, selector, ports) in webhook_backends(docs)? {
             if selector.is_empty() || ports.is_empty() {
                 continue;
             }
-            let mut spec =
-                yaml("{podSelector: {}, policyTypes: [Ingress], ingress: [{ports: []}]}");
-            spec["podSelector"]["matchLabels"] = Value::Mapping(selector);
-            spec["ingress"][0]["ports"] = Value::Sequence(
-                ports
-                    .into_iter()
-                    .map(|p| {
-                        let mut m = Mapping::new();
-                        m.insert("port".into(), p);
-                        m.insert("protocol".into(), "TCP".into());
-                        Value::Mapping(m)
-                    })
-                    .collect(),
-            );
+            let ports = ports
+                .into_iter()
+                .map(|p| map([("port", p), ("protocol", "TCP".into())]));
+            let spec = map([
+                ("podSelector", builders::match_labels(selector)),
+                ("policyTypes", builders::strings(["Ingress"])),
+                ("ingress", seq([map([("ports", seq(ports))])])),
+            ]);
             add(
-                &ns,
+                Some(&ns),
                 format!("{service}-webhook"),
                 spec,
                 "allow the API server to reach the webhook port",
             );
         }
-        out
+        Ok(out)
     }
 }
 
-/// (namespace, service, pod selector, target ports) of every Service that a
-/// webhook configuration or CRD conversion webhook in the stream calls.
-fn webhook_backends(docs: &[Document]) -> Vec<(String, String, Mapping, Vec<Value>)> {
-    let mut refs: BTreeSet<(String, String, i64)> = BTreeSet::new();
-    for d in docs {
-        let configs: Vec<&Value> = match d.kind() {
-            Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") => d
-                .value
-                .get("webhooks")
-                .and_then(Value::as_sequence)
-                .into_iter()
-                .flatten()
-                .filter_map(|w| w.get("clientConfig"))
-                .collect(),
-            Some("CustomResourceDefinition") => d
-                .value
-                .get("spec")
-                .and_then(|s| s.get("conversion"))
-                .and_then(|c| c.get("webhook"))
-                .and_then(|w| w.get("clientConfig"))
-                .into_iter()
-                .collect(),
-            _ => continue,
-        };
-        for c in configs {
-            let Some(svc) = c.get("service") else {
-                continue;
-            };
-            let (Some(ns), Some(name)) = (
-                svc.get("namespace").and_then(Value::as_str),
-                svc.get("name").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            let port = svc.get("port").and_then(Value::as_i64).unwrap_or(443);
-            refs.insert((ns.to_owned(), name.to_owned(), port));
-        }
-    }
+/// (namespace, service, pod selector, target ports) of a webhook's Service.
+type WebhookBackend = (String, String, Mapping, Vec<Value>);
+
+/// The backend of every Service that a webhook configuration or CRD
+/// conversion webhook in the stream calls.
+fn webhook_backends(docs: &[Document]) -> Result<Vec<WebhookBackend>> {
     let mut out: BTreeMap<(String, String), (Mapping, Vec<Value>)> = BTreeMap::new();
-    for (ns, name, port) in refs {
-        let Some(svc) = docs.iter().find(|d| {
-            d.kind() == Some("Service") && d.name() == Some(&name) && d.namespace() == Some(&ns)
-        }) else {
+    for wh in lookup::webhook_services(docs)? {
+        let Some(svc) = lookup::find_service(docs, &wh.name, Some(&wh.namespace)) else {
             continue;
         };
-        let spec = &svc.value["spec"];
-        let selector = spec
-            .get("selector")
-            .and_then(Value::as_mapping)
-            .cloned()
-            .unwrap_or_default();
-        let target = spec
-            .get("ports")
+        let svc = &docs[svc];
+        let selector = lookup::selector(svc).cloned().unwrap_or_default();
+        let target = svc
+            .value()
+            .get("spec")
+            .and_then(|s| s.get("ports"))
             .and_then(Value::as_sequence)
             .into_iter()
             .flatten()
-            .find(|p| p.get("port").and_then(Value::as_i64) == Some(port))
+            .find(|p| p.get("port").and_then(Value::as_i64) == Some(wh.port))
             .map(|p| match p.get("targetPort") {
                 // A named target port is valid in a NetworkPolicy too.
                 Some(t @ (Value::Number(_) | Value::String(_))) => t.clone(),
-                _ => Value::from(port),
+                _ => Value::from(wh.port),
             });
-        let entry = out.entry((ns, name)).or_insert((selector, Vec::new()));
+        let entry = out
+            .entry((wh.namespace, wh.name))
+            .or_insert((selector, Vec::new()));
         if let Some(t) = target {
             if !entry.1.contains(&t) {
                 entry.1.push(t);
             }
         }
     }
-    out.into_iter()
+    Ok(out
+        .into_iter()
         .map(|((ns, name), (sel, ports))| (ns, name, sel, ports))
-        .collect()
+        .collect())
 }
 
 /// Restricted securityContext defaults on a workload's pod template.
 fn harden_pod_template(doc: &mut Document) {
-    let at = pod_template_field(doc);
+    let Some(prefix) = pods::field(doc, "spec") else {
+        return;
+    };
+    doc.edit(NAME, |v, recorded| harden_pod_spec(v, &prefix, recorded));
+}
+
+fn harden_pod_spec(v: &mut Value, prefix: &str, recorded: &mut Changes) {
     let mut changes: Vec<String> = Vec::new();
     // What was deliberately left alone; reported only alongside real changes
     // so that a second run over hardened output changes nothing.
     let mut kept: Vec<String> = Vec::new();
-    let Some(spec) = pod_template_mut(doc)
+    let Some(spec) = pods::template_mut(v)
         .and_then(|t| t.get_mut("spec"))
         .and_then(Value::as_mapping_mut)
     else {
         return;
-    };
-    let prefix = if at.is_empty() {
-        "spec".to_owned()
-    } else {
-        format!("{at}.spec")
     };
     let runs_as_root = as_root(spec.get("securityContext"))
         || containers(spec).any(|c| as_root(c.get("securityContext")));
@@ -389,7 +373,7 @@ fn harden_pod_template(doc: &mut Document) {
     }
     if !changes.is_empty() {
         for c in changes.into_iter().chain(kept) {
-            doc.record(NAME, c);
+            recorded.push(c);
         }
     }
 }
@@ -509,10 +493,10 @@ mod tests {
         for (doc, path, want) in cases {
             let out = run("{preset: hardened, networkPolicies: false}", &[doc]);
             let want: Option<Value> = want.map(|w| serde_yaml::from_str(w).unwrap());
-            assert_eq!(get(&out[0].value, path), want.as_ref(), "{path}");
+            assert_eq!(get(out[0].value(), path), want.as_ref(), "{path}");
         }
         let out = run("{preset: hardened, networkPolicies: false}", &[DEPLOY]);
-        let notes: Vec<_> = out[0].changes.iter().map(|c| c.what.as_str()).collect();
+        let notes: Vec<_> = out[0].changes().iter().map(|c| c.what.as_str()).collect();
         assert!(
             notes.contains(&"kept spec.template.spec.containers[priv]: privileged, not hardened"),
             "{notes:?}"
@@ -547,6 +531,28 @@ mod tests {
     }
 
     #[test]
+    fn release_namespace_workloads_get_namespace_less_policies() {
+        let release = DEPLOY.replace(", namespace: kubeflow", "");
+        let out = run("{preset: hardened}", &[&release, DEPLOY]);
+        let generated: Vec<_> = out
+            .iter()
+            .filter(|d| d.is_generated())
+            .map(|d| format!("{}/{}", d.namespace().unwrap_or("-"), d.name().unwrap()))
+            .collect();
+        assert_eq!(
+            generated,
+            [
+                "-/kf-post-default-deny",
+                "-/kf-post-allow-same-namespace",
+                "-/kf-post-allow-istio-system",
+                "kubeflow/kf-post-default-deny",
+                "kubeflow/default-allow-same-namespace-kubeflow",
+                "kubeflow/kf-post-allow-istio-system",
+            ]
+        );
+    }
+
+    #[test]
     fn network_policies_per_workload_namespace() {
         let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: hook, namespace: kubeflow}\nspec: {selector: {app: d}, ports: [{port: 443, targetPort: 9443}]}\n";
         let hook = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: v}\nwebhooks: [{name: a.b, clientConfig: {service: {name: hook, namespace: kubeflow, path: /v}}}]\n";
@@ -557,7 +563,7 @@ mod tests {
         );
         let generated: Vec<_> = out
             .iter()
-            .filter(|d| d.generated)
+            .filter(|d| d.is_generated())
             .map(|d| format!("{}/{}", d.namespace().unwrap(), d.name().unwrap()))
             .collect();
         assert_eq!(
@@ -574,11 +580,11 @@ mod tests {
             .find(|d| d.name() == Some("hook-webhook"))
             .unwrap();
         assert_eq!(
-            get(&webhook.value, "spec.ingress.0.ports.0.port"),
+            get(webhook.value(), "spec.ingress.0.ports.0.port"),
             Some(&Value::from(9443))
         );
         assert_eq!(
-            get(&webhook.value, "spec.podSelector.matchLabels.app").and_then(Value::as_str),
+            get(webhook.value(), "spec.podSelector.matchLabels.app").and_then(Value::as_str),
             Some("d")
         );
         let prom = out
@@ -586,7 +592,7 @@ mod tests {
             .find(|d| d.name() == Some("kf-post-allow-prometheus"))
             .unwrap();
         assert_eq!(
-            get(&prom.value, "spec.ingress.0.from.0.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name").and_then(Value::as_str),
+            get(prom.value(), "spec.ingress.0.from.0.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name").and_then(Value::as_str),
             Some("monitoring")
         );
     }
