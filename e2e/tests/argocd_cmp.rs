@@ -683,6 +683,12 @@ fn a_failing_step_exits_non_zero_and_prints_nothing() {
             vec![Param::Map("set", kv(&[("badKfPostConfig", "true")]))],
             "kf-post failed",
         ),
+        // ... and kf-post's own message reaches the user (the Argo CD UI
+        // shows the command's stderr), naming the field.
+        (
+            vec![Param::Map("set", kv(&[("badKfPostConfig", "true")]))],
+            "kf-post: config: spec.noSuchTransform: unknown field `noSuchTransform`",
+        ),
         // Nothing rendered at all: refused, or auto-prune would delete everything.
         (
             vec![

@@ -391,10 +391,55 @@ fn errors_and_explain_reach_the_user() {
         );
         assert!(!ok, "{name}: bad config accepted:\n{out}");
         assert!(out.is_empty(), "{name}: output despite the error:\n{out}");
-        assert!(
-            err.contains("kf-post: config: spec.labels.lables: unknown field `lables`"),
-            "{name}: {err}"
-        );
+        let message = "kf-post: config: spec.labels.lables: unknown field `lables`";
+        assert!(err.contains(message), "{name}: stderr a pipe: {err}");
+        // Helm's stderr a regular file, truncated (`2>log`) or appended to
+        // (`2>>log`): the message is in the file too, after Helm's own line
+        // (Helm 4's plugin appends it once Helm has exited).
+        for append in [false, true] {
+            let log = env.dir.join(format!("stderr-{name}-{append}.log"));
+            std::fs::write(&log, "before\n").unwrap();
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(&log)
+                .unwrap();
+            let status = env
+                .command(helm)
+                .args(["template", "rel", chart, "--post-renderer", "kf-post"])
+                .args([
+                    "--post-renderer-args",
+                    "--config",
+                    "--post-renderer-args",
+                    &bad,
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(file)
+                .status()
+                .unwrap();
+            assert!(!status.success(), "{name}: bad config accepted");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let text = loop {
+                let text = std::fs::read_to_string(&log).unwrap();
+                if text.contains(message) || std::time::Instant::now() > deadline {
+                    break text;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            };
+            assert!(
+                text.starts_with("before\n") == append
+                    && text.contains(message)
+                    && text.contains("Error:"),
+                "{name}: stderr a file (append: {append}): {text:?}"
+            );
+            let helm_line = text.find("Error:").unwrap();
+            // Written at Helm's offset, an earlier message would be overwritten.
+            assert!(
+                *name == "helm3" || append || text.find(message).unwrap() > helm_line,
+                "{name}: the message must not be overwritten by Helm's: {text:?}"
+            );
+        }
 
         // Helm 3 drops a successful post-renderer's stderr, so the report
         // goes to a file; with Helm 4 the plugin also forwards stderr.
