@@ -27,7 +27,7 @@ pub const API_VERSION: &str = "kf-post.kubeflow.org/v1alpha1";
 pub const KIND: &str = "PostRenderConfig";
 
 /// The `spec` of a `PostRenderConfig`: one typed section per transform.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
     #[serde(default)]
@@ -48,6 +48,38 @@ pub struct Config {
     pub labels: transforms::labels::Config,
     #[serde(default)]
     pub helm4: transforms::helm4::Config,
+}
+
+/// The JSON Schema (draft 2020-12) of a `PostRenderConfig` document,
+/// generated from the types above, so it cannot drift from what kf-post
+/// accepts. Published as `post-renderer/schema/postrenderconfig.schema.json`
+/// (a test fails when that file differs from this).
+pub fn json_schema() -> serde_json::Value {
+    let mut spec = serde_json::to_value(schemars::schema_for!(Config)).expect("a schema");
+    let object = spec.as_object_mut().expect("an object schema");
+    object.remove("$schema");
+    object.remove("title");
+    let defs = object.remove("$defs").unwrap_or_default();
+    object.insert(
+        "description".into(),
+        "One section per transform; an absent section changes nothing. See docs/kf-post.md.".into(),
+    );
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/kubeflow/kubeflow-helm/post-renderer/schema/postrenderconfig.schema.json",
+        "title": KIND,
+        "description": "Configuration of the kf-post transform engine (docs/kf-post.md), given with --config or rendered into the stream.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["apiVersion", "kind"],
+        "properties": {
+            "apiVersion": {"const": API_VERSION},
+            "kind": {"const": KIND},
+            "metadata": {"type": ["object", "null"]},
+            "spec": spec,
+        },
+        "$defs": defs,
+    })
 }
 
 /// Where a piece of configuration came from, for messages and `--explain`.

@@ -80,8 +80,9 @@ const INGRESS_PRINCIPAL: &str =
 const DEX_ISSUER: &str = "http://dex.auth.svc.cluster.local:5556/dex";
 const KIND_JWKS: &str = "http://cluster-jwks-proxy.istio-system.svc.cluster.local/openid/v1/jwks";
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "AuthMode")]
 pub enum Mode {
     #[default]
     DexOauth2Proxy,
@@ -91,8 +92,9 @@ pub enum Mode {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "AuthConfig")]
 pub struct Config {
     #[serde(default)]
     pub mode: Mode,
@@ -145,14 +147,14 @@ fn default_userid_header() -> String {
     "kubeflow-userid".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Eks {
     pub region: String,
     pub cluster_id: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct App {
     pub name: String,
@@ -201,7 +203,7 @@ fn allow() -> String {
     "ALLOW".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Condition {
     pub key: String,
@@ -212,7 +214,7 @@ pub struct Condition {
 }
 
 /// Names of the env vars an app reads its auth settings from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvNames {
     #[serde(default)]

@@ -55,8 +55,9 @@ const NAME: &str = "certificates";
 const INJECT_CA: &str = "cert-manager.io/inject-ca-from";
 const OPT_IN: &str = "kf-post.kubeflow.org/certificates";
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "CertificatesConfig")]
 pub struct Config {
     #[serde(default)]
     pub enabled: bool,
@@ -70,7 +71,7 @@ pub struct Config {
     pub services: BTreeMap<String, ServiceCert>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ServiceCert {
     #[serde(default)]

@@ -25,8 +25,9 @@ use crate::transforms::Filter;
 
 const NAME: &str = "helm4";
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Helm4Config")]
 pub struct Config {
     #[serde(default)]
     pub drop_aggregated_rules: bool,

@@ -34,8 +34,9 @@ use crate::transforms::{split_path, Filter};
 
 const NAME: &str = "images";
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ImagesConfig")]
 pub struct Config {
     /// Registry (or registry/path prefix) → mirror prefix.
     #[serde(default)]
@@ -50,7 +51,7 @@ pub struct Config {
     pub extra_fields: Vec<ExtraField>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExtraField {
     pub kind: String,

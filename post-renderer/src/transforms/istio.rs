@@ -55,8 +55,9 @@ const EXCLUDE_INBOUND: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
 const INJECT_OPT_IN: &str = "kf-post.kubeflow.org/istio-inject";
 const DR_OPT_IN: &str = "kf-post.kubeflow.org/destination-rule";
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "IstioMode")]
 pub enum Mode {
     #[default]
     Off,
@@ -64,8 +65,9 @@ pub enum Mode {
     Ambient,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "IstioConfig")]
 pub struct Config {
     #[serde(default)]
     pub mode: Mode,
@@ -95,7 +97,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DestinationRule {
     /// Name of a Service rendered in the same stream.

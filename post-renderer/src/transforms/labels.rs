@@ -28,8 +28,9 @@ use crate::transforms::Filter;
 const NAME: &str = "labels";
 const OPT_OUT: &str = "kf-post.kubeflow.org/labels";
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "LabelsConfig")]
 pub struct Config {
     /// Labels set on every object's `metadata.labels`.
     #[serde(default)]

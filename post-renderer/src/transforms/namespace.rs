@@ -37,8 +37,9 @@ use crate::transforms::{Filter, Scopes};
 const NAME: &str = "namespace";
 const INJECT_CA: &str = "cert-manager.io/inject-ca-from";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "NamespaceConfig")]
 pub struct Config {
     /// Source namespace → target namespace.
     #[serde(default)]

@@ -44,8 +44,9 @@ use crate::transforms::{Filter, Scopes};
 const NAME: &str = "profiles";
 const MARKER: &str = "kf-post.kubeflow.org/profile-scoped";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ProfilesConfig")]
 pub struct Config {
     #[serde(default)]
     pub profiles: Vec<Profile>,
@@ -70,7 +71,7 @@ fn default_api_version() -> String {
     "kubeflow.org/v1".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Profile {
     pub name: String,
@@ -79,6 +80,7 @@ pub struct Profile {
     pub owner_kind: String,
     /// ResourceQuota `hard` entries (cpu, memory, requests.storage, …).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub resource_quota: BTreeMap<String, Value>,
 }
 

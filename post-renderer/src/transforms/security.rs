@@ -41,7 +41,7 @@ use crate::transforms::Filter;
 const NAME: &str = "security";
 const PSS: &str = "pod-security.kubernetes.io";
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Preset {
     #[default]
@@ -49,7 +49,7 @@ pub enum Preset {
     Hardened,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Level {
     Privileged,
@@ -67,8 +67,9 @@ impl Level {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "SecurityConfig")]
 pub struct Config {
     #[serde(default)]
     pub preset: Preset,
