@@ -7,6 +7,7 @@
 // matter and boxing them would only complicate every transform.
 #![allow(clippy::result_large_err)]
 
+pub mod annotations;
 pub mod builders;
 pub mod config;
 pub mod document;

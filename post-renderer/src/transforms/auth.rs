@@ -65,6 +65,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use crate::annotations::*;
 use crate::builders::{self, map, seq, strings};
 use crate::document::Document;
 use crate::error::{Error, Result};
@@ -74,7 +75,6 @@ use crate::pods;
 use crate::transforms::Filter;
 
 const NAME: &str = "auth";
-const PREFIX: &str = "kf-post.kubeflow.org/";
 const INGRESS_PRINCIPAL: &str =
     "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
 const DEX_ISSUER: &str = "http://dex.auth.svc.cluster.local:5556/dex";
@@ -238,12 +238,12 @@ impl EnvNames {
     }
 
     fn from_annotations(doc: &Document) -> Result<EnvNames> {
-        let get = |k: &str| annotation(doc, k, names::env_name);
+        let get = |a: &Annotation| annotation(doc, a, names::env_name);
         Ok(EnvNames {
-            user_id_header: get("env-userid-header")?,
-            user_id_prefix: get("env-userid-prefix")?,
-            secure_cookies: get("env-secure-cookies")?,
-            disable_auth: get("env-disable-auth")?,
+            user_id_header: get(&ENV_USERID_HEADER)?,
+            user_id_prefix: get(&ENV_USERID_PREFIX)?,
+            secure_cookies: get(&ENV_SECURE_COOKIES)?,
+            disable_auth: get(&ENV_DISABLE_AUTH)?,
         })
     }
 
@@ -262,19 +262,19 @@ impl EnvNames {
     }
 }
 
-/// The annotation `kf-post.kubeflow.org/<key>`, refused (naming the document
-/// and the annotation) when `check` rejects it.
+/// The annotation's value, refused (naming the document and the annotation)
+/// when `check` rejects it.
 fn annotation(
     doc: &Document,
-    key: &str,
+    key: &Annotation,
     check: fn(&str) -> std::result::Result<(), String>,
 ) -> Result<Option<String>> {
-    let Some(value) = doc.annotation(&format!("{PREFIX}{key}")) else {
+    let Some(value) = doc.annotation(key.key) else {
         return Ok(None);
     };
     check(value).map_err(|message| Error::Field {
         doc: doc.doc_ref(),
-        field: format!("metadata.annotations.{PREFIX}{key}"),
+        field: format!("metadata.annotations.{}", key.key),
         message,
     })?;
     Ok(Some(value.to_owned()))
@@ -283,7 +283,7 @@ fn annotation(
 /// A comma-separated annotation, each item checked.
 fn annotation_list(
     doc: &Document,
-    key: &str,
+    key: &Annotation,
     check: fn(&str) -> std::result::Result<(), String>,
 ) -> Result<Option<Vec<String>>> {
     let Some(value) = annotation(doc, key, |_| Ok(()))? else {
@@ -293,7 +293,7 @@ fn annotation_list(
     for item in &items {
         check(item).map_err(|message| Error::Field {
             doc: doc.doc_ref(),
-            field: format!("metadata.annotations.{PREFIX}{key}"),
+            field: format!("metadata.annotations.{}", key.key),
             message,
         })?;
     }
@@ -420,10 +420,10 @@ impl Config {
             if doc.kind() != Some("Service") || !doc.group().is_empty() {
                 continue;
             }
-            let prefix = annotation(doc, "expose-prefix", names::uri_path)?;
-            let principals = annotation_list(doc, "authz-principals", names::token)?;
+            let prefix = annotation(doc, &EXPOSE_PREFIX, names::uri_path)?;
+            let principals = annotation_list(doc, &AUTHZ_PRINCIPALS, names::token)?;
             let service_accounts =
-                annotation_list(doc, "authz-service-accounts", names::namespaced_name)?;
+                annotation_list(doc, &AUTHZ_SERVICE_ACCOUNTS, names::namespaced_name)?;
             if prefix.is_none() && principals.is_none() && service_accounts.is_none() {
                 continue;
             }
@@ -435,7 +435,7 @@ impl Config {
             if configured {
                 continue;
             }
-            let port = match annotation(doc, "expose-port", |p| {
+            let port = match annotation(doc, &EXPOSE_PORT, |p| {
                 p.parse::<u16>()
                     .map(drop)
                     .map_err(|_| format!("{p:?} is not a port number"))
@@ -444,16 +444,16 @@ impl Config {
                 Some(p) => p.parse::<u16>().ok(),
             };
             apps.push(App {
-                name: annotation(doc, "expose-name", names::dns_subdomain)?
+                name: annotation(doc, &EXPOSE_NAME, names::dns_subdomain)?
                     .unwrap_or_else(|| service.clone()),
                 service,
                 namespace,
                 prefix,
-                rewrite: annotation(doc, "expose-rewrite", names::uri_path)?,
-                forwarded_prefix: annotation(doc, "expose-forwarded-prefix", names::uri_path)?,
-                timeout: annotation(doc, "expose-timeout", names::duration)?,
+                rewrite: annotation(doc, &EXPOSE_REWRITE, names::uri_path)?,
+                forwarded_prefix: annotation(doc, &EXPOSE_FORWARDED_PREFIX, names::uri_path)?,
+                timeout: annotation(doc, &EXPOSE_TIMEOUT, names::duration)?,
                 port,
-                gateway: annotation(doc, "expose-gateway", names::namespaced_name)?,
+                gateway: annotation(doc, &EXPOSE_GATEWAY, names::namespaced_name)?,
                 principals,
                 service_accounts: service_accounts.unwrap_or_default(),
                 authorization_policy: true,

@@ -53,7 +53,7 @@ use crate::transforms::Filter;
 
 const NAME: &str = "certificates";
 const INJECT_CA: &str = "cert-manager.io/inject-ca-from";
-const OPT_IN: &str = "kf-post.kubeflow.org/certificates";
+const OPT_IN: &str = crate::annotations::CERTIFICATES.key;
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

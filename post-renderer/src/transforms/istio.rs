@@ -52,8 +52,8 @@ const INJECT: &str = "sidecar.istio.io/inject";
 const INJECTION_NS: &str = "istio-injection";
 const AMBIENT_NS: &str = "istio.io/dataplane-mode";
 const EXCLUDE_INBOUND: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
-const INJECT_OPT_IN: &str = "kf-post.kubeflow.org/istio-inject";
-const DR_OPT_IN: &str = "kf-post.kubeflow.org/destination-rule";
+const INJECT_OPT_IN: &str = crate::annotations::ISTIO_INJECT.key;
+const DR_OPT_IN: &str = crate::annotations::DESTINATION_RULE.key;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

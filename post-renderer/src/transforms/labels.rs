@@ -26,7 +26,7 @@ use crate::pods;
 use crate::transforms::Filter;
 
 const NAME: &str = "labels";
-const OPT_OUT: &str = "kf-post.kubeflow.org/labels";
+const OPT_OUT: &str = crate::annotations::LABELS.key;
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

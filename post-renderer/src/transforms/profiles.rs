@@ -42,7 +42,7 @@ use crate::names;
 use crate::transforms::{Filter, Scopes};
 
 const NAME: &str = "profiles";
-const MARKER: &str = "kf-post.kubeflow.org/profile-scoped";
+const MARKER: &str = crate::annotations::PROFILE_SCOPED.key;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
