@@ -7,9 +7,13 @@
 //! let data = e2e::run_ok(e2e::kubectl(&cp).args(["get", "configmap", "demo-config", "-o", "name"]));
 //! ```
 //!
-//! Each [`ControlPlane`] is its own etcd + kube-apiserver + kube-controller-manager
-//! in a temporary directory, stopped when the value is dropped, so tests can run
-//! in parallel. The Helm commands of a control plane share a Helm home (config,
+//! Each [`ControlPlane`] is its own cluster (`scripts/cluster up`): etcd,
+//! kube-apiserver, kube-controller-manager, kube-scheduler, and an emulated node
+//! side (kwok + kube-emulator, see docs/emulation.md) on which pods start and turn
+//! Ready and webhooks answer once their pods are Ready. It lives in a temporary
+//! directory and is stopped when the value is dropped, so tests can run in
+//! parallel. [`ControlPlane::builder`] sets the Nodes' number and capacity and
+//! the pods' start delay. The Helm commands of a control plane share a Helm home (config,
 //! data, cache, plugins) that belongs to that control plane only: plugins a test
 //! installs never leak into another test or into the user's Helm.
 //!
@@ -59,20 +63,71 @@ pub struct ControlPlane {
     kubeconfig: PathBuf,
 }
 
+/// Options of a [`ControlPlane`] (the flags of `scripts/cluster up`).
+#[derive(Default)]
+pub struct ControlPlaneBuilder {
+    args: Vec<OsString>,
+}
+
+impl ControlPlaneBuilder {
+    fn flag(mut self, name: &str, value: impl Into<OsString>) -> Self {
+        self.args.push(name.into());
+        self.args.push(value.into());
+        self
+    }
+
+    /// kube-apiserver reads `file` as `--admission-control-config-file`.
+    pub fn admission_config(self, file: &Path) -> Self {
+        self.flag("--admission-config", file)
+    }
+
+    /// Number of emulated Nodes (default 1).
+    pub fn nodes(self, n: u32) -> Self {
+        self.flag("--nodes", n.to_string())
+    }
+
+    /// CPU capacity of each Node, a Kubernetes quantity (default "16").
+    pub fn node_cpu(self, cpu: &str) -> Self {
+        self.flag("--node-cpu", cpu)
+    }
+
+    /// Memory capacity of each Node, a Kubernetes quantity (default "64Gi").
+    pub fn node_memory(self, memory: &str) -> Self {
+        self.flag("--node-memory", memory)
+    }
+
+    /// Time from a pod's volumes and environment being available to its
+    /// containers running, a Go duration (default "1s").
+    pub fn pod_ready_delay(self, delay: &str) -> Self {
+        self.flag("--pod-ready-delay", delay)
+    }
+
+    /// Starts the cluster.
+    pub fn start(self) -> ControlPlane {
+        ControlPlane::start_with(&self.args)
+    }
+}
+
 impl ControlPlane {
     /// Starts a control plane with the default admission configuration
-    /// (PodSecurity is enabled but enforces `privileged`).
+    /// (PodSecurity is enabled but enforces `privileged`) and one 16-CPU /
+    /// 64 GiB Node.
     pub fn start() -> Self {
-        Self::start_with(&[])
+        Self::builder().start()
+    }
+
+    /// Options for a control plane other than the defaults.
+    pub fn builder() -> ControlPlaneBuilder {
+        ControlPlaneBuilder::default()
     }
 
     /// Starts a control plane whose kube-apiserver reads `file` as
     /// `--admission-control-config-file` (e.g. PodSecurity enforcing `restricted`).
     pub fn start_with_admission_config(file: &Path) -> Self {
-        Self::start_with(&["--admission-config".as_ref(), file.as_os_str()])
+        Self::builder().admission_config(file).start()
     }
 
-    fn start_with(extra: &[&std::ffi::OsStr]) -> Self {
+    fn start_with(extra: &[OsString]) -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "kfh-e2e-{}-{}",
