@@ -41,12 +41,13 @@ fn helm(home: &Path) -> Command {
     cmd
 }
 
-/// `helm template kubeflow <umbrella> <preset args> --post-renderer kf-post`.
-fn render(preset: &str) -> String {
+/// `helm template kubeflow <umbrella> <preset args> EXTRA… --post-renderer kf-post`.
+fn render(preset: &str, extra: &[&str]) -> String {
     let mut cmd = helm(helm_home());
     cmd.args(["template", "kubeflow"])
         .arg(umbrella_common::umbrella_chart())
         .args(preset_args(preset))
+        .args(extra)
         .args(["--post-renderer", "kf-post"]);
     umbrella_common::run_ok(cmd)
 }
@@ -77,7 +78,8 @@ fn every_preset_applies_intercepted_objects_and_custom_resources_after_what_admi
     let mut summaries = Vec::new();
     let mut failing = Vec::new();
     for preset in preset_names() {
-        let objects = audit::parse(&render(&preset)).unwrap_or_else(|e| panic!("{preset}: {e}"));
+        let objects =
+            audit::parse(&render(&preset, &[])).unwrap_or_else(|e| panic!("{preset}: {e}"));
         let report = order::audit(&objects, &options()).unwrap_or_else(|e| panic!("{preset}: {e}"));
         summaries.push(findings(&preset, &report));
         if preset == "full" {
@@ -98,6 +100,33 @@ fn every_preset_applies_intercepted_objects_and_custom_resources_after_what_admi
         "objects a fresh cluster rejects (applied together with the webhook or CRD they need):\n{}\n\n{}",
         summaries.join("\n"),
         failing.join("\n")
+    );
+}
+
+#[test]
+fn argocd_mode_orders_the_same_objects_by_sync_waves() {
+    let objects =
+        audit::parse(&render("full", &["--set", "global.sequencing.mode=argocd"])).unwrap();
+    assert_eq!(
+        order::Sequencing::detect(&objects),
+        order::Sequencing::ArgoCd
+    );
+    let report = order::audit(&objects, &options()).unwrap();
+    println!("{}", findings("full (argocd)", &report));
+    assert!(report.violations.is_empty(), "full (argocd):\n{report}");
+    // Helm ignores sync waves: applied by `helm install` the same stream fails.
+    let as_helm = order::audit(
+        &objects,
+        &Options {
+            sequencing: Some(order::Sequencing::Helm),
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(
+        as_helm.violations.len() >= report.custom_resources,
+        "full (argocd) judged as Helm: {}",
+        as_helm.to_string().lines().last().unwrap()
     );
 }
 
