@@ -26,6 +26,25 @@ func (e *emulator) syncCAInjector(ctx context.Context) error {
 	return e.setCABundles(ctx, func(obj metav1.Object, _ *serviceRef) []byte { return e.injectedCA(obj) })
 }
 
+// injectionSourceExists: obj names a CA source for cainjector that exists
+// (the Certificate, the Secret, or the API server's CA).
+func (e *emulator) injectionSourceExists(obj metav1.Object) bool {
+	a := obj.GetAnnotations()
+	if ref, ok := a[injectFromSecret]; ok {
+		ns, name, _ := strings.Cut(ref, "/")
+		if _, err := e.secrets.Secrets(ns).Get(name); err == nil {
+			return true
+		}
+	}
+	if ref, ok := a[injectFrom]; ok && e.certManager.started {
+		ns, name, _ := strings.Cut(ref, "/")
+		if _, err := e.certManager.certificates.ByNamespace(ns).Get(name); err == nil {
+			return true
+		}
+	}
+	return a[injectAPIServerCA] == "true"
+}
+
 // injectedCA is the CA cainjector would inject into obj (nil: none yet).
 func (e *emulator) injectedCA(obj metav1.Object) []byte {
 	a := obj.GetAnnotations()

@@ -80,16 +80,6 @@ func (e *emulator) webhookUsers() []webhookUser {
 	return out
 }
 
-// injectedByCertManager: cainjector owns this object's caBundle.
-func injectedByCertManager(obj metav1.Object) bool {
-	for _, a := range []string{injectFrom, injectFromSecret, injectAPIServerCA} {
-		if _, ok := obj.GetAnnotations()[a]; ok {
-			return true
-		}
-	}
-	return false
-}
-
 func podReady(pod *corev1.Pod) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {
@@ -173,10 +163,10 @@ func (e *emulator) prepareServing(ctx context.Context, pod *corev1.Pod) error {
 
 // servingCert is the certificate pod presents when called through svc:
 // cert-manager's dynamic serving certificate; else a mounted Secret's
-// tls.crt/tls.key (preferring one valid for the Service's DNS name); else,
-// if no cert-manager annotation claims the webhooks' caBundle, a certificate
-// the component makes itself (selfManaged).
-func (e *emulator) servingCert(pod *corev1.Pod, svc *corev1.Service, users []webhookUser) (cert *tls.Certificate, selfManaged *servingCA, err error) {
+// tls.crt/tls.key (preferring one valid for the Service's DNS name); else a
+// certificate the component makes itself (selfManaged), as Trainer, JobSet,
+// Knative, istiod and the Spark and training operators do.
+func (e *emulator) servingCert(pod *corev1.Pod, svc *corev1.Service) (cert *tls.Certificate, selfManaged *servingCA, err error) {
 	dns := svc.Name + "." + svc.Namespace + ".svc"
 	if d := dynamicServingOf(pod, listerObjects{e}); d != nil {
 		ca, err := e.dynamicCA(d)
@@ -192,11 +182,6 @@ func (e *emulator) servingCert(pod *corev1.Pod, svc *corev1.Service, users []web
 	}
 	if cert := e.mountedCert(pod, dns); cert != nil {
 		return cert, nil, nil
-	}
-	for _, u := range users {
-		if u.service.namespace == svc.Namespace && u.service.name == svc.Name && injectedByCertManager(u.obj) {
-			return nil, nil, nil
-		}
 	}
 	key := svc.Namespace + "/" + svc.Name
 	ca, ok := e.selfCAs[key]
@@ -294,7 +279,7 @@ func (e *emulator) syncServing(ctx context.Context) error {
 			if !podReady(pod) || pod.Status.PodIP == "" || target == 0 {
 				continue
 			}
-			cert, ca, err := e.servingCert(pod, svc, users)
+			cert, ca, err := e.servingCert(pod, svc)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("serving certificate of %s/%s: %w", pod.Namespace, pod.Name, err))
 				continue
@@ -313,8 +298,11 @@ func (e *emulator) syncServing(ctx context.Context) error {
 	e.mu.Lock()
 	e.backends = backends
 	e.mu.Unlock()
+	// A self-managed component patches the caBundle of its webhooks itself,
+	// unless cainjector has a source to inject there (an annotation naming a
+	// Certificate or Secret that does not exist leaves the field to it).
 	errs = append(errs, e.setCABundles(ctx, func(obj metav1.Object, ref *serviceRef) []byte {
-		if ref == nil || injectedByCertManager(obj) {
+		if ref == nil || e.injectionSourceExists(obj) {
 			return nil
 		}
 		return selfManaged[ref.key()]
