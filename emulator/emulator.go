@@ -184,6 +184,7 @@ func (e *emulator) syncAll(ctx context.Context) time.Time {
 	retry("volumes", e.syncProvisioner(ctx))
 	retry("cert-manager", e.syncCertManager(ctx))
 	retry("cainjector", e.syncCAInjector(ctx))
+	retry("istiod", e.syncIstiod(ctx))
 	due, err := e.syncPods(ctx, now)
 	retry("pods", err)
 	soon(due)
