@@ -39,6 +39,7 @@ type emulator struct {
 	pvs          corelisters.PersistentVolumeLister
 	services     corelisters.ServiceLister
 	accounts     corelisters.ServiceAccountLister
+	namespaces   corelisters.NamespaceLister
 	deployments  appslisters.DeploymentLister
 	classes      storagelisters.StorageClassLister
 	validating   admissionlisters.ValidatingWebhookConfigurationLister
@@ -118,6 +119,7 @@ func (e *emulator) startInformers(ctx context.Context) {
 	watch(core.PersistentVolumes().Informer())
 	watch(core.Services().Informer())
 	watch(core.ServiceAccounts().Informer())
+	watch(core.Namespaces().Informer())
 	watch(f.Apps().V1().Deployments().Informer())
 	watch(f.Storage().V1().StorageClasses().Informer())
 	watch(f.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer())
@@ -129,6 +131,7 @@ func (e *emulator) startInformers(ctx context.Context) {
 	e.pvs = core.PersistentVolumes().Lister()
 	e.services = core.Services().Lister()
 	e.accounts = core.ServiceAccounts().Lister()
+	e.namespaces = core.Namespaces().Lister()
 	e.deployments = f.Apps().V1().Deployments().Lister()
 	e.classes = f.Storage().V1().StorageClasses().Lister()
 	e.validating = f.Admissionregistration().V1().ValidatingWebhookConfigurations().Lister()

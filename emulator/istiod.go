@@ -23,11 +23,8 @@ func (e *emulator) syncIstiod(ctx context.Context) error {
 	if !istiodAvailable(e.deploymentsWith(labels.SelectorFromSet(labels.Set{"app": "istiod"}))) {
 		return nil
 	}
-	namespaces, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, ns := range namespaces.Items {
+	namespaces, _ := e.namespaces.List(labels.Everything())
+	for _, ns := range namespaces {
 		if ns.Status.Phase == corev1.NamespaceTerminating {
 			continue
 		}

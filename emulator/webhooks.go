@@ -133,11 +133,30 @@ func dynamicServingOf(pod *corev1.Pod, objs objects) *dynamicServing {
 
 // prepareServing does, before a pod turns Ready, what its webhook server
 // does before reporting ready: cert-manager's webhook creates its CA Secret
-// (which cainjector then injects).
+// (which cainjector then injects); a component that manages its own
+// certificate writes its CA into its webhooks' caBundle.
 func (e *emulator) prepareServing(ctx context.Context, pod *corev1.Pod) error {
 	d := dynamicServingOf(pod, listerObjects{e})
 	if d == nil {
-		return nil
+		selfManaged := map[string][]byte{}
+		for _, u := range e.webhookUsers() {
+			svc, err := e.services.Services(u.service.namespace).Get(u.service.name)
+			if err != nil || svc.Namespace != pod.Namespace || len(svc.Spec.Selector) == 0 ||
+				!labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
+				continue
+			}
+			_, ca, err := e.servingCert(pod, svc)
+			if err != nil {
+				return err
+			}
+			if ca != nil {
+				selfManaged[u.service.key()] = ca.certPEM
+			}
+		}
+		if len(selfManaged) == 0 {
+			return nil
+		}
+		return e.setCABundles(ctx, e.selfManagedBundles(selfManaged))
 	}
 	if _, err := e.secrets.Secrets(d.secretNamespace).Get(d.secretName); err == nil {
 		return nil
@@ -183,16 +202,27 @@ func (e *emulator) servingCert(pod *corev1.Pod, svc *corev1.Service) (cert *tls.
 	if cert := e.mountedCert(pod, dns); cert != nil {
 		return cert, nil, nil
 	}
-	key := svc.Namespace + "/" + svc.Name
-	ca, ok := e.selfCAs[key]
-	if !ok {
-		if ca, err = newCA(dns + " (self-managed)"); err != nil {
-			return nil, nil, err
-		}
-		e.selfCAs[key] = ca
+	ca, err := e.selfCA(svc.Namespace, svc.Name)
+	if err != nil {
+		return nil, nil, err
 	}
 	cert, err = ca.serving([]string{dns, dns + ".cluster.local", svc.Name + "." + svc.Namespace, svc.Name})
 	return cert, ca, err
+}
+
+// selfCA is the CA a self-managed component behind Service ns/name made
+// (one per Service, for this emulator's lifetime).
+func (e *emulator) selfCA(namespace, name string) (*servingCA, error) {
+	key := namespace + "/" + name
+	if ca, ok := e.selfCAs[key]; ok {
+		return ca, nil
+	}
+	ca, err := newCA(name + "." + namespace + ".svc (self-managed)")
+	if err != nil {
+		return nil, err
+	}
+	e.selfCAs[key] = ca
+	return ca, nil
 }
 
 func (e *emulator) dynamicCA(d *dynamicServing) (*servingCA, error) {
@@ -298,16 +328,21 @@ func (e *emulator) syncServing(ctx context.Context) error {
 	e.mu.Lock()
 	e.backends = backends
 	e.mu.Unlock()
-	// A self-managed component patches the caBundle of its webhooks itself,
-	// unless cainjector has a source to inject there (an annotation naming a
-	// Certificate or Secret that does not exist leaves the field to it).
-	errs = append(errs, e.setCABundles(ctx, func(obj metav1.Object, ref *serviceRef) []byte {
+	errs = append(errs, e.setCABundles(ctx, e.selfManagedBundles(selfManaged)))
+	return errors.Join(errs...)
+}
+
+// selfManagedBundles: a self-managed component patches the caBundle of its
+// webhooks itself (CA PEM by service key), unless cainjector has a source to
+// inject there (an annotation naming a Certificate or Secret that does not
+// exist leaves the field to the component).
+func (e *emulator) selfManagedBundles(byService map[string][]byte) caBundleWant {
+	return func(obj metav1.Object, ref *serviceRef) []byte {
 		if ref == nil || e.injectionSourceExists(obj) {
 			return nil
 		}
-		return selfManaged[ref.key()]
-	}))
-	return errors.Join(errs...)
+		return byService[ref.key()]
+	}
 }
 
 // setCABundles updates the caBundle of every webhook and conversion webhook
