@@ -44,17 +44,23 @@ func hasKubectlContainer(pod *corev1.Pod) bool {
 	return false
 }
 
+// imagePrograms are the programs of the registry.k8s.io/kubectl image (since
+// Kubernetes 1.28 it is built on debian-base and adds bash and jq, for
+// scripts); a container's command runs the host's program of that name.
+var imagePrograms = map[string]bool{"kubectl": true, "bash": true, "sh": true, "jq": true}
+
 // kubectlArgv is what runs for a kubectl container: the image's entrypoint
-// (kubectl) with the args, or the command if it names kubectl. Any other
-// command does not exist in that image, as on a real node.
+// (kubectl) with the args, or the command if it names one of the image's
+// programs. Any other command does not exist in that image, as on a real node.
 func kubectlArgv(command, args []string) ([]string, error) {
 	if len(command) == 0 {
-		return args, nil
+		return append([]string{"kubectl"}, args...), nil
 	}
-	if path.Base(command[0]) != "kubectl" {
+	program := path.Base(command[0])
+	if !imagePrograms[program] {
 		return nil, fmt.Errorf("exec: %q: executable file not found in $PATH", command[0])
 	}
-	return append(append([]string{}, command[1:]...), args...), nil
+	return append(append([]string{program}, command[1:]...), args...), nil
 }
 
 type containerRun struct {
@@ -243,7 +249,11 @@ func (e *emulator) execKubectl(ctx context.Context, pod *corev1.Pod, c corev1.Co
 		return 128, "StartError", err.Error()
 	}
 	defer out.Close()
-	cmd := exec.CommandContext(ctx, e.opts.kubectl, argv...)
+	program := argv[0]
+	if program == "kubectl" {
+		program = e.opts.kubectl
+	}
+	cmd := exec.CommandContext(ctx, program, argv[1:]...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "KUBECONFIG=" + kubeconfig}, describeEnv(env)...)

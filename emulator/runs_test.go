@@ -27,10 +27,12 @@ func TestKubectlArgv(t *testing.T) {
 		command, args, want []string
 		fails               bool
 	}{
-		{nil, []string{"get", "pods"}, []string{"get", "pods"}, false},
-		{[]string{"kubectl"}, []string{"apply", "-f", "x"}, []string{"apply", "-f", "x"}, false},
-		{[]string{"/bin/kubectl", "wait"}, []string{"--for=condition=Ready"}, []string{"wait", "--for=condition=Ready"}, false},
-		{[]string{"/bin/sh", "-c"}, []string{"kubectl get pods"}, nil, true},
+		{nil, []string{"get", "pods"}, []string{"kubectl", "get", "pods"}, false},
+		{[]string{"kubectl"}, []string{"apply", "-f", "x"}, []string{"kubectl", "apply", "-f", "x"}, false},
+		{[]string{"/bin/kubectl", "wait"}, []string{"--for=condition=Ready"}, []string{"kubectl", "wait", "--for=condition=Ready"}, false},
+		{[]string{"/bin/bash", "-c"}, []string{"kubectl get pods"}, []string{"bash", "-c", "kubectl get pods"}, false},
+		{[]string{"/bin/sh", "-c"}, []string{"kubectl get pods"}, []string{"sh", "-c", "kubectl get pods"}, false},
+		{[]string{"python3", "-c"}, []string{"print()"}, nil, true},
 	}
 	for _, tt := range tests {
 		got, err := kubectlArgv(tt.command, tt.args)
