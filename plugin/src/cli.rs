@@ -30,6 +30,9 @@ Commands:
   doctor [-o table|json]                   values on stdin -> findings (exit 1 on errors)
   render [--explain]                       post-render a manifest stream on stdin with the kf-post
                                            engine; its PostRenderConfig document travels in the stream
+  validate-config [-]                      check a PostRenderConfig on stdin against its schema
+                                           (post-renderer/schema/postrenderconfig.schema.json) and
+                                           the engine's checks; exit 1 naming the field if bad
   version, help
 
 COMPONENT is a chart name (katib, jupyter-web-app) or umbrella key (jupyterWebApp).
@@ -40,6 +43,7 @@ Examples:
   helm kubeflow preset production > values.yaml
   helm get values kubeflow -o yaml | helm kubeflow doctor
   helm template kubeflow charts/kubeflow | helm kubeflow render > manifests.yaml
+  helm kubeflow validate-config < kf-post.yaml
 ";
 
 /// What a successful command produced. `failure` is set when the command
@@ -293,6 +297,25 @@ pub fn run(argv: &[String], stdin: &mut dyn FnMut() -> Result<Vec<u8>>) -> Resul
                 failure: None,
             })
         }
+        "validate-config" => {
+            let args = Args::parse(rest, &[], &[])?;
+            match args.positional.as_slice() {
+                [] => {}
+                [dash] if dash == "-" => {}
+                [file, ..] => {
+                    return Err(Error::new(format!(
+                        "validate-config: the WASM sandbox cannot open {file:?}; \
+                         pipe it in: helm kubeflow validate-config < {file}"
+                    )))
+                }
+            }
+            let input = stdin()?;
+            let text = std::str::from_utf8(&input)
+                .map_err(|e| Error::new(format!("validate-config: config is not UTF-8: {e}")))?;
+            kf_post::config::validate(text)
+                .map_err(|e| Error::new(format!("validate-config: {e}")))?;
+            Ok(Outcome::out("valid PostRenderConfig\n"))
+        }
         other => Err(Error::new(format!(
             "unknown command {other:?}; run `helm kubeflow help`"
         ))),
@@ -408,6 +431,41 @@ mod tests {
             assert_eq!(json[0]["severity"], *severity, "{yaml}: {json:#}");
             assert_eq!(json[0]["value"], *value, "{yaml}: {json:#}");
             assert_eq!(out.failure.as_deref(), *failure, "{yaml}: {json:#}");
+        }
+    }
+
+    #[test]
+    fn validate_config_reads_stdin_and_names_the_bad_field() {
+        let good = "apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nspec: {security: {preset: hardened}}\n";
+        assert_eq!(
+            stdout(&run_with(&["validate-config"], good).unwrap()),
+            "valid PostRenderConfig\n"
+        );
+        assert_eq!(
+            stdout(&run_with(&["validate-config", "-"], good).unwrap()),
+            "valid PostRenderConfig\n"
+        );
+        // (arguments, stdin, error)
+        let cases: &[(&[&str], &str, &str)] = &[
+            (
+                &["validate-config"],
+                &good.replace("hardened", "hardend"),
+                "validate-config: config: spec.security.preset: unknown variant `hardend`",
+            ),
+            (
+                &["validate-config"],
+                "kind: ConfigMap\n",
+                "apiVersion must be kf-post.kubeflow.org/v1alpha1",
+            ),
+            (
+                &["validate-config", "kf-post.yaml"],
+                good,
+                "pipe it in: helm kubeflow validate-config < kf-post.yaml",
+            ),
+        ];
+        for (args, input, want) in cases {
+            let err = run_with(args, input).unwrap_err().to_string();
+            assert!(err.contains(want), "{args:?}: {err}");
         }
     }
 

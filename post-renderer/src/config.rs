@@ -50,6 +50,19 @@ pub struct Config {
     pub helm4: transforms::helm4::Config,
 }
 
+/// Check a `PostRenderConfig` document on its own, without a stream: its
+/// shape (the types the JSON Schema is generated from: fields, types, enums,
+/// no unknown fields) and the checks transforms make before looking at the
+/// stream (names, prefixes, durations, required fields of a mode).
+pub fn validate(text: &str) -> Result<Config> {
+    let (config, _) = resolve(&[], Some(text))?;
+    config.namespace.check()?;
+    config.profiles.check()?;
+    config.auth.check()?;
+    config.istio.check()?;
+    Ok(config)
+}
+
 /// The JSON Schema (draft 2020-12) of a `PostRenderConfig` document,
 /// generated from the types above, so it cannot drift from what kf-post
 /// accepts. Published as `post-renderer/schema/postrenderconfig.schema.json`
@@ -306,6 +319,42 @@ mod tests {
         );
         let (c, _) = resolve(&docs, None).unwrap();
         assert_eq!(c.images.pull_secrets, ["s1", "s2"]);
+    }
+
+    #[test]
+    fn validate_checks_shape_and_values_without_a_stream() {
+        let file = |spec: &str| format!("apiVersion: {API_VERSION}\nkind: {KIND}\nspec: {spec}\n");
+        let good = file("{auth: {apps: [{name: mlflow, service: mlflow, prefix: /mlflow/}]}, istio: {mode: sidecar}}");
+        assert_eq!(validate(&good).unwrap().auth.apps[0].name, "mlflow");
+        // (spec, expected message)
+        let cases = [
+            (
+                "{auth: {apps: [{name: m, service: m, prefx: /}]}}",
+                "spec.auth.apps[0].prefx: unknown field `prefx`",
+            ),
+            (
+                "{istio: {mode: sidecars}}",
+                "spec.istio.mode: unknown variant `sidecars`",
+            ),
+            (
+                "{auth: {apps: [{name: m, service: m, prefix: mlflow}]}}",
+                "auth.apps[m].prefix: \"mlflow\" is not a URI path",
+            ),
+            ("{auth: {mode: oidc}}", "auth.issuer: required"),
+            ("{namespace: {default: Team}}", "namespace.default"),
+            (
+                "{profiles: {profiles: [{name: Team, owner: a}]}}",
+                "profiles.profiles[0].name",
+            ),
+            (
+                "{istio: {destinationRules: [{service: s, name: 'a b'}]}}",
+                "istio.destinationRules[0].name",
+            ),
+        ];
+        for (spec, want) in cases {
+            let got = validate(&file(spec)).unwrap_err().to_string();
+            assert!(got.contains(want), "{spec}: {got}");
+        }
     }
 
     #[test]

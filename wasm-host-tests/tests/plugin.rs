@@ -54,6 +54,10 @@ fn every_command_in_wasm_prints_what_the_native_library_prints() {
         (&["version"], ""),
         (&["help"], ""),
         (&[], ""),
+        (
+            &["validate-config"],
+            "apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nspec:\n  auth: {apps: [{name: mlflow, service: mlflow, prefix: /mlflow/}]}\n  security: {preset: hardened}\n",
+        ),
     ];
     for (args, stdin) in cases {
         let wasm = call(args, stdin);
@@ -90,6 +94,21 @@ fn failures_reach_helm_as_plugin_errors_without_partial_output() {
             "must be a DNS label",
         ),
         (&["render"], "a: [\n", "render: "),
+        (
+            &["validate-config"],
+            "apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nspec: {auth: {apps: [{name: m, service: m, prefix: m}]}}\n",
+            "validate-config: config: auth.apps[m].prefix: \"m\" is not a URI path",
+        ),
+        (
+            &["validate-config"],
+            "apiVersion: kf-post.kubeflow.org/v1alpha1\nkind: PostRenderConfig\nspec: {istio: {mode: sidecars}}\n",
+            "validate-config: config: spec.istio.mode: unknown variant `sidecars`",
+        ),
+        (
+            &["validate-config", "kf-post.yaml"],
+            "",
+            "pipe it in: helm kubeflow validate-config < kf-post.yaml",
+        ),
         (&["frobnicate"], "", "unknown command \"frobnicate\""),
     ];
     for (args, stdin, want) in cases {

@@ -306,7 +306,7 @@ impl Filter for Config {
     }
 
     fn filter(&self, mut docs: Vec<Document>) -> Result<Vec<Document>> {
-        self.validate()?;
+        self.check()?;
         let apps = self.apps_with_annotations(&docs)?;
         let mut generated = Vec::new();
         // Env names per workload index: config apps first, then annotations.
@@ -357,7 +357,8 @@ impl Filter for Config {
 }
 
 impl Config {
-    fn validate(&self) -> Result<()> {
+    /// The checks that need no stream (also `helm kubeflow validate-config`).
+    pub fn check(&self) -> Result<()> {
         let config = |field: String, e: String| Error::Config(format!("auth.{field}: {e}"));
         names::namespaced_name(&self.gateway).map_err(|e| config("gateway".into(), e))?;
         names::token(&self.user_id_header).map_err(|e| config("userIdHeader".into(), e))?;

@@ -149,6 +149,16 @@ impl Filter for Config {
 }
 
 impl Config {
+    /// The checks that need no stream (also `helm kubeflow validate-config`).
+    pub fn check(&self) -> Result<()> {
+        for (i, r) in self.destination_rules.iter().enumerate() {
+            let name = r.name.as_deref().unwrap_or(&r.service);
+            names::dns_subdomain(name)
+                .map_err(|e| Error::Config(format!("istio.destinationRules[{i}].name: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Label the selected Namespace objects; returns the names of the
     /// rendered Namespace objects that were not selected.
     fn label_namespaces(
@@ -245,11 +255,10 @@ impl Config {
 
     fn destination_rules(&self, docs: &[Document]) -> Result<Vec<Document>> {
         type Labels = Option<BTreeMap<String, String>>;
+        self.check()?;
         let mut wanted: Vec<(String, Option<String>, String, Labels)> = Vec::new();
-        for (i, r) in self.destination_rules.iter().enumerate() {
+        for r in &self.destination_rules {
             let name = r.name.clone().unwrap_or_else(|| r.service.clone());
-            names::dns_subdomain(&name)
-                .map_err(|e| Error::Config(format!("istio.destinationRules[{i}].name: {e}")))?;
             wanted.push((
                 r.service.clone(),
                 r.namespace.clone(),

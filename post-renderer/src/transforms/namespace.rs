@@ -81,14 +81,7 @@ impl Filter for Config {
         if self.map.is_empty() && self.default.is_none() && self.drop_namespaces.is_empty() {
             return Ok(docs);
         }
-        for (from, to) in &self.map {
-            names::dns_label(to)
-                .map_err(|e| Error::Config(format!("namespace.map.{from}: {e}")))?;
-        }
-        if let Some(default) = &self.default {
-            names::dns_label(default)
-                .map_err(|e| Error::Config(format!("namespace.default: {e}")))?;
-        }
+        self.check()?;
         let mut scopes = Scopes::of(&docs);
         for gk in &self.cluster_scoped {
             let (group, kind) = gk.rsplit_once('/').unwrap_or(("", gk));
@@ -114,6 +107,19 @@ impl Filter for Config {
 }
 
 impl Config {
+    /// The checks that need no stream (also `helm kubeflow validate-config`).
+    pub fn check(&self) -> Result<()> {
+        for (from, to) in &self.map {
+            names::dns_label(to)
+                .map_err(|e| Error::Config(format!("namespace.map.{from}: {e}")))?;
+        }
+        if let Some(default) = &self.default {
+            names::dns_label(default)
+                .map_err(|e| Error::Config(format!("namespace.default: {e}")))?;
+        }
+        Ok(())
+    }
+
     fn target(&self, ns: &str) -> Option<&str> {
         self.map.get(ns).map(String::as_str).filter(|t| *t != ns)
     }

@@ -97,7 +97,7 @@ impl Filter for Config {
         if self.profiles.is_empty() {
             return Ok(docs);
         }
-        self.validate()?;
+        self.check()?;
         let scopes = Scopes::of(&docs);
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
@@ -136,7 +136,8 @@ impl Filter for Config {
 }
 
 impl Config {
-    fn validate(&self) -> Result<()> {
+    /// The checks that need no stream (also `helm kubeflow validate-config`).
+    pub fn check(&self) -> Result<()> {
         let mut seen = std::collections::BTreeSet::new();
         for (i, p) in self.profiles.iter().enumerate() {
             let field = |f: &str, message: String| {
