@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -78,12 +79,17 @@ func (c *certManagerCache) ensureInformers(ctx context.Context, crds apiextliste
 	c.started = true
 }
 
-// availableDeployment finds a Deployment of a component by its standard
-// labels that reports Available (its pods are Ready).
+// availableDeployment finds a Deployment of a cert-manager component that
+// reports Available (its pods are Ready): by its standard labels, or by its
+// image (quay.io/jetstack/cert-manager-<component>), since distributions
+// relabel it (Kubeflow's overlay sets app.kubernetes.io/name: cert-manager and
+// component: cert-manager on all three Deployments).
 func availableDeployment(deployments appslisters.DeploymentLister, name, component string) (*appsv1.Deployment, bool) {
-	sel := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": name, "app.kubernetes.io/component": component})
-	list, _ := deployments.List(sel)
+	list, _ := deployments.List(labels.Everything())
 	for _, d := range list {
+		if !isComponent(d, name, component) {
+			continue
+		}
 		for _, c := range d.Status.Conditions {
 			if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
 				return d, true
@@ -91,6 +97,23 @@ func availableDeployment(deployments appslisters.DeploymentLister, name, compone
 		}
 	}
 	return nil, false
+}
+
+// isComponent: d carries the component's standard labels, or runs its image.
+func isComponent(d *appsv1.Deployment, name, component string) bool {
+	if d.Labels["app.kubernetes.io/name"] == name && d.Labels["app.kubernetes.io/component"] == component {
+		return true
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		repo, _, _ := strings.Cut(c.Image, "@")
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo = repo[:i]
+		}
+		if path.Base(repo) == "cert-manager-"+component {
+			return true
+		}
+	}
+	return false
 }
 
 // readyState is a Ready condition as cert-manager writes it.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -101,5 +102,30 @@ func TestParseCertificateErrors(t *testing.T) {
 	}
 	if _, err := newKey("DSA", 0); err == nil || !strings.Contains(err.Error(), "DSA") {
 		t.Errorf("unknown key algorithm: %v", err)
+	}
+}
+
+func TestCertManagerComponentsAreFoundByLabelsOrImage(t *testing.T) {
+	deploy := func(labels map[string]string, image string) *appsv1.Deployment {
+		d := &appsv1.Deployment{}
+		d.Labels = labels
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Image: image}}
+		return d
+	}
+	cases := []struct {
+		name string
+		d    *appsv1.Deployment
+		want bool
+	}{
+		{"standard labels", deploy(map[string]string{"app.kubernetes.io/name": "cainjector", "app.kubernetes.io/component": "cainjector"}, "x"), true},
+		{"kubeflow's relabelled, by image", deploy(map[string]string{"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "cert-manager"}, "quay.io/jetstack/cert-manager-cainjector:v1.19.4"), true},
+		{"by image with digest", deploy(nil, "quay.io/jetstack/cert-manager-cainjector@sha256:00"), true},
+		{"another component", deploy(nil, "quay.io/jetstack/cert-manager-webhook:v1.19.4"), false},
+		{"unrelated", deploy(map[string]string{"app": "cainjector"}, "example/cainjector:1"), false},
+	}
+	for _, c := range cases {
+		if got := isComponent(c.d, "cainjector", "cainjector"); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
 	}
 }
