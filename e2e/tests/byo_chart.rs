@@ -1,0 +1,425 @@
+//! `docs/bring-your-own-chart.md`, executed from its own text: each block
+//! tagged ```` ```sh step=ID ```` runs verbatim (`bash -euo pipefail`) against
+//! a local control plane with the real Helm 4 (and its kf-post plugin), Helm 3,
+//! the Argo CD CMP script and the `kf-post` built from this tree; kubectl then
+//! checks what a user would look at. The guide cannot drift from what works.
+//!
+//! The harness performs the guide's prerequisites itself: Istio's CRDs from
+//! the upstream snapshot (Kubeflow installs them) and the profile namespaces
+//! `team-a`, `team-b`, `team-c` with the labels the profile controller sets,
+//! enforcing the `restricted` Pod Security level. Blocks run in a scratch
+//! copy of the files the guide names (the fixture chart, the Helm 4 plugin,
+//! the CMP script), so the files it writes never touch the working tree.
+//! Helm 3 runs with a Helm home of its own: it refuses to start next to a
+//! Helm 4 plugin (docs/kf-post.md).
+
+mod doc_steps;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const GUIDE: &str = "docs/bring-your-own-chart.md";
+
+/// Every block of the guide, in the order the test runs them.
+const STEPS: &[&str] = &[
+    "plugin",
+    "config",
+    "install",
+    "check",
+    "upgrade",
+    "uninstall",
+    "helm3",
+    "helm3-uninstall",
+    "mistake",
+    "platform-config",
+    "annotations",
+    "per-profile",
+    "argocd",
+];
+
+fn guide() -> std::collections::BTreeMap<String, doc_steps::Step> {
+    let text = std::fs::read_to_string(e2e::repo_root().join(GUIDE)).expect("read the guide");
+    doc_steps::parse(&text).unwrap_or_else(|e| panic!("{GUIDE}: {e}"))
+}
+
+#[test]
+fn every_guide_block_is_run_by_the_test() {
+    let blocks: BTreeSet<String> = guide().into_keys().collect();
+    let run: BTreeSet<String> = STEPS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(blocks, run, "{GUIDE}: blocks vs steps run by this test");
+}
+
+struct Guide<'a> {
+    cp: &'a e2e::ControlPlane,
+    ws: e2e::Scratch,
+    steps: std::collections::BTreeMap<String, doc_steps::Step>,
+}
+
+impl Guide<'_> {
+    fn new(cp: &e2e::ControlPlane) -> Guide<'_> {
+        let ws = e2e::Scratch::new("byo-chart");
+        let repo = e2e::repo_root();
+        for item in [
+            "e2e/fixtures/charts/tracking-server",
+            "post-renderer/helm-plugin",
+            "argocd/cmp",
+        ] {
+            let to = ws.0.join(item);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            e2e::run_ok(Command::new("cp").arg("-r").arg(repo.join(item)).arg(&to));
+        }
+        Guide {
+            cp,
+            ws,
+            steps: guide(),
+        }
+    }
+
+    /// Runs block `id` (Helm 3's with a Helm home of its own); checks its
+    /// exit status against `expect=fail`; returns (stdout, stderr).
+    fn run(&self, id: &str) -> (String, String) {
+        let step = self
+            .steps
+            .get(id)
+            .unwrap_or_else(|| panic!("{GUIDE} has no block step={id}"));
+        let helm = if id.starts_with("helm3") {
+            e2e::helm3(self.cp)
+        } else {
+            e2e::helm4(self.cp)
+        };
+        let mut cmd = Command::new("bash");
+        cmd.args(["-euo", "pipefail", "-c", &step.script]);
+        for (k, v) in helm.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.current_dir(&self.ws.0);
+        let out = cmd.output().expect("run bash");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        println!(
+            "byo-chart: step {id}: {}",
+            if out.status.success() { "ok" } else { "failed" }
+        );
+        assert_eq!(
+            out.status.success(),
+            !step.expect_fail,
+            "step={id} {}\n--- script\n{}--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            if step.expect_fail {
+                "was expected to fail but succeeded"
+            } else {
+                "failed"
+            },
+            step.script
+        );
+        (stdout, stderr)
+    }
+}
+
+fn kubectl_json(cp: &e2e::ControlPlane, args: &[&str]) -> Value {
+    let out = e2e::run_ok(e2e::kubectl(cp).args(args).args(["-o", "json"]));
+    serde_json::from_str(&out).expect("kubectl -o json")
+}
+
+/// `namespace/kind/name` of the objects of these kinds in `ns`.
+fn names(cp: &e2e::ControlPlane, ns: &str, kinds: &str) -> BTreeSet<String> {
+    kubectl_json(cp, &["get", kinds, "-n", ns])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+const ISTIO: &str = "virtualservice,authorizationpolicy,destinationrule";
+const CHART_AND_GENERATED: &str =
+    "deployment,service,serviceaccount,virtualservice,authorizationpolicy,destinationrule,networkpolicy";
+
+/// What a release of the chart can leave in `ns` (Kubernetes' own `default`
+/// ServiceAccount aside).
+fn left_in(cp: &e2e::ControlPlane, ns: &str) -> BTreeSet<String> {
+    let mut objects = names(cp, ns, CHART_AND_GENERATED);
+    objects.remove("ServiceAccount/default");
+    objects
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The prerequisites the guide assumes: Istio's CRDs and profile namespaces.
+fn prerequisites(cp: &e2e::ControlPlane) {
+    let crds: PathBuf = e2e::manifests_dir().join("rendered/common_istio_istio-crds_base.yaml");
+    e2e::run_ok(
+        e2e::kubectl(cp)
+            .args(["apply", "--server-side", "-f"])
+            .arg(&crds),
+    );
+    for ns in ["team-a", "team-b", "team-c"] {
+        let manifest = format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    \
+             app.kubernetes.io/part-of: kubeflow-profile\n    istio-injection: enabled\n    \
+             pod-security.kubernetes.io/enforce: restricted\n"
+        );
+        let file = cp.dir().join(format!("{ns}.yaml"));
+        std::fs::write(&file, manifest).unwrap();
+        e2e::run_ok(e2e::kubectl(cp).args(["apply", "-f"]).arg(&file));
+    }
+    for crd in [
+        "virtualservices.networking.istio.io",
+        "authorizationpolicies.security.istio.io",
+        "destinationrules.networking.istio.io",
+    ] {
+        e2e::run_ok(e2e::kubectl(cp).args([
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            &format!("crd/{crd}"),
+        ]));
+    }
+}
+
+/// What the config of the guide's section 1 gives a release of the chart in
+/// `ns` (the chart's Service `svc`, Deployment `svc`): checked on the cluster.
+fn assert_behind_the_gateway(cp: &e2e::ControlPlane, ns: &str, svc: &str, vs: &str, prefix: &str) {
+    let vs = kubectl_json(cp, &["get", "virtualservice", vs, "-n", ns]);
+    assert_eq!(
+        vs["spec"]["gateways"][0], "kubeflow/kubeflow-gateway",
+        "{vs}"
+    );
+    let http = &vs["spec"]["http"][0];
+    assert_eq!(http["match"][0]["uri"]["prefix"], prefix, "{vs}");
+    assert_eq!(http["rewrite"]["uri"], "/", "{vs}");
+    // The short host: Istio resolves it in the VirtualService's namespace,
+    // which is the Service's (both written without one, placed by Helm).
+    assert_eq!(http["route"][0]["destination"]["host"], svc, "{vs}");
+    assert_eq!(vs["metadata"]["namespace"], ns);
+    let name = vs["metadata"]["name"].as_str().unwrap();
+    let ap = kubectl_json(cp, &["get", "authorizationpolicy", name, "-n", ns]);
+    assert_eq!(
+        ap["spec"]["rules"][0]["from"][0]["source"]["principals"][0],
+        "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+        "{ap}"
+    );
+    assert_eq!(
+        ap["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "tracking-server",
+        "{ap}"
+    );
+}
+
+fn assert_hardened_and_mirrored(cp: &e2e::ControlPlane, ns: &str, deployment: &str) {
+    let d = kubectl_json(cp, &["get", "deployment", deployment, "-n", ns]);
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{pod}");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let c = &pod["containers"][0];
+    assert_eq!(
+        c["securityContext"]["allowPrivilegeEscalation"], false,
+        "{c}"
+    );
+    assert_eq!(
+        c["securityContext"]["capabilities"]["drop"][0], "ALL",
+        "{c}"
+    );
+    assert_eq!(
+        c["image"], "registry.example.com/ghcr/example/tracking-server:2.19.0",
+        "{c}"
+    );
+    // The namespace enforces `restricted`: its pods exist only if admitted.
+    e2e::eventually(
+        &format!("pods of {ns}/{deployment} admitted under restricted"),
+        Duration::from_secs(60),
+        || {
+            let pods = kubectl_json(
+                cp,
+                &[
+                    "get",
+                    "pods",
+                    "-n",
+                    ns,
+                    "-l",
+                    "app.kubernetes.io/name=tracking-server",
+                ],
+            );
+            match pods["items"].as_array().map(Vec::len) {
+                Some(n) if n > 0 => Ok(n),
+                _ => {
+                    let events = e2e::run_ok(e2e::kubectl(cp).args(["get", "events", "-n", ns]));
+                    Err(format!("no pods; events:\n{events}"))
+                }
+            }
+        },
+    );
+    let nps = names(cp, ns, "networkpolicy");
+    for np in [
+        "kf-post-default-deny",
+        "kf-post-allow-same-namespace",
+        "kf-post-allow-istio-system",
+    ] {
+        assert!(
+            nps.contains(&format!("NetworkPolicy/{np}")),
+            "{ns}: {nps:?}"
+        );
+    }
+}
+
+#[test]
+fn guide_end_to_end_on_the_local_cluster() {
+    let cp = e2e::ControlPlane::start();
+    prerequisites(&cp);
+    let g = Guide::new(&cp);
+    let svc = "mlflow-tracking-server";
+
+    g.run("plugin");
+    g.run("config");
+    release_namespace_needs_no_config(&cp, &g);
+    // Helm 4 through the postrenderer/v1 plugin.
+    g.run("install");
+    let (listed, _) = g.run("check");
+    assert!(listed.contains("mlflow"), "{listed}");
+    assert_behind_the_gateway(&cp, "team-a", svc, "mlflow", "/mlflow/");
+    assert_hardened_and_mirrored(&cp, "team-a", svc);
+    let dr = kubectl_json(&cp, &["get", "destinationrule", svc, "-n", "team-a"]);
+    assert_eq!(dr["spec"]["host"], svc, "{dr}");
+    assert_eq!(dr["spec"]["trafficPolicy"]["tls"]["mode"], "ISTIO_MUTUAL");
+    let d = kubectl_json(&cp, &["get", "deployment", svc, "-n", "team-a"]);
+    assert_eq!(
+        d["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"], "true",
+        "sidecar mode"
+    );
+
+    g.run("upgrade");
+    let d = kubectl_json(&cp, &["get", "deployment", svc, "-n", "team-a"]);
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_behind_the_gateway(&cp, "team-a", svc, "mlflow", "/mlflow/");
+    let status: Value = serde_json::from_str(&e2e::run_ok(
+        e2e::helm4(&cp).args(["status", "mlflow", "-n", "team-a", "-o", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(status["version"], 2);
+
+    g.run("uninstall");
+    assert_eq!(
+        left_in(&cp, "team-a"),
+        BTreeSet::new(),
+        "uninstall leaves nothing behind, generated objects included"
+    );
+
+    // Helm 3: the exec post-renderer, the same config.
+    g.run("helm3");
+    assert_behind_the_gateway(&cp, "team-a", svc, "mlflow", "/mlflow/");
+    assert_hardened_and_mirrored(&cp, "team-a", svc);
+    g.run("helm3-uninstall");
+    assert_eq!(left_in(&cp, "team-a"), BTreeSet::new());
+
+    // A mistake: the message reaches the user, nothing reaches the cluster.
+    let (_, stderr) = g.run("mistake");
+    assert!(
+        stderr.contains("kf-post: config: spec.auth.apps[0].prefx: unknown field `prefx`"),
+        "{stderr}"
+    );
+    assert_eq!(left_in(&cp, "team-a"), BTreeSet::new());
+
+    // The chart opts in with annotations; ambient mode.
+    g.run("platform-config");
+    g.run("annotations");
+    let tracking = "tracking-tracking-server";
+    assert_behind_the_gateway(&cp, "team-a", tracking, tracking, "/tracking/");
+    assert_hardened_and_mirrored(&cp, "team-a", tracking);
+
+    g.run("per-profile");
+    for team in ["team-a", "team-b"] {
+        let svc = "tracking-tracking-server";
+        assert_behind_the_gateway(&cp, team, svc, svc, &format!("/tracking/{team}/"));
+        assert_hardened_and_mirrored(&cp, team, svc);
+        assert_eq!(
+            names(&cp, team, ISTIO),
+            set(&[
+                "AuthorizationPolicy/tracking-tracking-server",
+                "VirtualService/tracking-tracking-server"
+            ]),
+            "{team}: ambient mode, no sidecar DestinationRule"
+        );
+        let d = kubectl_json(&cp, &["get", "deployment", svc, "-n", team]);
+        assert!(
+            d["spec"]["template"]["metadata"]["labels"]
+                .get("sidecar.istio.io/inject")
+                .is_none(),
+            "{d}"
+        );
+    }
+
+    // Argo CD: the CMP's generate, applied into the destination namespace.
+    g.run("argocd");
+    let rendered = std::fs::read_to_string(g.ws.0.join("mlflow-team-c.yaml")).unwrap();
+    assert!(
+        !rendered.contains("namespace:"),
+        "the CMP output places nothing itself; Argo CD applies it into the destination:\n{rendered}"
+    );
+    assert_behind_the_gateway(&cp, "team-c", svc, "mlflow", "/mlflow/");
+    assert_hardened_and_mirrored(&cp, "team-c", svc);
+}
+
+/// Helm 4 (the plugin) and Helm 3 render the namespace-less chart with the
+/// namespace-less config into namespace-less objects, generated ones
+/// included: Helm places them all in the release namespace (Helm 4 passes
+/// none to the plugin; the CMP path is checked on its output above).
+fn release_namespace_needs_no_config(cp: &e2e::ControlPlane, g: &Guide) {
+    let chart = g.ws.0.join("e2e/fixtures/charts/tracking-server");
+    let config = g.ws.0.join("kf-post-mlflow.yaml");
+    let config = config.to_str().unwrap();
+    let template = |mut helm: Command, config_args: &[&str]| -> String {
+        e2e::run_ok(
+            helm.args(["template", "mlflow"])
+                .arg(&chart)
+                .args(["-n", "team-a", "--post-renderer", "kf-post"])
+                .args(config_args),
+        )
+    };
+    let helm4 = template(
+        e2e::helm4(cp),
+        &["--post-renderer-args", &format!("--config={config}")],
+    );
+    let helm3 = template(
+        e2e::helm3(cp),
+        &[
+            "--post-renderer-args",
+            "--config",
+            "--post-renderer-args",
+            config,
+        ],
+    );
+    for (path, out) in [("helm4", &helm4), ("helm3", &helm3)] {
+        let docs = kf_post::stream::read_values(out.as_bytes()).unwrap();
+        let kinds: BTreeSet<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+        for kind in [
+            "VirtualService",
+            "AuthorizationPolicy",
+            "DestinationRule",
+            "NetworkPolicy",
+        ] {
+            assert!(kinds.contains(kind), "{path}: {kinds:?}");
+        }
+        for d in &docs {
+            assert!(
+                d["metadata"].get("namespace").is_none(),
+                "{path}: {:?} names a namespace",
+                d["metadata"]["name"]
+            );
+        }
+    }
+}
