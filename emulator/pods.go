@@ -408,7 +408,9 @@ func (e *emulator) syncPods(ctx context.Context, now time.Time) (time.Time, erro
 		updated := pod.DeepCopy()
 		status.NominatedNodeName = pod.Status.NominatedNodeName
 		updated.Status = status
-		if _, err := e.kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		// A conflict means a newer pod is on its way to the cache, whose event
+		// brings the next pass.
+		if _, err := e.kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			errs = append(errs, fmt.Errorf("status of %s/%s: %w", pod.Namespace, pod.Name, err))
 		}
 	}
