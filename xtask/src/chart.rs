@@ -4,6 +4,8 @@
 //! construction.
 
 use crate::crd::stripped;
+use crate::sequencing::{self, SequencedKinds};
+use crate::webhook_certs::{self, WebhookCerts};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
@@ -60,7 +62,9 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
+/// Generate one chart; objects of `sequenced` kinds become sequenced
+/// (crate::sequencing).
+pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -> Result<Files> {
     let chart = spec.chart.as_str();
     let all: Vec<String> = spec.scenarios.keys().cloned().collect();
     // key -> distinct versions, in first-seen order (default scenario first).
@@ -108,6 +112,37 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
     }
 
     let mut files = Files::new();
+    let every_doc = || {
+        objects
+            .values()
+            .flat_map(|vs| vs.iter().map(|v| (&v.doc, v.scenarios.as_slice())))
+    };
+    let webhook_certs = WebhookCerts::of(every_doc());
+    if let Some(c) = webhook_certs.secret_clash(every_doc()) {
+        bail!(
+            "chart {chart}: Secret {}/{} is both upstream's and the one webhookCertificates=helm renders for Certificate {}",
+            c.namespace,
+            c.secret,
+            c.certificate
+        );
+    }
+    for cert in &webhook_certs.certs {
+        files.insert(
+            format!("templates/certificates/secret-{}.yaml", slug(&cert.secret)),
+            cert.secret_template(
+                chart,
+                &header(&format!(
+                    "Certificate {}/{} (webhookCertificates: helm)",
+                    cert.namespace, cert.certificate
+                )),
+                &if cert.scenarios.len() == all.len() {
+                    String::new()
+                } else {
+                    variant_condition(&cert.scenarios)
+                },
+            ),
+        );
+    }
     // Published full CRDs, relative to `crds/<chart>/`.
     let mut crds = Files::new();
     let mut values = ValuesTree::default();
@@ -131,7 +166,7 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
             );
         }
         if key.kind == "CustomResourceDefinition" {
-            let (template, published) = crd_files(spec, key, versions, &mut values)?;
+            let (template, published) = crd_files(spec, key, versions, &mut values, &webhook_certs)?;
             files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
             crds.extend(published);
             continue;
@@ -146,8 +181,10 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
             };
             let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
             let body = Injector::new(chart, &mut values, &v.scenarios[0])
+                .with_webhook_certs(&webhook_certs)
                 .with_credentials(&spec.credentials, &spec.credential_env)
                 .with_settings(&spec.settings)
+                .with_sequencing(sequenced)
                 .render(&v.doc)
                 .with_context(ctx)?;
             let text = if unconditional {
@@ -211,6 +248,7 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
         credentials: &spec.credentials,
         settings: &spec.settings,
         crds: objects.keys().any(|k| k.kind == "CustomResourceDefinition"),
+        webhook_certificates: !webhook_certs.certs.is_empty(),
     };
     let all_sources = sources.join(", ");
     let hdr = header(&all_sources);
@@ -223,6 +261,10 @@ pub fn generate(spec: &ChartSpec, source: &Source) -> Result<Files> {
     );
     files.insert("Chart.yaml".into(), chart_yaml(spec, &hdr));
     let mut helpers_tpl = helpers(chart, &hdr);
+    helpers_tpl.push_str(&sequencing::helper(chart));
+    if !webhook_certs.certs.is_empty() {
+        helpers_tpl.push_str(&webhook_certs::helpers(chart));
+    }
     if !spec.credentials.is_empty() {
         helpers_tpl.push_str(&credential_helpers(chart));
     }
@@ -267,12 +309,17 @@ const CRDS_INSTALL: &str =
     "{{- if and $.Values.crds.install (dig \"crds\" \"install\" true ($.Values.global | default dict)) }}";
 
 fn variant_guard(keyword: &str, scenarios: &[String]) -> String {
+    format!("{{{{- {keyword} {} }}}}", variant_condition(scenarios))
+}
+
+/// The template condition "the chart's `variant` is one of `scenarios`".
+fn variant_condition(scenarios: &[String]) -> String {
     let list = scenarios
         .iter()
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(" ");
-    format!("{{{{- {keyword} has $.Values.variant (list {list}) }}}}")
+    format!("has $.Values.variant (list {list})")
 }
 
 /// One CRD: its template (`templates/crds/<name>.yaml`: every variant's version,
@@ -287,6 +334,7 @@ fn crd_files(
     key: &ResKey,
     versions: &[Version],
     values: &mut ValuesTree,
+    webhook_certs: &WebhookCerts,
 ) -> Result<(String, Files)> {
     let chart = spec.chart.as_str();
     let default = spec.default_scenario();
@@ -316,6 +364,7 @@ fn crd_files(
     for (i, (scenarios, v)) in guarded.iter().enumerate() {
         let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
         let body = Injector::new(chart, values, &v.scenarios[0])
+            .with_webhook_certs(webhook_certs)
             .render(&stripped(&v.doc))
             .with_context(ctx)?;
         if !every {

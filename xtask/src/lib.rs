@@ -4,8 +4,10 @@
 pub mod chart;
 pub mod crd;
 pub mod parity;
+pub mod sequencing;
 pub mod sync;
 pub mod template;
 pub mod upstream;
 pub mod values;
 pub mod variables;
+pub mod webhook_certs;

@@ -21,9 +21,18 @@ use std::sync::Mutex;
 pub const SCHEMA_DESCRIPTIONS: &str = "(schema descriptions)";
 
 /// Labels and annotations Helm itself manages; stripped from both sides.
-const HELM_LABELS: &[&str] = &["helm.sh/chart", "app.kubernetes.io/managed-by"];
+/// The sequencing labels (crate::sequencing) are Helm's hook bookkeeping too.
+const HELM_LABELS: &[&str] = &[
+    "helm.sh/chart",
+    "app.kubernetes.io/managed-by",
+    "helm.kubeflow.org/sequenced-by",
+    "helm.kubeflow.org/revision",
+];
 const HELM_ANNOTATIONS: &[&str] = &[
     "helm.sh/resource-policy",
+    "helm.sh/hook",
+    "helm.sh/hook-weight",
+    "helm.sh/hook-delete-policy",
     "meta.helm.sh/release-name",
     "meta.helm.sh/release-namespace",
 ];
@@ -509,7 +518,7 @@ fn write_parity_doc(outcomes: &[Outcome], allow: &[AllowEntry]) -> Result<()> {
     s.push_str("`cargo xtask parity` renders every scenario a chart's `ci/<scenario>-values.yaml` claims with `helm template --include-crds` ");
     s.push_str("(Helm 4) and compares it with upstream's `kustomize build` output (`xtask/components.yaml` maps scenario → upstream dirs). ");
     s.push_str("Objects are keyed by API group, kind, namespace and name; fields are compared after removing only Helm's own ");
-    s.push_str("labels (`helm.sh/chart`, `app.kubernetes.io/managed-by: Helm`) and annotations (`helm.sh/resource-policy`, `meta.helm.sh/*`); ");
+    s.push_str("labels (`helm.sh/chart`, `app.kubernetes.io/managed-by: Helm`, and the sequencing labels `helm.kubeflow.org/sequenced-by`/`revision` of hooks) and annotations (`helm.sh/resource-policy`, `helm.sh/hook*`, `meta.helm.sh/*`); ");
     s.push_str("map order is ignored, list order is not. CRDs are compared after stripping the OpenAPI schema `description`s from upstream's ");
     s.push_str("copy too (the charts' CRD templates carry none, see [charts.md](charts.md#crds); the allowlist entry with path `(schema descriptions)` turns this on, ");
     s.push_str("and fields are counted after it); every other CRD field, a property named `description` included, is compared. ");

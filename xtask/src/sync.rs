@@ -1,13 +1,39 @@
 //! `cargo xtask sync`: regenerate every component chart; `--check` compares instead.
 
 use crate::chart::{generate, Files};
+use crate::chart::header;
+use crate::sequencing::{self, SequencedKinds};
 use crate::upstream::{load_catalog, repo_root, Source};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// Generate every chart (or those in `only`), in parallel, one thread per chart.
-pub fn generate_all(source: &Source, only: &[String]) -> Result<Vec<(String, Files)>> {
+/// Files the generator writes into the hand-written umbrella chart, keyed by
+/// path relative to the output root (each compared on its own: the umbrella's
+/// other files are not the generator's).
+pub fn umbrella_files(sequenced: &SequencedKinds, hdr: &str) -> Files {
+    Files::from([
+        (
+            "charts/kubeflow/templates/sequencing/_resources.tpl".to_string(),
+            sequenced.umbrella_resources_tpl(hdr),
+        ),
+        (
+            "charts/kubeflow/templates/sequencing/_helpers.tpl".to_string(),
+            format!("{{{{- /* {hdr} */ -}}}}\n{}", sequencing::helper("kubeflow")),
+        ),
+    ])
+}
+
+/// Generate every chart (or those in `only`), in parallel, one thread per chart,
+/// and the umbrella's generated files (none with `only`).
+pub fn generate_all(source: &Source, only: &[String]) -> Result<(Vec<(String, Files)>, Files)> {
     let mut catalog = load_catalog()?;
+    let sequenced = SequencedKinds::of_catalog(&catalog, source)?;
+    let umbrella = if only.is_empty() {
+        umbrella_files(&sequenced, &header("the catalog's CRDs (xtask/src/sequencing.rs)"))
+    } else {
+        Files::new()
+    };
+    let sequenced = &sequenced;
     if !only.is_empty() {
         if let Some(unknown) = only
             .iter()
@@ -17,17 +43,18 @@ pub fn generate_all(source: &Source, only: &[String]) -> Result<Vec<(String, Fil
         }
         catalog.charts.retain(|c| only.contains(&c.chart));
     }
-    std::thread::scope(|s| {
+    let charts = std::thread::scope(|s| {
         let handles: Vec<_> = catalog
             .charts
             .iter()
-            .map(|c| s.spawn(move || generate(c, source).map(|f| (c.chart.clone(), f))))
+            .map(|c| s.spawn(move || generate(c, source, sequenced).map(|f| (c.chart.clone(), f))))
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("generator thread panicked"))
-            .collect()
-    })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    Ok((charts, umbrella))
 }
 
 fn existing_files(dir: &Path) -> Result<Vec<String>> {
@@ -84,8 +111,20 @@ pub fn diff_chart(root: &Path, chart: &str, files: &Files) -> Result<Vec<PathBuf
 /// `charts/<chart>/` and the published full CRDs `crds/<chart>/`.
 pub fn run(source: &Source, out: Option<&Path>, only: &[String], check: bool) -> Result<()> {
     let root = out.map(Path::to_path_buf).unwrap_or_else(repo_root);
-    let generated = generate_all(source, only)?;
+    let (generated, umbrella) = generate_all(source, only)?;
     let mut differ = Vec::new();
+    for (rel, content) in &umbrella {
+        let p = root.join(rel);
+        if std::fs::read_to_string(&p).ok().as_deref() == Some(content.as_str()) {
+            continue;
+        }
+        if check {
+            differ.push(p);
+        } else {
+            std::fs::create_dir_all(p.parent().expect("has parent"))?;
+            std::fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
+        }
+    }
     for (chart, files) in &generated {
         let d = diff_chart(&root, chart, files)?;
         if check {

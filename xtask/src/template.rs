@@ -8,6 +8,8 @@
 //! into its template expression (indentation is known only after serialisation).
 
 use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
+use crate::sequencing::SequencedKinds;
+use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
 use crate::values::{camel, ValuesTree};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Value};
@@ -33,6 +35,14 @@ enum Sub {
     LabelEntries(Vec<String>),
     /// A `TOKEN: null` line becomes `labels:` with the chart's extra labels, if any.
     LabelsMap,
+    /// A `TOKEN: null` line becomes the entries the chart's helper `helper`
+    /// renders with `args`, inside the mapping the line is in; with `map`, under a
+    /// new `map:` key (left out when the helper renders nothing).
+    HelperEntries {
+        helper: &'static str,
+        args: String,
+        map: Option<&'static str>,
+    },
     /// A `- TOKEN: null` list item becomes `upstream` while the credential named
     /// `credential` is upstream's demo value, `replacement` otherwise.
     CredentialEnv {
@@ -52,6 +62,10 @@ pub struct Injector<'a> {
     credential_env: &'a [CredentialEnvSpec],
     settings: &'a [SettingSpec],
     subs: Vec<Sub>,
+    /// Render objects of these kinds as sequenced (crate::sequencing).
+    sequenced: Option<&'a SequencedKinds>,
+    /// The chart's webhook certificates (crate::webhook_certs).
+    webhook_certs: Option<&'a WebhookCerts>,
 }
 
 const POD_KINDS: &[&str] = &[
@@ -71,6 +85,8 @@ impl<'a> Injector<'a> {
             credentials: &[],
             credential_env: &[],
             settings: &[],
+            sequenced: None,
+            webhook_certs: None,
             subs: Vec::new(),
         }
     }
@@ -87,6 +103,18 @@ impl<'a> Injector<'a> {
     }
 
     /// Render these ConfigMap literals from the chart's `settings` values.
+    /// Render the chart's webhook certificates both ways (crate::webhook_certs).
+    pub fn with_webhook_certs(mut self, certs: &'a WebhookCerts) -> Self {
+        self.webhook_certs = Some(certs);
+        self
+    }
+
+    /// Make objects of these kinds sequenced (crate::sequencing).
+    pub fn with_sequencing(mut self, sequenced: &'a SequencedKinds) -> Self {
+        self.sequenced = Some(sequenced);
+        self
+    }
+
     pub fn with_settings(mut self, settings: &'a [SettingSpec]) -> Self {
         self.settings = settings;
         self
@@ -113,6 +141,13 @@ impl<'a> Injector<'a> {
             format!("{kind} {namespace}/{name}")
         };
 
+        let replaced = self.webhook_certs.is_some_and(|c| c.replaced(&doc));
+        if let Some(cert) = self.webhook_certs.and_then(|c| c.injected_into(&doc)) {
+            self.injected_ca(&mut doc, cert)?;
+        }
+        if self.sequenced.is_some_and(|s| s.contains(&doc)) {
+            self.sequencing(&mut doc)?;
+        }
         self.common_labels(&mut doc)?;
         if kind == "Secret" {
             self.secret_credentials(&mut doc, &name, &namespace, &place)?;
@@ -187,7 +222,97 @@ impl<'a> Injector<'a> {
             }
         }
         let text = escape_braces(&to_yaml(&doc)?);
-        self.expand(&text)
+        let body = self.expand(&text)?;
+        Ok(if replaced {
+            // An Issuer or Certificate that webhookCertificates=helm replaces.
+            format!(
+                "{{{{- if eq (include \"{}.webhookCertificates\" $) \"cert-manager\" }}}}\n{body}{{{{- end }}}}\n",
+                self.chart
+            )
+        } else {
+            body
+        })
+    }
+
+    /// An object cainjector fills from `cert`: the annotation only with
+    /// cert-manager, the CA bundle of each webhook set by the chart with helm.
+    fn injected_ca(&mut self, doc: &mut Value, cert: &WebhookCert) -> Result<()> {
+        let mode = |m: &str| {
+            format!(
+                "{{{{- if eq (include \"{}.webhookCertificates\" $) \"{m}\" }}}}",
+                self.chart
+            )
+        };
+        let (cert_manager, helm) = (mode("cert-manager"), mode("helm"));
+        let annotations = mapping_at(doc, &["metadata", "annotations"])?;
+        let from = annotations
+            .remove("cert-manager.io/inject-ca-from")
+            .unwrap_or(Value::Null);
+        let t = self.token(Sub::Optional {
+            cond: cert_manager,
+            key: "cert-manager.io/inject-ca-from",
+            value: format!("{:?}", from.as_str().unwrap_or_default()),
+            block: false,
+        });
+        annotations.insert(Value::String(t), Value::Null);
+        let data = cert.data_expr(self.chart);
+        for client_config in webhook_certs::client_configs(doc) {
+            match client_config.get("caBundle") {
+                None => {
+                    let t = self.token(Sub::Optional {
+                        cond: helm.clone(),
+                        key: "caBundle",
+                        value: format!("{{{{ {data}.ca }}}}"),
+                        block: false,
+                    });
+                    client_config.insert(Value::String(t), Value::Null);
+                }
+                // Upstream's empty placeholder stays empty with cert-manager.
+                Some(Value::String(empty)) if empty.is_empty() => {
+                    let t = self.token(Sub::Inline(format!(
+                        "{}{{{{ {data}.ca }}}}{{{{- else }}}}\"\"{{{{- end }}}}",
+                        helm.replacen("{{- if", "{{ if", 1)
+                    )));
+                    client_config.insert("caBundle".into(), Value::String(t));
+                }
+                Some(_) => bail!(
+                    "a webhook clientConfig has both a caBundle and cert-manager.io/inject-ca-from"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// The chart's `sequencing` annotations and `sequencingLabels` on an object of
+    /// a sequenced kind. Runs before `common_labels`, which then keeps the labels
+    /// mapping this may create.
+    fn sequencing(&mut self, doc: &mut Value) -> Result<()> {
+        let own = self.sequenced.is_some_and(|s| s.own(doc, self.chart));
+        let args = format!("(list $ {} {own})", SequencedKinds::recreatable(doc));
+        let entries = |helper, map| Sub::HelperEntries {
+            helper,
+            args: args.clone(),
+            map,
+        };
+        let meta = mapping_at(doc, &["metadata"])?;
+        // Annotations: entries in upstream's mapping, or a mapping of their own
+        // (left out in modes that add none).
+        if has_entries(meta, "annotations")? {
+            let t = self.token(entries("sequencing", None));
+            mapping_at(doc, &["metadata", "annotations"])?.insert(Value::String(t), Value::Null);
+        } else {
+            meta.remove("annotations");
+            let t = self.token(entries("sequencing", Some("annotations")));
+            meta.insert(Value::String(t), Value::Null);
+        }
+        // Labels: always a mapping, so `common_labels` adds its entries to it.
+        let meta = mapping_at(doc, &["metadata"])?;
+        if !has_entries(meta, "labels")? {
+            meta.insert("labels".into(), Value::Mapping(Mapping::new()));
+        }
+        let t = self.token(entries("sequencingLabels", None));
+        mapping_at(doc, &["metadata", "labels"])?.insert(Value::String(t), Value::Null);
+        Ok(())
     }
 
     fn common_labels(&mut self, doc: &mut Value) -> Result<()> {
@@ -197,6 +322,7 @@ impl<'a> Injector<'a> {
                 let keys = labels
                     .keys()
                     .filter_map(Value::as_str)
+                    .filter(|k| !k.starts_with("__KFS_"))
                     .map(str::to_string)
                     .collect();
                 let t = self.token(Sub::LabelEntries(keys));
@@ -669,6 +795,22 @@ impl<'a> Injector<'a> {
                         item(replacement)?
                     ));
                 }
+                Sub::HelperEntries { helper, args, map } => {
+                    if !whole_line {
+                        bail!("sentinel line {line:?} is not a plain mapping entry");
+                    }
+                    let include = format!("include \"{}.{helper}\" {args}", self.chart);
+                    match map {
+                        None => out.push_str(&format!(
+                            "{{{{- with {include} }}}}{{{{- . | nindent {indent} }}}}{{{{- end }}}}"
+                        )),
+                        Some(key) => out.push_str(&format!(
+                            "{{{{- with {include} }}}}\n{}{key}: {{{{- . | nindent {} }}}}\n{{{{- end }}}}",
+                            " ".repeat(indent),
+                            indent + 2
+                        )),
+                    }
+                }
                 Sub::LabelsMap => {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
@@ -700,6 +842,16 @@ fn meta_str(doc: &Value, field: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string()
+}
+
+/// Whether `meta.key` is a non-empty mapping (absent and null are not; any
+/// other value is an error).
+fn has_entries(meta: &Mapping, key: &str) -> Result<bool> {
+    match meta.get(key) {
+        Some(Value::Mapping(m)) => Ok(!m.is_empty()),
+        None | Some(Value::Null) => Ok(false),
+        Some(_) => bail!("metadata.{key} is not a mapping"),
+    }
 }
 
 fn mapping_at<'v>(doc: &'v mut Value, path: &[&str]) -> Result<&'v mut Mapping> {

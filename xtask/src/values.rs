@@ -103,7 +103,11 @@ pub struct Fixed<'a> {
     pub settings: &'a [SettingSpec],
     /// The chart has CRDs (`crds.install`, `crds.keep`).
     pub crds: bool,
+    /// The chart has webhook certificates (`webhookCertificates`).
+    pub webhook_certificates: bool,
 }
+
+const WEBHOOK_CERTIFICATES_DOC: &str = "How the webhook serving certificates are made: `cert-manager` (upstream: a self-signed Issuer and a Certificate; cert-manager must already run, with its CRDs), or `helm` (the chart renders the Secret, generated on first install and kept on upgrades, and sets the CA bundle on the webhooks; needed to install cert-manager in the same release). Empty: `global.webhookCertificates`, else `cert-manager`";
 
 const CRDS_INSTALL_DOC: &str = "Render this chart's CustomResourceDefinitions with the release (installed and upgraded by Helm; schema descriptions stripped to fit Helm's 1 MiB release limit). `false`: you apply them yourself, e.g. the full ones from the repository's `crds/<chart>/`. `global.crds.install: false` turns them off for every chart";
 const CRDS_KEEP_DOC: &str = "Annotate the CRDs `helm.sh/resource-policy: keep`, so disabling the component or uninstalling the release never deletes a CRD (which would delete every custom resource of it)";
@@ -271,6 +275,17 @@ impl ValuesTree {
                 });
             }
         }
+        if fixed.webhook_certificates {
+            out.push_str(&format!(
+                "# -- {WEBHOOK_CERTIFICATES_DOC}\nwebhookCertificates: \"\"\n"
+            ));
+            docs.push(Doc {
+                key: "webhookCertificates".into(),
+                kind: "string",
+                default: "\"\"".into(),
+                description: WEBHOOK_CERTIFICATES_DOC.into(),
+            });
+        }
         if !fixed.credentials.is_empty() {
             out.push_str(&format!(
                 "credentials:\n  # -- {CREDENTIALS_MODE_DOC}\n  mode: \"\"\n"
@@ -390,6 +405,12 @@ impl ValuesTree {
                 }
             }),
         );
+        if fixed.webhook_certificates {
+            props.insert(
+                "webhookCertificates".into(),
+                json!({"type": "string", "enum": ["", "cert-manager", "helm"], "description": WEBHOOK_CERTIFICATES_DOC}),
+            );
+        }
         if fixed.crds {
             props.insert(
                 "crds".into(),

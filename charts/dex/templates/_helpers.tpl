@@ -27,6 +27,44 @@ duplicated, never overriding upstream, whose labels feed selectors).
 {{- range index . 1 }}{{- $_ := unset $l . -}}{{- end -}}
 {{- if $l }}{{- toYaml $l -}}{{- end -}}
 {{- end -}}
+
+{{/*
+Sequencing of an object the API server cannot take in the same apply as the
+rest of the release: a custom resource whose CRD comes with it, or an object
+its own admission webhooks guard (docs/upgrades.md#sequencing).
+(list $ <recreatable> <own>): Helm 3 may delete and re-create it to update it;
+its CRD is this chart's (else it is sequenced only with global.sequencing.catalogCRDs).
+*/}}
+{{- define "dex.sequencing" -}}
+{{- $root := index . 0 -}}
+{{- $recreatable := index . 1 -}}
+{{- $s := ($root.Values.global).sequencing | default dict -}}
+{{- $mode := ternary ($s.mode | default "hooks") "none" (or (index . 2) (eq (toString $s.catalogCRDs) "true")) -}}
+{{- $helm4 := semverCompare ">=4.0.0-0" $root.Capabilities.HelmVersion.Version -}}
+{{- $everyRevision := or $helm4 $recreatable -}}
+{{- if eq $mode "hooks" -}}
+helm.sh/hook: {{ ternary "post-install,post-upgrade,post-rollback" "post-install" $everyRevision }}
+helm.sh/hook-weight: "0"
+helm.sh/hook-delete-policy: {{ ternary "hook-failed" "before-hook-creation" $helm4 }}
+{{- else if eq $mode "argocd" -}}
+argocd.argoproj.io/sync-wave: "1"
+argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true
+{{- end }}
+{{- end }}
+
+{{/* Labels of a sequenced object: its release and the revision that applied it. */}}
+{{- define "dex.sequencingLabels" -}}
+{{- $root := index . 0 -}}
+{{- $recreatable := index . 1 -}}
+{{- $s := ($root.Values.global).sequencing | default dict -}}
+{{- $helm4 := semverCompare ">=4.0.0-0" $root.Capabilities.HelmVersion.Version -}}
+{{- if and (eq ($s.mode | default "hooks") "hooks") (or (index . 2) (eq (toString $s.catalogCRDs) "true")) -}}
+helm.kubeflow.org/sequenced-by: {{ $root.Release.Name | quote }}
+{{- if or $helm4 $recreatable }}
+helm.kubeflow.org/revision: {{ $root.Release.Revision | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- /*
 Credentials mode: credentials.mode, else global.credentials.mode, else "demo".
 */}}

@@ -27,6 +27,79 @@ duplicated, never overriding upstream, whose labels feed selectors).
 {{- range index . 1 }}{{- $_ := unset $l . -}}{{- end -}}
 {{- if $l }}{{- toYaml $l -}}{{- end -}}
 {{- end -}}
+
+{{/*
+Sequencing of an object the API server cannot take in the same apply as the
+rest of the release: a custom resource whose CRD comes with it, or an object
+its own admission webhooks guard (docs/upgrades.md#sequencing).
+(list $ <recreatable> <own>): Helm 3 may delete and re-create it to update it;
+its CRD is this chart's (else it is sequenced only with global.sequencing.catalogCRDs).
+*/}}
+{{- define "katib.sequencing" -}}
+{{- $root := index . 0 -}}
+{{- $recreatable := index . 1 -}}
+{{- $s := ($root.Values.global).sequencing | default dict -}}
+{{- $mode := ternary ($s.mode | default "hooks") "none" (or (index . 2) (eq (toString $s.catalogCRDs) "true")) -}}
+{{- $helm4 := semverCompare ">=4.0.0-0" $root.Capabilities.HelmVersion.Version -}}
+{{- $everyRevision := or $helm4 $recreatable -}}
+{{- if eq $mode "hooks" -}}
+helm.sh/hook: {{ ternary "post-install,post-upgrade,post-rollback" "post-install" $everyRevision }}
+helm.sh/hook-weight: "0"
+helm.sh/hook-delete-policy: {{ ternary "hook-failed" "before-hook-creation" $helm4 }}
+{{- else if eq $mode "argocd" -}}
+argocd.argoproj.io/sync-wave: "1"
+argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true
+{{- end }}
+{{- end }}
+
+{{/* Labels of a sequenced object: its release and the revision that applied it. */}}
+{{- define "katib.sequencingLabels" -}}
+{{- $root := index . 0 -}}
+{{- $recreatable := index . 1 -}}
+{{- $s := ($root.Values.global).sequencing | default dict -}}
+{{- $helm4 := semverCompare ">=4.0.0-0" $root.Capabilities.HelmVersion.Version -}}
+{{- if and (eq ($s.mode | default "hooks") "hooks") (or (index . 2) (eq (toString $s.catalogCRDs) "true")) -}}
+helm.kubeflow.org/sequenced-by: {{ $root.Release.Name | quote }}
+{{- if or $helm4 $recreatable }}
+helm.kubeflow.org/revision: {{ $root.Release.Revision | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+How this chart's webhook serving certificates are made (docs/charts.md#webhook-certificates):
+`cert-manager` (upstream: a self-signed Issuer and a Certificate, the CA injected by
+cainjector) or `helm` (the chart renders the Secret, generated on first install
+and kept on upgrades, and sets the CA bundle on the webhooks).
+*/}}
+{{- define "katib.webhookCertificates" -}}
+{{- .Values.webhookCertificates | default ((.Values.global).webhookCertificates) | default "cert-manager" -}}
+{{- end }}
+
+{{/*
+The serving certificate kept in Secret namespace/secret, as YAML {ca, crt, key}
+(base64 PEM): the live Secret's when it has all three, else generated (10 years,
+own CA). Generated once per render and shared by every template through
+.Values.__webhookCertificates, so the Secret and the CA bundles agree.
+(dict "root" $ "namespace" "..." "secret" "..." "commonName" "..." "dnsNames" (list ...))
+*/}}
+{{- define "katib.webhookCertificateData" -}}
+{{- $root := .root -}}
+{{- $cache := $root.Values.__webhookCertificates | default dict -}}
+{{- $_ := set $root.Values "__webhookCertificates" $cache -}}
+{{- $key := printf "%s/%s" .namespace .secret -}}
+{{- if not (hasKey $cache $key) -}}
+{{- $live := (lookup "v1" "Secret" .namespace .secret).data | default dict -}}
+{{- if and (index $live "ca.crt") (index $live "tls.crt") (index $live "tls.key") -}}
+{{- $_ := set $cache $key (dict "ca" (index $live "ca.crt") "crt" (index $live "tls.crt") "key" (index $live "tls.key")) -}}
+{{- else -}}
+{{- $ca := genCA (printf "%s-ca" .secret) 3650 -}}
+{{- $cert := genSignedCert .commonName nil .dnsNames 3650 $ca -}}
+{{- $_ := set $cache $key (dict "ca" ($ca.Cert | b64enc) "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc)) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (index $cache $key) -}}
+{{- end }}
 {{- /*
 Credentials mode: credentials.mode, else global.credentials.mode, else "demo".
 */}}

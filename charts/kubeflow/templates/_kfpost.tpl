@@ -39,14 +39,6 @@ mirrors:
 {{- end }}
 {{- end }}
 
-{{/* profiles: Profile objects for global.profiles. */}}
-{{- define "kubeflow.kfPost.profiles" -}}
-{{- with .Values.global.profiles }}
-profiles:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- end }}
-
 {{/*
 helm4: Helm 4 applies server-side; aggregated ClusterRoles (kubeflow-admin/
 edit/view) and CRD status fields belong to controllers, so the release must
