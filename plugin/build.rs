@@ -163,7 +163,7 @@ fn variants(charts_dir: &Path) -> String {
         serde_yaml::from_str(define(&tpl, "kubeflow.oauth2ProxyVariant"))
             .unwrap_or_else(|e| panic!("_components.tpl kubeflow.oauth2ProxyVariant: {e}"));
     code.push_str(
-        "/// `kubeflow.oauth2ProxyVariant`: `(global.auth.mode, oauth2Proxy.variant it needs)`.\n\
+        "/// `kubeflow.oauth2ProxyVariant`: `(global.auth.mode, oauth2-proxy.variant it needs)`.\n\
          pub static OAUTH2_PROXY_VARIANT: &[(&str, &str)] = &[\n",
     );
     for (mode, variant) in &proxy {

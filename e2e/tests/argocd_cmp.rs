@@ -496,7 +496,7 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
             kf_post_config: None,
         },
     );
-    assert!(defaults.contains("name: kf-certManager-1") && !defaults.contains("pipelines"));
+    assert!(defaults.contains("name: kf-cert-manager-1") && !defaults.contains("pipelines"));
     assert!(
         defaults.contains("name: widgets.example.org"),
         "crds/ must be rendered:\n{defaults}"
@@ -520,7 +520,7 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
             Param::Str("values", s("extra: from-values\nglobal:\n  greeting: hi")),
             Param::Map(
                 "components",
-                kv(&[("certManager", "false"), ("pipelines", "true")]),
+                kv(&[("cert-manager", "false"), ("pipelines", "true")]),
             ),
             Param::Map("set", kv(&[("global.greeting", "a,b\\c")])),
             Param::Str("kfPostConfig", s("config/kf-post.yaml")),
@@ -536,7 +536,7 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
             value_files: &["../../config/replicas.yaml"],
             values: Some("extra: from-values\nglobal:\n  greeting: hi"),
             sets: &[
-                "certManager.enabled=false",
+                "cert-manager.enabled=false",
                 "pipelines.enabled=true",
                 "global.greeting=a\\,b\\\\c",
             ],
@@ -555,7 +555,7 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
         "kfPostConfig was not passed to kf-post"
     );
     assert!(objs.contains_key(&(s("Deployment"), s("team-a"), s("kf-pipelines-3"))));
-    assert!(!all.contains("certManager"), "{all}");
+    assert!(!all.contains("cert-manager"), "{all}");
 
     // 3. PARAM_* only (no JSON): components keys come back upper-cased and
     //    are matched to the chart's dependency keys.
@@ -596,7 +596,7 @@ fn generate_equals_helm_template_piped_to_kf_post_for_each_parameter_encoding() 
         vec![
             Param::Str("preset", s("")),
             Param::Array("valueFiles", vec![]),
-            Param::Map("components", kv(&[("certManager", ""), ("pipelines", "")])),
+            Param::Map("components", kv(&[("cert-manager", ""), ("pipelines", "")])),
         ],
     );
     req.plugin_env = kv(&[
@@ -692,7 +692,7 @@ fn a_failing_step_exits_non_zero_and_prints_nothing() {
         // Nothing rendered at all: refused, or auto-prune would delete everything.
         (
             vec![
-                Param::Map("components", kv(&[("certManager", "false")])),
+                Param::Map("components", kv(&[("cert-manager", "false")])),
                 Param::Map("set", kv(&[("infoDisabled", "true")])),
             ],
             "rendered no objects",
@@ -720,7 +720,7 @@ fn a_failing_step_exits_non_zero_and_prints_nothing() {
         "kubeflow",
         FIXTURE,
         vec![
-            Param::Map("components", kv(&[("certManager", "false")])),
+            Param::Map("components", kv(&[("cert-manager", "false")])),
             Param::Map("set", kv(&[("infoDisabled", "true")])),
         ],
     );
@@ -786,7 +786,7 @@ fn discover_claims_kubeflow_charts_only_and_parameters_announce_the_chart() {
         assert!(["string", "array", "map"].contains(&kind), "{p}");
     }
     let components = &announced[2]["map"];
-    assert_eq!(components, &json!({"certManager": "", "pipelines": ""}));
+    assert_eq!(components, &json!({"cert-manager": "", "pipelines": ""}));
     assert!(announced[0]["tooltip"]
         .as_str()
         .unwrap()
@@ -1222,7 +1222,7 @@ fn catalog_requirements() -> BTreeMap<String, Vec<String>> {
                 .map(|n| s(key_of[n.as_str().unwrap()]))
                 .collect();
             if c["gateway"] == Value::Bool(true) {
-                needs.extend(["istioCrds", "istio", "kubeflowIstioResources"].map(String::from));
+                needs.extend(["istio-crds", "istio", "kubeflow-istio-resources"].map(String::from));
             }
             (s(c["key"].as_str().unwrap()), needs)
         })
@@ -1441,7 +1441,7 @@ fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_neede
     let platform_app = yaml_file(&repo_root().join("argocd/examples/platform.yaml"));
     let example = objects(&generate(&application_request(&platform_app)));
     assert!(platform.keys().all(|id| example.contains_key(id)));
-    assert!(example.len() > platform.len(), "modelRegistry adds objects");
+    assert!(example.len() > platform.len(), "model-registry adds objects");
     assert!(platform_app["spec"]["syncPolicy"]["syncOptions"]
         .as_sequence()
         .unwrap()

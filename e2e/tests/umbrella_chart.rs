@@ -39,7 +39,7 @@ const PRESETS: &[(&str, &[&str], &[&str])] = &[
     (
         "kserve-edge",
         &[],
-        &["certManager", "kubeflowNamespace", "kserve"],
+        &["cert-manager", "kubeflow-namespace", "kserve"],
     ),
 ];
 
@@ -173,38 +173,38 @@ fn missing_dependencies_fail_naming_the_value_to_set() {
         ),
         (
             &["--set", "global.auth.mode=m2m-kind"],
-            "needs oauth2Proxy.variant=m2m-dex-and-kind",
+            "needs oauth2-proxy.variant=m2m-dex-and-kind",
         ),
         (
             &["--set", "tags.istio=false"],
-            "clusterLocalGateway is enabled and needs istio: set istio.enabled=true",
+            "cluster-local-gateway is enabled and needs istio: set istio.enabled=true",
         ),
         (
             &[
                 "--set", "tags.istio=false", "--set", "tags.serving=false",
                 "--set", "tags.auth=false", "--set", "global.auth.mode=none",
             ],
-            "centraldashboard (variant oauth2-proxy) is served behind the Kubeflow gateway, which needs istioCrds: set istioCrds.enabled=true",
+            "centraldashboard (variant oauth2-proxy) is served behind the Kubeflow gateway, which needs istio-crds: set istio-crds.enabled=true",
         ),
         (
             &["--set", "profiles.enabled=false"],
             "needs profiles: set profiles.enabled=true",
         ),
         (
-            &["--set", "certManager.enabled=false"],
-            "needs certManager: set certManager.enabled=true",
+            &["--set", "cert-manager.enabled=false"],
+            "needs cert-manager: set cert-manager.enabled=true",
         ),
         (
             &["--set", "tags.auth=false"],
             "global.auth.mode=dex-oauth2-proxy needs dex: set dex.enabled=true",
         ),
         (
-            &["--set", "notebookController.enabled=false"],
-            "jupyterWebApp is enabled and needs notebookController",
+            &["--set", "notebook-controller.enabled=false"],
+            "jupyter-web-app is enabled and needs notebook-controller",
         ),
         (
             &["--set", "kserve.enabled=false"],
-            "modelsWebApp is enabled and needs kserve",
+            "models-web-app is enabled and needs kserve",
         ),
     ];
     for (args, want) in cases {
@@ -222,9 +222,9 @@ fn missing_dependencies_fail_naming_the_value_to_set() {
     // The same needs, satisfied outside the release, render.
     template(&[
         "--set",
-        "certManager.enabled=false",
+        "cert-manager.enabled=false",
         "--set",
-        "global.externalComponents={certManager}",
+        "global.externalComponents={cert-manager}",
     ])
     .expect("externally provided cert-manager");
     // Standalone Katib without the gateway: what the katib message asks for renders.
@@ -276,11 +276,11 @@ fn production_renders_no_demo_credentials_and_asks_for_what_it_cannot_generate()
 
     let out = with(None, &[]).expect("production with its inputs");
     let components = rendered_components(&out);
-    for present in ["dex", "oauth2Proxy", "katib", "pipelines"] {
+    for present in ["dex", "oauth2-proxy", "katib", "pipelines"] {
         assert!(components.contains(present), "production lacks {present}");
     }
     assert!(
-        !components.contains("userNamespace"),
+        !components.contains("user-namespace"),
         "production renders the demo user's namespace"
     );
     for demo in DEMO_CREDENTIALS {
@@ -538,7 +538,7 @@ fn oidc_mode_points_oauth2_proxy_and_the_gateway_at_the_external_provider() {
     args.extend_from_slice(OIDC);
     let out = template(&args).expect("oidc mode without Dex");
     let components = rendered_components(&out);
-    assert!(components.contains("oauth2Proxy") && !components.contains("dex"));
+    assert!(components.contains("oauth2-proxy") && !components.contains("dex"));
     let all = docs(&out);
     let cfg = all
         .iter()

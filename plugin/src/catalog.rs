@@ -173,9 +173,9 @@ mod tests {
         // The architecture table of docs/architecture.md: 29 charts.
         assert_eq!(catalog.components.len(), 29);
         for (name, key) in [
-            ("cert-manager", "certManager"),
+            ("cert-manager", "cert-manager"),
             ("katib", "katib"),
-            ("model-registry", "modelRegistry"),
+            ("model-registry", "model-registry"),
         ] {
             assert_eq!(catalog.by_name(name).unwrap().key, key);
         }
@@ -186,10 +186,10 @@ mod tests {
         let catalog = Catalog::embedded();
         assert_eq!(
             catalog.lookup("jupyter-web-app").unwrap().key,
-            "jupyterWebApp"
+            "jupyter-web-app"
         );
         assert_eq!(
-            catalog.lookup("jupyterWebApp").unwrap().name,
+            catalog.lookup("jupyter-web-app").unwrap().name,
             "jupyter-web-app"
         );
         let err = catalog.lookup("katb").unwrap_err().to_string();

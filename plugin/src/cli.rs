@@ -35,7 +35,7 @@ Commands:
                                            the engine's checks; exit 1 naming the field if bad
   version, help
 
-COMPONENT is a chart name (katib, jupyter-web-app) or umbrella key (jupyterWebApp).
+COMPONENT is a chart name (katib, jupyter-web-app) or umbrella key (jupyter-web-app).
 
 Examples:
   helm get values kubeflow -o yaml | helm kubeflow enable katib --explain \\
@@ -361,11 +361,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             stdout(&out),
-            "katib:\n  enabled: true\nmodelRegistry:\n  enabled: true\n"
+            "katib:\n  enabled: true\nmodel-registry:\n  enabled: true\n"
         );
         assert_eq!(
             out.stderr,
-            "model-registry: enabled (modelRegistry.enabled=true, requested)\n"
+            "model-registry: enabled (model-registry.enabled=true, requested)\n"
         );
         let quiet = run_with(&["enable", "model-registry"], "").unwrap();
         assert_eq!(quiet.stderr, "");
@@ -384,14 +384,14 @@ mod tests {
         let out = run_with(&["disable", "kserve", "--cascade"], "").unwrap();
         assert_eq!(
             stdout(&out),
-            "kserve:\n  enabled: false\nmodelsWebApp:\n  enabled: false\n"
+            "kserve:\n  enabled: false\nmodels-web-app:\n  enabled: false\n"
         );
     }
 
     #[test]
     fn doctor_prints_findings_and_fails_on_errors() {
-        let out = run_with(&["doctor"], "certManager: {enabled: false}").unwrap();
-        assert!(stdout(&out).starts_with("error    certManager.enabled"));
+        let out = run_with(&["doctor"], "cert-manager: {enabled: false}").unwrap();
+        assert!(stdout(&out).starts_with("error    cert-manager.enabled"));
         // One error per default component that requires cert-manager.
         let needing = Catalog::embedded()
             .components

@@ -202,7 +202,7 @@ fn mermaid(catalog: &Catalog) -> String {
             continue;
         }
         seen.push(tag);
-        out.push_str(&format!("  subgraph tag_{tag}[\"tags.{tag}\"]\n"));
+        out.push_str(&format!("  subgraph tag_{}[\"tags.{tag}\"]\n", id(tag)));
         for c in catalog.components.iter().filter(|c| c.tag == tag) {
             let style = if c.default { "" } else { " (optional)" };
             out.push_str(&format!("    {}[\"{}{}\"]\n", id(&c.name), c.name, style));

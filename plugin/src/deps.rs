@@ -267,9 +267,9 @@ mod tests {
             assert!(!on(&values, name), "{name} should stay off");
         }
         let text = explain.lines.join("\n");
-        assert!(text.contains("cert-manager: enabled (certManager.enabled=true) because katib requires cert-manager"), "{text}");
-        assert!(text.contains("istio-crds: enabled (istioCrds.enabled=true) because istio requires istio-crds")
-            || text.contains("istio-crds: enabled (istioCrds.enabled=true) because katib (variant with-kubeflow) is served behind the Kubeflow gateway"), "{text}");
+        assert!(text.contains("cert-manager: enabled (cert-manager.enabled=true) because katib requires cert-manager"), "{text}");
+        assert!(text.contains("istio-crds: enabled (istio-crds.enabled=true) because istio requires istio-crds")
+            || text.contains("istio-crds: enabled (istio-crds.enabled=true) because katib (variant with-kubeflow) is served behind the Kubeflow gateway"), "{text}");
         assert!(
             text.contains("because global.auth.mode=dex-oauth2-proxy needs it"),
             "{text}"
@@ -328,7 +328,7 @@ mod tests {
              &["katib: variant standalone runs without the Kubeflow gateway, so it needs no Istio"], &["because katib (variant"]),
             // Istio off: default meshed variants become upstream's standalone ones.
             (no_istio.to_string(), &["jupyter-web-app"], &["jupyter-web-app", "notebook-controller"], &["istio", "kubeflow-istio-resources", "dex", "oauth2-proxy"], &[("jupyter-web-app", "base")],
-             &["jupyter-web-app: variant base (jupyterWebApp.variant=base, upstream's variant without the gateway) because global.istio.enabled=false and the default variant istio renders Istio objects"], &[]),
+             &["jupyter-web-app: variant base (jupyter-web-app.variant=base, upstream's variant without the gateway) because global.istio.enabled=false and the default variant istio renders Istio objects"], &[]),
             (no_istio.to_string(), &["pipelines"], &["pipelines", "profiles", "cert-manager"], &["istio", "kubeflow-istio-resources"], &[("pipelines", "generic"), ("profiles", "standalone")],
              &["profiles: variant standalone (profiles.variant=standalone"], &[]),
             (no_istio.to_string(), &["katib"], &["katib"], &["istio"], &[("katib", "standalone")], &[], &[]),
@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn external_components_satisfy_requirements() {
-        let yaml = "certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}";
+        let yaml = "cert-manager: {enabled: false}\nglobal: {externalComponents: [cert-manager]}";
         let (values, _) = run_enable(yaml, &["katib"]);
         assert!(!on(&values, "cert-manager"));
     }
@@ -451,7 +451,7 @@ mod tests {
             on(&values, "knative-serving"),
             "recommends are not cascaded"
         );
-        assert!(explain.lines.iter().any(|l| l == "models-web-app: disabled (modelsWebApp.enabled=false, --cascade) because models-web-app requires kserve"));
+        assert!(explain.lines.iter().any(|l| l == "models-web-app: disabled (models-web-app.enabled=false, --cascade) because models-web-app requires kserve"));
 
         let (values, _) = run_disable("", &["profiles"], true).unwrap();
         for name in [

@@ -125,7 +125,7 @@ fn dependencies(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
 
 /// `<key>.variant`: a name the component chart's schema allows, and the
 /// variant rules of the umbrella's checks.yaml (meshed variants need Istio on;
-/// `istio.variant` matches `global.istio.mode`; `oauth2Proxy.variant` matches
+/// `istio.variant` matches `global.istio.mode`; `oauth2-proxy.variant` matches
 /// `global.auth.mode`).
 fn chart_variants(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
     let istio_on = values.istio_enabled();
@@ -209,15 +209,15 @@ fn chart_variants(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
                 ));
             }
         }
-        if c.key == "oauth2Proxy" {
+        if c.key == "oauth2-proxy" {
             let mode = values.auth_mode();
             if let Some(want) = variants::oauth2_proxy_variant(&mode) {
                 if variant != want {
                     out.push(finding(
                         Severity::Error,
                         path.clone(),
-                        format!("global.auth.mode={mode} needs oauth2Proxy.variant={want} (upstream's overlay for it), not {variant} (the chart refuses to render)"),
-                        format!("set oauth2Proxy.variant={want}, or choose the global.auth.mode that matches {variant}"),
+                        format!("global.auth.mode={mode} needs oauth2-proxy.variant={want} (upstream's overlay for it), not {variant} (the chart refuses to render)"),
+                        format!("set oauth2-proxy.variant={want}, or choose the global.auth.mode that matches {variant}"),
                     ));
                 }
             }
@@ -489,7 +489,7 @@ fn credentials(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
                 Severity::Warning,
                 own.clone(),
                 "Dex and oauth2-proxy get different OIDC client secrets: logins fail",
-                "set only global.credentials.oidcClientSecret (not dex./oauth2Proxy.credentials.oidcClientSecret)",
+                "set only global.credentials.oidcClientSecret (not dex./oauth2-proxy.credentials.oidcClientSecret)",
             ));
         }
     }
@@ -543,8 +543,8 @@ fn unknown_global_keys(values: &Values, out: &mut Vec<Finding>) {
                         "global.auth.oidc.clientSecret" | "global.auth.oidc.existingSecret" => {
                             "use global.credentials.oidcClientSecret (there is no existingSecret switch)"
                         }
-                        "global.auth.cookieSecret" => "use oauth2Proxy.credentials.cookieSecret",
-                        "global.auth.m2m" => "m2m modes take no issuer value: set global.auth.mode and oauth2Proxy.variant (presets/cluster-*.yaml)",
+                        "global.auth.cookieSecret" => "use oauth2-proxy.credentials.cookieSecret",
+                        "global.auth.m2m" => "m2m modes take no issuer value: set global.auth.mode and oauth2-proxy.variant (presets/cluster-*.yaml)",
                         _ => "see charts/kubeflow/values.yaml for the values under global",
                     };
                     out.push(finding(
@@ -604,7 +604,7 @@ fn istio(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
                 Severity::Warning,
                 "global.istio.mode",
                 "knative-serving relies on sidecar-only net-istio features; upstream ships no ambient variant of it",
-                "set knativeServing.enabled=false (KServe raw deployment mode), or global.istio.mode=sidecar",
+                "set knative-serving.enabled=false (KServe raw deployment mode), or global.istio.mode=sidecar",
             ));
         }
     }
@@ -713,7 +713,7 @@ mod tests {
         format!(
             "global: {{credentials: {{mode: generate, oidcClientSecret: s3cret}}}}\n\
              dex: {{settings: {{staticUserEmail: admin@your.org}}, credentials: {{userPasswordHash: '{HASH}'}}}}\n\
-             oauth2Proxy: {{credentials: {{cookieSecret: c}}}}\n\
+             oauth2-proxy: {{credentials: {{cookieSecret: c}}}}\n\
              katib: {{credentials: {{mysqlRootPassword: a, postgresPassword: b}}}}\n\
              pipelines: {{credentials: {{mysqlPassword: a, objectStoreAccessKey: b, objectStoreSecretKey: c}}}}\n"
         )
@@ -765,10 +765,10 @@ mod tests {
     fn each_problem_is_reported_with_severity_and_value() {
         let generate = "global: {credentials: {mode: generate}}";
         let cases: Vec<(String, Severity, &str, &str)> = vec![
-            ("certManager: {enabled: false}".into(), Severity::Error, "certManager.enabled", "katib requires cert-manager"),
+            ("cert-manager: {enabled: false}".into(), Severity::Error, "cert-manager.enabled", "katib requires cert-manager"),
             ("istio: {enabled: false}".into(), Severity::Error, "istio.enabled", "served behind the Kubeflow gateway"),
             ("dex: {enabled: false}".into(), Severity::Error, "dex.enabled", "global.auth.mode=dex-oauth2-proxy needs dex"),
-            ("global: {auth: {mode: oidc}}\noauth2Proxy: {enabled: false}".into(), Severity::Error, "oauth2Proxy.enabled", "global.auth.mode=oidc needs oauth2-proxy"),
+            ("global: {auth: {mode: oidc}}\noauth2-proxy: {enabled: false}".into(), Severity::Error, "oauth2-proxy.enabled", "global.auth.mode=oidc needs oauth2-proxy"),
             ("global: {auth: {mode: none}}".into(), Severity::Error, "global.auth.mode", "authentication is off while the Kubeflow gateway is exposed"),
             ("global: {istio: {enabled: false}}".into(), Severity::Error, "global.auth.mode", "global.istio.enabled=false"),
             ("global: {auth: {mode: bogus}}".into(), Severity::Error, "global.auth.mode", "unknown auth mode"),
@@ -783,18 +783,18 @@ mod tests {
             ("{}".into(), Severity::Warning, "dex.credentials.userPasswordHash", "upstream's public demo password 12341234"),
             (format!("dex: {{credentials: {{userPasswordHash: '{DEMO_PASSWORD_HASH}'}}}}"), Severity::Warning, "dex.credentials.userPasswordHash", "demo password 12341234"),
             ("dex: {settings: {staticUserEmail: me@x.io}}".into(), Severity::Warning, "dex.credentials.userPasswordHash", "Dex user me@x.io"),
-            ("dex: {credentials: {oidcClientSecret: a}}".into(), Severity::Warning, "oauth2Proxy.credentials.oidcClientSecret", "different OIDC client secrets"),
+            ("dex: {credentials: {oidcClientSecret: a}}".into(), Severity::Warning, "oauth2-proxy.credentials.oidcClientSecret", "different OIDC client secrets"),
             // Credentials, generate mode: what the charts refuse.
             (generate.into(), Severity::Error, "dex.credentials.userPasswordHash", "cannot be generated"),
             (format!("{generate}\ndex: {{credentials: {{userPasswordHash: '{DEMO_PASSWORD_HASH}'}}}}"), Severity::Error, "dex.credentials.userPasswordHash", "upstream's public demo value"),
             (generate.into(), Severity::Error, "global.credentials.oidcClientSecret", "dex and oauth2-proxy in credentials.mode=generate need the OIDC client secret"),
             ("dex: {enabled: false}\nglobal: {externalComponents: [dex], credentials: {mode: generate}}".into(), Severity::Error, "global.credentials.oidcClientSecret", "oauth2-proxy in credentials.mode=generate"),
-            ("oauth2Proxy: {credentials: {mode: generate}}".into(), Severity::Error, "global.credentials.oidcClientSecret", "oauth2-proxy in credentials.mode=generate"),
+            ("oauth2-proxy: {credentials: {mode: generate}}".into(), Severity::Error, "global.credentials.oidcClientSecret", "oauth2-proxy in credentials.mode=generate"),
             (format!("global: {{credentials: {{mode: generate, oidcClientSecret: {DEMO_OIDC_CLIENT_SECRET}}}}}"), Severity::Error, "global.credentials.oidcClientSecret", "upstream's public demo value"),
-            (format!("{generate}\noauth2Proxy: {{credentials: {{oidcClientSecret: {DEMO_OIDC_CLIENT_SECRET}}}}}"), Severity::Error, "oauth2Proxy.credentials.oidcClientSecret", "upstream's public demo value"),
+            (format!("{generate}\noauth2-proxy: {{credentials: {{oidcClientSecret: {DEMO_OIDC_CLIENT_SECRET}}}}}"), Severity::Error, "oauth2-proxy.credentials.oidcClientSecret", "upstream's public demo value"),
             (generate.into(), Severity::Error, "dex.settings.staticUserEmail", "upstream's demo user user@example.com"),
             (format!("{generate}\ndex: {{settings: {{staticUserEmail: user@example.com}}}}"), Severity::Error, "dex.settings.staticUserEmail", "upstream's demo user"),
-            (generate.into(), Severity::Info, "oauth2Proxy.credentials.cookieSecret", "helm template and Argo CD cannot look up"),
+            (generate.into(), Severity::Info, "oauth2-proxy.credentials.cookieSecret", "helm template and Argo CD cannot look up"),
             ("global: {credentials: {mode: random}}".into(), Severity::Error, "global.credentials.mode", "unknown credentials mode \"random\""),
             ("katib: {credentials: {mode: random}}".into(), Severity::Error, "katib.credentials.mode", "katib: credentials.mode must be demo or generate"),
             ("tags: {auth: false, katib: false, pipelines: false}\nglobal: {auth: {mode: none}, credentials: {mode: random}}".into(), Severity::Warning, "global.credentials.mode", "no enabled chart"),
@@ -831,7 +831,7 @@ mod tests {
             // Generate mode, but Dex runs outside the release.
             ("global: {externalComponents: [dex], credentials: {mode: generate, oidcClientSecret: s}}\ndex: {enabled: false}".into(), "dex."),
             // The chart's own secret instead of the global one.
-            ("global: {credentials: {mode: generate}}\ndex: {credentials: {oidcClientSecret: s}}\noauth2Proxy: {credentials: {oidcClientSecret: s}}".into(), "oidcClientSecret"),
+            ("global: {credentials: {mode: generate}}\ndex: {credentials: {oidcClientSecret: s}}\noauth2-proxy: {credentials: {oidcClientSecret: s}}".into(), "oidcClientSecret"),
             // A per-chart demo mode under a global generate.
             ("global: {credentials: {mode: generate, oidcClientSecret: s}}\ndex: {credentials: {mode: demo}, settings: {staticUserEmail: a@x.io}}".into(), "oidcClientSecret"),
             // oidc mode, complete, no Dex.
@@ -940,14 +940,14 @@ mod tests {
         let cases: &[(&str, Severity, &str, &str, &str)] = &[
             ("katib: {variant: bogus}", Severity::Error, "katib.variant", "katib.variant=bogus is not a variant of the katib chart (Helm's schema check refuses it)", "one of with-kubeflow, standalone"),
             ("tags: {katib: false}\nkatib: {variant: bogus}", Severity::Warning, "katib.variant", "ignored while it is disabled", "(default with-kubeflow)"),
-            ("oauth2Proxy: {variant: 7}", Severity::Error, "oauth2Proxy.variant", "oauth2Proxy.variant=7 is not a variant", "m2m-dex-and-kind"),
+            ("oauth2-proxy: {variant: 7}", Severity::Error, "oauth2-proxy.variant", "oauth2-proxy.variant=7 is not a variant", "m2m-dex-and-kind"),
             ("global: {istio: {enabled: false}, auth: {mode: none}}", Severity::Error, "katib.variant", "katib.variant=with-kubeflow renders Istio objects but global.istio.enabled=false", "set katib.variant=standalone (upstream's variant without the gateway), or global.istio.enabled=true"),
             ("global: {istio: {enabled: false}, auth: {mode: none}}\npipelines: {variant: multi-user}", Severity::Error, "pipelines.variant", "pipelines.variant=multi-user renders Istio objects", "set pipelines.variant=generic"),
             ("global: {istio: {mode: ambient}}", Severity::Error, "istio.variant", "global.istio.mode=ambient but istio.variant=oauth2-proxy installs the sidecar data plane", "set istio.variant=ambient-oauth2-proxy (or "),
             ("istio: {variant: ambient-oauth2-proxy}", Severity::Error, "istio.variant", "global.istio.mode=sidecar but istio.variant=ambient-oauth2-proxy installs the ambient data plane", "set global.istio.mode=ambient, or istio.variant=oauth2-proxy"),
-            ("global: {auth: {mode: m2m-kind}}", Severity::Error, "oauth2Proxy.variant", "global.auth.mode=m2m-kind needs oauth2Proxy.variant=m2m-dex-and-kind (upstream's overlay for it), not m2m-dex-only", "set oauth2Proxy.variant=m2m-dex-and-kind"),
-            ("oauth2Proxy: {variant: m2m-dex-and-eks}", Severity::Error, "oauth2Proxy.variant", "global.auth.mode=dex-oauth2-proxy needs oauth2Proxy.variant=m2m-dex-only", "set oauth2Proxy.variant=m2m-dex-only"),
-            ("kubeflowIstioResources: {enabled: false}", Severity::Error, "kubeflowIstioResources.enabled", "katib (variant with-kubeflow) is served behind the Kubeflow gateway", "or set katib.variant=standalone (upstream's variant without the gateway)"),
+            ("global: {auth: {mode: m2m-kind}}", Severity::Error, "oauth2-proxy.variant", "global.auth.mode=m2m-kind needs oauth2-proxy.variant=m2m-dex-and-kind (upstream's overlay for it), not m2m-dex-only", "set oauth2-proxy.variant=m2m-dex-and-kind"),
+            ("oauth2-proxy: {variant: m2m-dex-and-eks}", Severity::Error, "oauth2-proxy.variant", "global.auth.mode=dex-oauth2-proxy needs oauth2-proxy.variant=m2m-dex-only", "set oauth2-proxy.variant=m2m-dex-only"),
+            ("kubeflow-istio-resources: {enabled: false}", Severity::Error, "kubeflow-istio-resources.enabled", "katib (variant with-kubeflow) is served behind the Kubeflow gateway", "or set katib.variant=standalone (upstream's variant without the gateway)"),
         ];
         for (yaml, severity, value, text, fix) in cases {
             let findings = run(yaml);
@@ -983,12 +983,12 @@ mod tests {
             ("global: {istio: {mode: ambient}}\nistio: {variant: ambient-oauth2-proxy}", "istio.variant"),
             ("global: {istio: {mode: ambient}}\nistio: {variant: ambient-gke}", "istio.variant"),
             ("global: {istio: {mode: ambient}}\nistio: {enabled: false}", "istio.variant"),
-            ("global: {auth: {mode: m2m-kind}}\noauth2Proxy: {variant: m2m-dex-and-kind}", "oauth2Proxy.variant"),
-            ("global: {auth: {mode: m2m-eks}}\noauth2Proxy: {enabled: false}", "oauth2Proxy.variant"),
-            ("global: {auth: {mode: none}}\noauth2Proxy: {variant: base}", "oauth2Proxy.variant"),
+            ("global: {auth: {mode: m2m-kind}}\noauth2-proxy: {variant: m2m-dex-and-kind}", "oauth2-proxy.variant"),
+            ("global: {auth: {mode: m2m-eks}}\noauth2-proxy: {enabled: false}", "oauth2-proxy.variant"),
+            ("global: {auth: {mode: none}}\noauth2-proxy: {variant: base}", "oauth2-proxy.variant"),
             // Istio on, but katib standalone: katib itself needs no gateway.
-            ("tags: {core: false, istio: false, notebooks: false, pipelines: false, serving: false, auth: false}\ncertManager: {enabled: true}\nkubeflowNamespace: {enabled: true}\nkatib: {variant: standalone}", "istio.enabled"),
-            ("tags: {core: false, istio: false, notebooks: false, pipelines: false, serving: false, auth: false}\ncertManager: {enabled: true}\nkubeflowNamespace: {enabled: true}\nkatib: {variant: standalone}", "kubeflowIstioResources.enabled"),
+            ("tags: {core: false, istio: false, notebooks: false, pipelines: false, serving: false, auth: false}\ncert-manager: {enabled: true}\nkubeflow-namespace: {enabled: true}\nkatib: {variant: standalone}", "istio.enabled"),
+            ("tags: {core: false, istio: false, notebooks: false, pipelines: false, serving: false, auth: false}\ncert-manager: {enabled: true}\nkubeflow-namespace: {enabled: true}\nkatib: {variant: standalone}", "kubeflow-istio-resources.enabled"),
         ];
         for (yaml, value) in cases {
             let findings = run(yaml);
@@ -1002,13 +1002,13 @@ mod tests {
     #[test]
     fn external_components_and_disabled_dependents_silence_dependency_errors() {
         let quiet = [
-            "certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}",
-            "certManager: {enabled: false}\ntags: {katib: false, pipelines: false, serving: false, notebooks: false}\nadmissionWebhook: {enabled: false}",
+            "cert-manager: {enabled: false}\nglobal: {externalComponents: [cert-manager]}",
+            "cert-manager: {enabled: false}\ntags: {katib: false, pipelines: false, serving: false, notebooks: false}\nadmission-webhook: {enabled: false}",
         ];
         for yaml in quiet {
             let findings = run(yaml);
             assert!(
-                !findings.iter().any(|f| f.value == "certManager.enabled"),
+                !findings.iter().any(|f| f.value == "cert-manager.enabled"),
                 "{yaml}: {findings:#?}"
             );
         }
@@ -1016,8 +1016,8 @@ mod tests {
 
     #[test]
     fn table_lists_errors_first_and_counts() {
-        let text = render_table(&run("certManager: {enabled: false}"));
-        assert!(text.starts_with("error    certManager.enabled:"), "{text}");
+        let text = render_table(&run("cert-manager: {enabled: false}"));
+        assert!(text.starts_with("error    cert-manager.enabled:"), "{text}");
         assert!(text.trim_end().ends_with("warning(s), 0 info"), "{text}");
     }
 }

@@ -295,11 +295,11 @@ mod tests {
             ("tags: {katib: false}", false, false),                        // tag off
             ("tags: {katib: false}\nkatib: {enabled: true}", true, false), // condition wins
             (
-                "katib: {enabled: \"false\"}\nmodelRegistry: {enabled: \"true\"}",
+                "katib: {enabled: \"false\"}\nmodel-registry: {enabled: \"true\"}",
                 false,
                 true,
             ),
-            ("tags: {modelRegistry: true}", true, true),
+            ("tags: {model-registry: true}", true, true),
         ];
         for (yaml, want_katib, want_registry) in cases {
             let v = values(yaml);
@@ -313,7 +313,7 @@ mod tests {
         let catalog = Catalog::embedded();
         let cm = catalog.by_name("cert-manager").unwrap();
         let v =
-            values("certManager: {enabled: false}\nglobal: {externalComponents: [certManager]}");
+            values("cert-manager: {enabled: false}\nglobal: {externalComponents: [cert-manager]}");
         assert!(!v.enabled(cm));
         assert!(v.present(cm));
     }

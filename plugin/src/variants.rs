@@ -43,7 +43,7 @@ pub fn is_meshed(key: &str, variant: &str) -> bool {
     meshed(key).is_some_and(|m| m.meshed.contains(&variant))
 }
 
-/// The `oauth2Proxy.variant` a `global.auth.mode` needs (`None`: any).
+/// The `oauth2-proxy.variant` a `global.auth.mode` needs (`None`: any).
 pub fn oauth2_proxy_variant(auth_mode: &str) -> Option<&'static str> {
     OAUTH2_PROXY_VARIANT
         .iter()
@@ -132,7 +132,7 @@ mod tests {
             ("katib", "standalone", false),
             ("pipelines", "multi-user", true),
             ("pipelines", "generic", false),
-            ("certManager", "kubeflow", false),
+            ("cert-manager", "kubeflow", false),
             ("nope", "istio", false),
         ];
         for (key, variant, want) in cases {

@@ -152,9 +152,9 @@ fn commands_work_under_real_helm() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "model-registry: enabled (modelRegistry.enabled=true, requested)\n"
+        "model-registry: enabled (model-registry.enabled=true, requested)\n"
     );
-    assert_eq!(out.stdout, b"modelRegistry:\n  enabled: true\n");
+    assert_eq!(out.stdout, b"model-registry:\n  enabled: true\n");
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn doctor_in_wasm_reports_a_bad_variant_combination_with_the_value_to_set() {
     for want in [
         "error    istio.variant: global.istio.mode=ambient but istio.variant=oauth2-proxy installs the sidecar data plane",
         "fix: set istio.variant=ambient-oauth2-proxy (or ",
-        "error    oauth2Proxy.variant: global.auth.mode=m2m-kind needs oauth2Proxy.variant=m2m-dex-and-kind (upstream's overlay for it), not m2m-dex-only",
+        "error    oauth2-proxy.variant: global.auth.mode=m2m-kind needs oauth2-proxy.variant=m2m-dex-and-kind (upstream's overlay for it), not m2m-dex-only",
         "error    katib.variant: katib.variant=bogus is not a variant of the katib chart",
         "fix: set katib.variant to one of with-kubeflow, standalone",
     ] {
@@ -181,12 +181,12 @@ fn doctor_verdict_on_variants_matches_helm_template() {
         ),
         (
             "no-gateway-resources-meshed",
-            "kubeflowIstioResources: {enabled: false}\n".into(),
+            "kubeflow-istio-resources: {enabled: false}\n".into(),
             false,
         ),
         (
             "no-gateway-resources-standalone",
-            format!("kubeflowIstioResources: {{enabled: false}}\n{standalone}"),
+            format!("kubeflow-istio-resources: {{enabled: false}}\n{standalone}"),
             true,
         ),
         (
@@ -208,12 +208,12 @@ fn doctor_verdict_on_variants_matches_helm_template() {
         ("m2m-kind-default-proxy", "global: {auth: {mode: m2m-kind}}\n".into(), false),
         (
             "m2m-kind-kind-proxy",
-            "global: {auth: {mode: m2m-kind}}\noauth2Proxy: {variant: m2m-dex-and-kind}\n".into(),
+            "global: {auth: {mode: m2m-kind}}\noauth2-proxy: {variant: m2m-dex-and-kind}\n".into(),
             true,
         ),
         (
             "dex-mode-eks-proxy",
-            "oauth2Proxy: {variant: m2m-dex-and-eks}\n".into(),
+            "oauth2-proxy: {variant: m2m-dex-and-eks}\n".into(),
             false,
         ),
     ];
@@ -356,7 +356,7 @@ fn doctor_verdict_on_credentials_and_oidc_matches_helm_template() {
                     email,
                     hash,
                     ("dex.credentials.oidcClientSecret", "s"),
-                    ("oauth2Proxy.credentials.oidcClientSecret", "s"),
+                    ("oauth2-proxy.credentials.oidcClientSecret", "s"),
                 ],
             ),
             true,
@@ -368,7 +368,7 @@ fn doctor_verdict_on_credentials_and_oidc_matches_helm_template() {
                 &[
                     email,
                     hash,
-                    ("oauth2Proxy.credentials.oidcClientSecret", "s"),
+                    ("oauth2-proxy.credentials.oidcClientSecret", "s"),
                 ],
             ),
             false,

@@ -3,35 +3,35 @@ Component table of the umbrella: umbrella key -> group tags (the same tags as
 Chart.yaml's dependencies; e2e/tests/umbrella_chart.rs checks they agree).
 */}}
 {{- define "kubeflow.componentTags" -}}
-certManager: [core]
-istioCrds: [istio]
+cert-manager: [core]
+istio-crds: [istio]
 istio: [istio]
-clusterLocalGateway: [serving]
-oauth2Proxy: [auth]
+cluster-local-gateway: [serving]
+oauth2-proxy: [auth]
 dex: [auth]
-knativeServing: [serving]
-knativeEventing: [eventing]
-kubeflowNamespace: [core]
-kubeflowRoles: [core]
-kubeflowIstioResources: [istio]
+knative-serving: [serving]
+knative-eventing: [eventing]
+kubeflow-namespace: [core]
+kubeflow-roles: [core]
+kubeflow-istio-resources: [istio]
 pipelines: [pipelines]
 katib: [katib]
 centraldashboard: [core]
-admissionWebhook: [core]
-jupyterWebApp: [notebooks]
-notebookController: [notebooks]
+admission-webhook: [core]
+jupyter-web-app: [notebooks]
+notebook-controller: [notebooks]
 profiles: [core]
-pvcviewerController: [notebooks]
-volumesWebApp: [notebooks]
-tensorboardController: [notebooks]
-tensorboardsWebApp: [notebooks]
+pvcviewer-controller: [notebooks]
+volumes-web-app: [notebooks]
+tensorboard-controller: [notebooks]
+tensorboards-web-app: [notebooks]
 trainer: [training]
-trainingOperator: [trainingOperator]
-userNamespace: [core]
+training-operator: [training-operator]
+user-namespace: [core]
 kserve: [serving]
-modelsWebApp: [serving]
-sparkOperator: [spark]
-modelRegistry: [modelRegistry]
+models-web-app: [serving]
+spark-operator: [spark]
+model-registry: [model-registry]
 {{- end }}
 
 {{/*
@@ -41,27 +41,27 @@ and controllers it talks to). Gateway and auth requirements depend on
 global.istio / global.auth and are in kubeflow.gatewayApps / checks.yaml.
 */}}
 {{- define "kubeflow.requires" -}}
-istio: [istioCrds]
-clusterLocalGateway: [istio]
-kubeflowIstioResources: [istio]
-knativeServing: [istio]
-oauth2Proxy: [istio]
-pipelines: [certManager, kubeflowNamespace, profiles]
-katib: [certManager, kubeflowNamespace]
-centraldashboard: [kubeflowNamespace, profiles]
-admissionWebhook: [certManager, kubeflowNamespace]
-jupyterWebApp: [kubeflowNamespace, notebookController]
-notebookController: [kubeflowNamespace]
-profiles: [kubeflowNamespace, kubeflowRoles]
-pvcviewerController: [certManager, kubeflowNamespace]
-volumesWebApp: [kubeflowNamespace]
-tensorboardController: [kubeflowNamespace]
-tensorboardsWebApp: [kubeflowNamespace, tensorboardController]
-trainingOperator: [kubeflowNamespace]
-userNamespace: [profiles]
-kserve: [certManager, kubeflowNamespace]
-modelsWebApp: [kserve]
-sparkOperator: [kubeflowNamespace]
+istio: [istio-crds]
+cluster-local-gateway: [istio]
+kubeflow-istio-resources: [istio]
+knative-serving: [istio]
+oauth2-proxy: [istio]
+pipelines: [cert-manager, kubeflow-namespace, profiles]
+katib: [cert-manager, kubeflow-namespace]
+centraldashboard: [kubeflow-namespace, profiles]
+admission-webhook: [cert-manager, kubeflow-namespace]
+jupyter-web-app: [kubeflow-namespace, notebook-controller]
+notebook-controller: [kubeflow-namespace]
+profiles: [kubeflow-namespace, kubeflow-roles]
+pvcviewer-controller: [cert-manager, kubeflow-namespace]
+volumes-web-app: [kubeflow-namespace]
+tensorboard-controller: [kubeflow-namespace]
+tensorboards-web-app: [kubeflow-namespace, tensorboard-controller]
+training-operator: [kubeflow-namespace]
+user-namespace: [profiles]
+kserve: [cert-manager, kubeflow-namespace]
+models-web-app: [kserve]
+spark-operator: [kubeflow-namespace]
 {{- end }}
 
 {{/*
@@ -73,13 +73,13 @@ re-checks it against every chart variant.
 {{- define "kubeflow.meshedVariants" -}}
 centraldashboard: {meshed: [oauth2-proxy, istio, kserve], standalone: base}
 dex: {meshed: [oauth2-proxy, istio], standalone: base}
-jupyterWebApp: {meshed: [istio], standalone: base}
+jupyter-web-app: {meshed: [istio], standalone: base}
 katib: {meshed: [with-kubeflow], standalone: standalone}
-modelsWebApp: {meshed: [kubeflow], standalone: base}
+models-web-app: {meshed: [kubeflow], standalone: base}
 pipelines: {meshed: [kubeflow, multi-user], standalone: generic}
 profiles: {meshed: [pss, kubeflow], standalone: standalone}
-tensorboardsWebApp: {meshed: [istio], standalone: base}
-volumesWebApp: {meshed: [istio], standalone: base}
+tensorboards-web-app: {meshed: [istio], standalone: base}
+volumes-web-app: {meshed: [istio], standalone: base}
 {{- end }}
 
 {{/* oauth2-proxy chart variant each global.auth.mode needs (upstream overlays). */}}
