@@ -741,7 +741,9 @@ fn dependency_id(o: &Object, release_ns: &str) -> String {
     }
 }
 
-/// Why `o` is not applied after every one of `dependencies`, or `None` when it is.
+/// Why `o` is not applied after every one of `dependencies`, or `None` when it
+/// is or when no install, upgrade, rollback or sync applies it at all (test
+/// and delete hooks, Argo CD `Skip`).
 fn not_after(
     o: &Object,
     dependencies: &[&Object],
@@ -749,11 +751,19 @@ fn not_after(
     release_ns: &str,
 ) -> Result<Option<String>, String> {
     let with_id = |e: String| format!("{}: {e}", doc_id(o));
+    let steps = seq
+        .events()
+        .iter()
+        .map(|event| step(o, seq, event).map_err(with_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    if steps.iter().all(Option::is_none) {
+        return Ok(None);
+    }
     // Problem text → events it occurs in, so identical install, upgrade and
     // rollback findings are reported once.
     let mut problems: Vec<(String, Vec<&str>)> = Vec::new();
-    for &event in seq.events() {
-        let problem = match step(o, seq, event).map_err(with_id)? {
+    for (&event, own) in seq.events().iter().zip(steps) {
+        let problem = match own {
             None => format!(
                 "not applied (hook {:?})",
                 annotation(o, HELM_HOOK)
@@ -1537,6 +1547,9 @@ mod tests {
                 Some("on install, upgrade and rollback: regular is not after ConfigMap rel/x (regular)"),
             ),
             (POST, "{}", Helm, None),
+            ("{helm.sh/hook: test}", "{}", Helm, None),
+            ("{helm.sh/hook: pre-delete}", "{}", Helm, None),
+            ("{argocd.argoproj.io/hook: Skip}", "{}", ArgoCd, None),
             (
                 "{helm.sh/hook: post-install}",
                 "{}",
