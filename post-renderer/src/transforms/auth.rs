@@ -19,33 +19,9 @@
 //!   upstream's `m2m-dex-and-eks`.
 //! - `none`: standalone; no Istio objects, only `secureCookies` is pushed (when set).
 //!
-//! ```yaml
-//! auth:
-//!   mode: dex-oauth2-proxy
-//!   gateway: kubeflow/kubeflow-gateway      # default for every app
-//!   userIdHeader: kubeflow-userid           # default
-//!   userIdPrefix: ""                        # default
-//!   secureCookies: true                     # unset: env left as rendered
-//!   requestAuthentication: true             # emit RequestAuthentication(s) in istio-system
-//!   gatewayPolicies: true                   # emit the gateway's oauth2-proxy CUSTOM + require-JWT policies
-//!   apps:
-//!     - name: jupyter-web-app               # VirtualService/AuthorizationPolicy name
-//!       service: jupyter-web-app-service    # a Service in the stream
-//!       prefix: /jupyter/
-//!       rewrite: /
-//!       forwardedPrefix: /jupyter           # x-forwarded-prefix request header
-//!       timeout: 300s
-//!       port: 80                            # default: the Service's first port
-//!       principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]
-//!                                           # [] and no `when`: allow from anywhere (rules: [{}])
-//!       serviceAccounts: [centraldashboard, kubeflow/ml-pipeline-ui]   # added as principals
-//!       when: [{key: "request.headers[kubeflow-userid]", notValues: ["*"]}]
-//!       selector: {app: jupyter-web-app}    # default: the Service's selector
-//!       action: ALLOW                       # default; "" leaves it out
-//!       labels: {app: jupyter-web-app}      # default: the Service's selector
-//!       env: {userIdHeader: USERID_HEADER, userIdPrefix: USERID_PREFIX,
-//!             secureCookies: APP_SECURE_COOKIES, disableAuth: APP_DISABLE_AUTH}
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `auth` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 //!
 //! Third-party charts opt in with annotations on their own objects. On a
 //! Service: `kf-post.kubeflow.org/expose-prefix` (creates the VirtualService

@@ -25,18 +25,9 @@
 //! certificate cert-manager writes into it on every upgrade; the Certificate's
 //! `--explain` entry says so.
 //!
-//! ```yaml
-//! certificates:
-//!   enabled: true
-//!   allUnwired: false                         # wire every unwired object, not only opted-in ones
-//!   exclude: [some-webhook-configuration]     # leave these objects alone
-//!   services:                                 # Services to wire ("name" or "ns/name"), with overrides
-//!     admission-webhook-service:
-//!       certificate: admission-webhook-cert   # default: the secret name
-//!       issuer: admission-webhook-selfsigned-issuer   # default: <service>-selfsigned-issuer
-//!       secretName: webhook-certs             # default: from the Deployment's volumes
-//!       labels: {app: poddefaults}            # default: the Service's labels; {} for none
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `certificates` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 
 use std::collections::BTreeMap;
 

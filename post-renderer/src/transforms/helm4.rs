@@ -13,9 +13,9 @@
 //!   carry `status: {acceptedNames: …, storedVersions: []}`) is owned by the
 //!   API server; applying it makes Helm 4 claim fields it can never own.
 //!
-//! ```yaml
-//! helm4: {dropAggregatedRules: true, dropStatus: true}
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `helm4` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 
 use serde::Deserialize;
 

@@ -1,14 +1,8 @@
 //! `images`: registry mirrors, tag→digest pinning, imagePullSecrets.
 //!
-//! ```yaml
-//! images:
-//!   mirrors: {docker.io: mirror.example/hub, ghcr.io: mirror.example/ghcr}
-//!   digests: {ghcr.io/kubeflow/notebook-controller:v1.10.0: "sha256:…"}
-//!   pullSecrets: [regcred]
-//!   extraFields:
-//!     - {kind: ClusterServingRuntime, path: spec.containers.*.image}
-//!     - {kind: ConfigMap, name: inferenceservice-config, path: data.agent, jsonKeys: [image]}
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `images` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 //!
 //! Image references are normalised the way container runtimes do (`nginx:1.2`
 //! is `docker.io/library/nginx:1.2`), so a `docker.io` mirror also catches

@@ -17,17 +17,9 @@
 //!   otherwise inject sidecars next to ztunnel.
 //! - `off` (default): no change.
 //!
-//! ```yaml
-//! istio:
-//!   mode: sidecar
-//!   namespaces: [kubeflow]          # empty: Kubeflow-owned Namespace objects (below)
-//!   inject: {katib-ui: true, katib-controller: false}   # workload name (or Kind/name)
-//!   excludeWebhookPorts: true       # default true
-//!   destinationRules:
-//!     - service: jupyter-web-app-service   # a Service in the stream
-//!       name: jupyter-web-app              # default: the service name
-//!       labels: {app: jupyter-web-app}     # default: the Service's selector
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `istio` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 //!
 //! Workloads may also opt in themselves with the pod-template annotation
 //! `kf-post.kubeflow.org/istio-inject: "true"|"false"` (config wins), and a

@@ -7,12 +7,9 @@
 //! and, when `podTemplates` is on, the pod template's `metadata.labels` (which
 //! restarts pods once but never changes what selects them).
 //!
-//! ```yaml
-//! labels:
-//!   labels: {app.kubernetes.io/part-of: kubeflow}
-//!   annotations: {}
-//!   podTemplates: false
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `labels` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 //!
 //! An object opts out with the annotation `kf-post.kubeflow.org/labels: skip`.
 

@@ -1,13 +1,9 @@
 //! `namespace`: move namespaced objects from one namespace to another and
 //! rewrite every reference that has to move with them.
 //!
-//! ```yaml
-//! namespace:
-//!   map: {notebook-controller-system: kubeflow, kserve: kubeflow}
-//!   default: kubeflow          # optional: namespace for namespaced objects without one
-//!   dropSourceNamespaces: true # remove Namespace objects named after a map source (default)
-//!   dropNamespaces: [kubeflow] # remove these Namespace objects (owned by another chart)
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `namespace` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 //!
 //! References rewritten when they name a source namespace:
 //! `metadata.namespace`; `subjects[].namespace` of (Cluster)RoleBindings;

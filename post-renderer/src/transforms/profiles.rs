@@ -15,16 +15,9 @@
 //! `pipelines.kubeflow.org/enabled: "true"`, `pod-security.kubernetes.io/enforce`)
 //! and the `owner` annotation the controller checks before adopting a namespace.
 //!
-//! ```yaml
-//! profiles:
-//!   apiVersion: kubeflow.org/v1        # default
-//!   renderNamespaces: false            # default
-//!   podSecurity: baseline              # PSS enforce level; "" for none
-//!   profiles:
-//!     - name: team-a
-//!       owner: alice@example.com
-//!       resourceQuota: {cpu: "8", memory: 16Gi, requests.storage: 100Gi}
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `profiles` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 //!
 //! With no profiles listed the transform changes nothing (marked documents
 //! stay where the chart put them).

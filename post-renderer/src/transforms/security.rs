@@ -17,14 +17,9 @@
 //! together with `allowPrivilegeEscalation: false`) are left alone and
 //! reported in `--explain`; so are pods that explicitly run as root.
 //!
-//! ```yaml
-//! security:
-//!   preset: hardened
-//!   podSecurityLevel: restricted
-//!   podSecurityExceptions: {istio-system: privileged}
-//!   networkPolicies: true
-//!   prometheusNamespace: monitoring
-//! ```
+//! Configuration reference (every field, its type, default and an example):
+//! the `security` section of docs/kf-post.md; schema:
+//! post-renderer/schema/postrenderconfig.schema.json.
 
 use std::collections::{BTreeMap, BTreeSet};
 
