@@ -370,6 +370,11 @@ fn reference_render(source: &Source, req: &AppRequest, exp: &Expected) -> Vec<u8
         KUBE_VERSION.into(),
         "--api-versions".into(),
         KUBE_API_VERSIONS.into(),
+        // What the CMP gives every chart first (sync waves, cert-manager certificates).
+        "-f".into(),
+        repo.join("argocd/umbrella-values.yaml")
+            .display()
+            .to_string(),
     ];
     if let Some(p) = exp.preset {
         args.extend([
@@ -1441,7 +1446,10 @@ fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_neede
     let platform_app = yaml_file(&repo_root().join("argocd/examples/platform.yaml"));
     let example = objects(&generate(&application_request(&platform_app)));
     assert!(platform.keys().all(|id| example.contains_key(id)));
-    assert!(example.len() > platform.len(), "model-registry adds objects");
+    assert!(
+        example.len() > platform.len(),
+        "model-registry adds objects"
+    );
     assert!(platform_app["spec"]["syncPolicy"]["syncOptions"]
         .as_sequence()
         .unwrap()

@@ -5,11 +5,11 @@
 
 use crate::crd::stripped;
 use crate::sequencing::{self, SequencedKinds};
-use crate::webhook_certs::{self, WebhookCerts};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
 use crate::variables;
+use crate::webhook_certs::{self, WebhookCerts};
 use anyhow::{bail, Context, Result};
 use indexmap::IndexMap;
 use serde_yaml::Value;
@@ -166,7 +166,8 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             );
         }
         if key.kind == "CustomResourceDefinition" {
-            let (template, published) = crd_files(spec, key, versions, &mut values, &webhook_certs)?;
+            let (template, published) =
+                crd_files(spec, key, versions, &mut values, &webhook_certs)?;
             files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
             crds.extend(published);
             continue;

@@ -72,7 +72,8 @@ impl SequencedKinds {
             field(&["names", "kind"]),
             field(&["names", "plural"]),
         ) {
-            self.kinds.insert((group, kind), (plural, chart.to_string()));
+            self.kinds
+                .insert((group, kind), (plural, chart.to_string()));
         }
     }
 
@@ -209,7 +210,10 @@ mod tests {
     fn kinds_come_from_crds_and_match_by_group_and_kind() {
         let mut seq = SequencedKinds::default();
         seq.add_crd(&y("kind: CustomResourceDefinition\nspec: {group: cert-manager.io, names: {kind: Issuer, plural: issuers}}"), "cert-manager");
-        seq.add_crd(&y("kind: ConfigMap\nspec: {group: x.io, names: {kind: Y, plural: ys}}"), "x");
+        seq.add_crd(
+            &y("kind: ConfigMap\nspec: {group: x.io, names: {kind: Y, plural: ys}}"),
+            "x",
+        );
         let cases = [
             ("apiVersion: cert-manager.io/v1\nkind: Issuer", true),
             ("apiVersion: cert-manager.io/v1alpha2\nkind: Issuer", true),
@@ -228,16 +232,29 @@ mod tests {
 
     #[test]
     fn profiles_are_not_recreatable() {
-        assert!(!SequencedKinds::recreatable(&y("apiVersion: kubeflow.org/v1\nkind: Profile")));
-        assert!(SequencedKinds::recreatable(&y("apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault")));
+        assert!(!SequencedKinds::recreatable(&y(
+            "apiVersion: kubeflow.org/v1\nkind: Profile"
+        )));
+        assert!(SequencedKinds::recreatable(&y(
+            "apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault"
+        )));
     }
 
     #[test]
     fn umbrella_lists_resources_by_group() {
         let mut seq = SequencedKinds::default();
-        seq.add_crd(&y("kind: CustomResourceDefinition\nspec: {group: b.io, names: {kind: Z, plural: zs}}"), "c");
-        seq.add_crd(&y("kind: CustomResourceDefinition\nspec: {group: a.io, names: {kind: X, plural: xs}}"), "c");
-        seq.add_crd(&y("kind: CustomResourceDefinition\nspec: {group: a.io, names: {kind: W, plural: ws}}"), "c");
+        seq.add_crd(
+            &y("kind: CustomResourceDefinition\nspec: {group: b.io, names: {kind: Z, plural: zs}}"),
+            "c",
+        );
+        seq.add_crd(
+            &y("kind: CustomResourceDefinition\nspec: {group: a.io, names: {kind: X, plural: xs}}"),
+            "c",
+        );
+        seq.add_crd(
+            &y("kind: CustomResourceDefinition\nspec: {group: a.io, names: {kind: W, plural: ws}}"),
+            "c",
+        );
         let tpl = seq.umbrella_resources_tpl("h");
         assert!(tpl.contains("- ws.a.io\n- xs.a.io\n- zs.b.io\n"), "{tpl}");
         assert!(tpl.contains("a.io: [ws, xs]\nb.io: [zs]\n"), "{tpl}");

@@ -1,7 +1,7 @@
 //! `cargo xtask sync`: regenerate every component chart; `--check` compares instead.
 
-use crate::chart::{generate, Files};
 use crate::chart::header;
+use crate::chart::{generate, Files};
 use crate::sequencing::{self, SequencedKinds};
 use crate::upstream::{load_catalog, repo_root, Source};
 use anyhow::{bail, Context, Result};
@@ -18,7 +18,10 @@ pub fn umbrella_files(sequenced: &SequencedKinds, hdr: &str) -> Files {
         ),
         (
             "charts/kubeflow/templates/sequencing/_helpers.tpl".to_string(),
-            format!("{{{{- /* {hdr} */ -}}}}\n{}", sequencing::helper("kubeflow")),
+            format!(
+                "{{{{- /* {hdr} */ -}}}}\n{}",
+                sequencing::helper("kubeflow")
+            ),
         ),
     ])
 }
@@ -29,7 +32,10 @@ pub fn generate_all(source: &Source, only: &[String]) -> Result<(Vec<(String, Fi
     let mut catalog = load_catalog()?;
     let sequenced = SequencedKinds::of_catalog(&catalog, source)?;
     let umbrella = if only.is_empty() {
-        umbrella_files(&sequenced, &header("the catalog's CRDs (xtask/src/sequencing.rs)"))
+        umbrella_files(
+            &sequenced,
+            &header("the catalog's CRDs (xtask/src/sequencing.rs)"),
+        )
     } else {
         Files::new()
     };

@@ -7,10 +7,10 @@
 //! goes, serialised with serde_yaml, escaped, and each sentinel line is then rewritten
 //! into its template expression (indentation is known only after serialisation).
 
-use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::sequencing::SequencedKinds;
-use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
+use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
+use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Value};
 
@@ -145,7 +145,10 @@ impl<'a> Injector<'a> {
         if let Some(cert) = self.webhook_certs.and_then(|c| c.injected_into(&doc)) {
             self.injected_ca(&mut doc, cert)?;
         }
-        if self.sequenced.is_some_and(|s| s.contains(&doc)) {
+        // Webhook certificates are never sequenced: the pods that mount their
+        // Secrets are regular objects (`--wait` waits for them; Argo CD's wave
+        // would wait for their health), so they must come with them.
+        if !replaced && self.sequenced.is_some_and(|s| s.contains(&doc)) {
             self.sequencing(&mut doc)?;
         }
         self.common_labels(&mut doc)?;

@@ -60,11 +60,18 @@ impl WebhookCerts {
             .map(|(d, _)| d)
             .filter(|d| is_cert_manager(d, "Issuer"))
             .filter(|d| d.get("spec").and_then(|s| s.get("selfSigned")).is_some())
-            .map(|d| (meta(d, "namespace").to_string(), meta(d, "name").to_string()))
+            .map(|d| {
+                (
+                    meta(d, "namespace").to_string(),
+                    meta(d, "name").to_string(),
+                )
+            })
             .collect();
         let mut certs: Vec<WebhookCert> = Vec::new();
         for (doc, scenarios) in objects.filter(|(d, _)| is_cert_manager(d, "Certificate")) {
-            let Some(spec) = doc.get("spec") else { continue };
+            let Some(spec) = doc.get("spec") else {
+                continue;
+            };
             let issuer_ref = spec.get("issuerRef");
             let issuer_kind = issuer_ref
                 .and_then(|r| r.get("kind"))
@@ -75,7 +82,8 @@ impl WebhookCerts {
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let namespace = meta(doc, "namespace").to_string();
-            if issuer_kind != "Issuer" || !self_signed.contains(&(namespace.clone(), issuer.into())) {
+            if issuer_kind != "Issuer" || !self_signed.contains(&(namespace.clone(), issuer.into()))
+            {
                 continue;
             }
             let str_at = |k: &str| spec.get(k).and_then(Value::as_str).map(str::to_string);
@@ -108,8 +116,16 @@ impl WebhookCerts {
             };
             // Versions that differ only in scenarios are one certificate; versions
             // that differ otherwise are not supported (one Secret per name).
-            match certs.iter_mut().find(|c| c.namespace == cert.namespace && c.certificate == cert.certificate) {
-                Some(c) if WebhookCert { scenarios: c.scenarios.clone(), ..cert.clone() } == *c => {
+            match certs
+                .iter_mut()
+                .find(|c| c.namespace == cert.namespace && c.certificate == cert.certificate)
+            {
+                Some(c)
+                    if WebhookCert {
+                        scenarios: c.scenarios.clone(),
+                        ..cert.clone()
+                    } == *c =>
+                {
                     c.scenarios.extend(cert.scenarios);
                 }
                 Some(c) => {
@@ -203,7 +219,11 @@ impl WebhookCert {
 /// The clientConfig mappings of `doc` whose CA bundle the injected CA fills:
 /// every webhook of a webhook configuration, a CRD's conversion webhook.
 pub fn client_configs(doc: &mut Value) -> Vec<&mut Mapping> {
-    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     match kind.as_str() {
         "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => doc
             .get_mut("webhooks")
@@ -283,7 +303,8 @@ mod tests {
         d.iter().map(|x| (x, ALL.as_slice()))
     }
 
-    static ALL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| vec!["base".to_string()]);
+    static ALL: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["base".to_string()]);
 
     const UPSTREAM: &str = "apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: self, namespace: kubeflow}\nspec: {selfSigned: {}}\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: serving-cert, namespace: kubeflow}\nspec: {commonName: svc.kubeflow.svc, dnsNames: [svc.kubeflow.svc, svc.kubeflow.svc.cluster.local], issuerRef: {kind: Issuer, name: self}, secretName: svc-cert}\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: other, namespace: kubeflow}\nspec: {dnsNames: [o.kubeflow.svc], issuerRef: {kind: ClusterIssuer, name: self}, secretName: o}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: v, annotations: {cert-manager.io/inject-ca-from: kubeflow/serving-cert}}\nwebhooks: [{name: a, clientConfig: {service: {name: svc, namespace: kubeflow}}}, {name: b, clientConfig: {service: {name: svc, namespace: kubeflow}}}]";
 
@@ -293,11 +314,17 @@ mod tests {
         let certs = WebhookCerts::of(everywhere(&d));
         assert_eq!(certs.certs.len(), 1, "{certs:?}");
         let c = &certs.certs[0];
-        assert_eq!((c.certificate.as_str(), c.secret.as_str(), c.issuer.as_str()), ("serving-cert", "svc-cert", "self"));
+        assert_eq!(
+            (c.certificate.as_str(), c.secret.as_str(), c.issuer.as_str()),
+            ("serving-cert", "svc-cert", "self")
+        );
         assert_eq!(c.dns_names.len(), 2);
         let replaced: Vec<bool> = d.iter().map(|x| certs.replaced(x)).collect();
         assert_eq!(replaced, [true, true, false, false]);
-        assert_eq!(certs.injected_into(&d[3]).map(|c| c.certificate.as_str()), Some("serving-cert"));
+        assert_eq!(
+            certs.injected_into(&d[3]).map(|c| c.certificate.as_str()),
+            Some("serving-cert")
+        );
         assert!(certs.injected_into(&d[1]).is_none());
     }
 
@@ -314,10 +341,16 @@ mod tests {
     fn secret_clash_is_found() {
         let d = docs(UPSTREAM);
         let certs = WebhookCerts::of(everywhere(&d));
-        let s: Value = serde_yaml::from_str("kind: Secret\nmetadata: {name: svc-cert, namespace: kubeflow}").unwrap();
-        assert!(certs.secret_clash([(&s, ALL.as_slice())].into_iter()).is_some());
+        let s: Value =
+            serde_yaml::from_str("kind: Secret\nmetadata: {name: svc-cert, namespace: kubeflow}")
+                .unwrap();
+        assert!(certs
+            .secret_clash([(&s, ALL.as_slice())].into_iter())
+            .is_some());
         let other = vec!["other".to_string()];
-        assert!(certs.secret_clash([(&s, other.as_slice())].into_iter()).is_none());
+        assert!(certs
+            .secret_clash([(&s, other.as_slice())].into_iter())
+            .is_none());
         assert!(certs.secret_clash(everywhere(&d)).is_none());
     }
 }

@@ -221,14 +221,20 @@ fn unresolved_upstream_variables_fail_the_sync_until_declared() {
     for (declaration, want) in cases {
         let spec: xtask::upstream::ChartSpec =
             serde_yaml::from_str(&format!("{trainer}{declaration}\n")).unwrap();
-        match (xtask::chart::generate(&spec, &snapshot(), &Default::default()), want) {
+        match (
+            xtask::chart::generate(&spec, &snapshot(), &Default::default()),
+            want,
+        ) {
             (Err(e), Err(part)) => {
                 let e = format!("{e:#}");
                 assert!(e.contains(part), "{declaration}: want {part:?} in {e}");
             }
             (Ok(files), Ok(annotation)) => {
                 let t = &files["charts/trainer/templates/crds/jobsets.jobset.x-k8s.io.yaml"];
-                assert!(t.contains(annotation), "{declaration}: {annotation} not in the template");
+                assert!(
+                    t.contains(annotation),
+                    "{declaration}: {annotation} not in the template"
+                );
             }
             (Ok(_), Err(part)) => panic!("{declaration}: generated a chart, want {part:?}"),
             (Err(e), Ok(_)) => panic!("{declaration}: {e:#}"),

@@ -75,19 +75,22 @@ wait_ready() {
 # delete_sequenced SELECTOR WHY: deletes the objects of every kind in
 # $RESOURCES that the cluster serves and SELECTOR matches, except kept ones.
 delete_sequenced() {
-  local selector="$1" why="$2" kind served
+  local selector="$1" why="$2" served kind kinds=""
   served="$(kubectl api-resources --verbs=list,delete -o name)"
   for kind in $RESOURCES; do
-    grep -qxF "$kind" <<<"$served" || continue
-    kubectl get "$kind" --all-namespaces -l "$selector" -o json |
-      jq -r '.items[]
-        | select((.metadata.annotations // {})["helm.sh/resource-policy"] != "keep")
-        | [.metadata.namespace // "", .metadata.name] | @tsv' |
-      while IFS=$'\t' read -r namespace name; do
-        kubectl delete "$kind" "$name" ${namespace:+--namespace "$namespace"} --ignore-not-found --wait=false
-        echo "sequencing: deleted $kind ${namespace:+$namespace/}$name ($why)"
-      done
+    if grep -qxF "$kind" <<<"$served"; then kinds+="${kinds:+,}$kind"; fi
   done
+  [[ -n "$kinds" ]] || return 0
+  kubectl get "$kinds" --all-namespaces -l "$selector" -o json |
+    jq -r '.items[]
+      | select((.metadata.annotations // {})["helm.sh/resource-policy"] != "keep")
+      | (.apiVersion | split("/")) as $gv
+      | [("\(.kind).\(if ($gv | length) == 2 then $gv[0] else "" end)" | rtrimstr(".")),
+         .metadata.namespace // "", .metadata.name] | @tsv' |
+    while IFS=$'\t' read -r kind namespace name; do
+      kubectl delete "$kind" "$name" ${namespace:+--namespace "$namespace"} --ignore-not-found --wait=false
+      echo "sequencing: deleted $kind ${namespace:+$namespace/}$name ($why)"
+    done
 }
 
 case "${1:-}" in
