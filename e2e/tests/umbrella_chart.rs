@@ -605,3 +605,23 @@ fn oidc_mode_points_oauth2_proxy_and_the_gateway_at_the_external_provider() {
     let err = template(&quoted).expect_err("a quote in an OIDC value");
     assert!(err.contains("prompt"), "{err}");
 }
+
+/// KEP 831's literal install command renders as written: the KEP's keys
+/// (`pipelines`, `training-operator`) are the umbrella's keys, and the
+/// Training Operator and Pipelines are in the release.
+#[test]
+fn the_keps_install_command_renders_as_written() {
+    let out = template(&[
+        "--set",
+        "pipelines.enabled=true",
+        "--set",
+        "training-operator.enabled=true",
+    ])
+    .expect("helm template with the KEP's --set flags");
+    let components = rendered_components(&out);
+    for c in ["pipelines", "training-operator"] {
+        assert!(components.contains(c), "{c} not rendered: {components:?}");
+    }
+    // The custom resources are sequenced (Helm hooks), never plain objects.
+    assert!(out.contains("helm.sh/hook: post-install,post-upgrade,post-rollback"));
+}

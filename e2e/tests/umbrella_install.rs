@@ -1,33 +1,36 @@
-//! The `kubeflow` umbrella on a real API server with Helm 4 and the kf-post
-//! post-renderer: every preset installs, release Secret sizes stay under the
-//! 1 MiB limit, and upgrade / rollback / uninstall do what docs/upgrades.md
-//! says. Sizes and timings are printed (run with `--nocapture` to see them).
+//! The `kubeflow` umbrella's lifecycle on the emulated cluster with Helm 4 and
+//! the kf-post post-renderer, as docs/upgrades.md says: a typo fails the
+//! install naming the key; the KEP's `helm upgrade --reuse-values --set
+//! katib.enabled=true` brings Katib with its CRDs; rollback restores and
+//! prunes; uninstall keeps CRDs, PVCs and custom resources; production keeps
+//! its generated credentials. (Every preset's one-command install is
+//! tests/one_command.rs.)
 
 mod umbrella_common;
 
 use std::collections::BTreeSet;
 
 use base64::Engine;
-use std::time::Instant;
+use serde_json::Value;
 
 use umbrella_common::*;
 
-const MIB: usize = 1024 * 1024;
-
-/// `helm install kubeflow <umbrella> ARGS… --post-renderer …` on a fresh
-/// cluster (Helm installs the CRDs from the component charts' crds/),
-/// returning the wall time in seconds.
-fn install(cluster: &Cluster, args: &[&str]) -> f64 {
-    let start = Instant::now();
+/// `helm install kubeflow <umbrella> ARGS… --post-renderer kf-post --wait`.
+fn install(cluster: &Cluster, args: &[&str]) {
     e2e::run_ok(
         cluster
             .helm()
             .args(["install", "kubeflow"])
             .arg(umbrella_chart())
             .args(args)
-            .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
+            .args([
+                "--post-renderer",
+                POST_RENDERER,
+                "--wait",
+                "--timeout",
+                "15m",
+            ]),
     );
-    start.elapsed().as_secs_f64()
 }
 
 fn deployments_in_manifest(manifest: &str) -> BTreeSet<String> {
@@ -38,65 +41,60 @@ fn deployments_in_manifest(manifest: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Installs one preset on its own control plane; prints and checks the size.
-fn preset_installs(name: &str, extra: &[&str], limit: usize) -> Cluster {
-    let cluster = Cluster::start();
-    let file = preset(name);
-    let mut args = vec!["-f", file.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let secs = install(&cluster, &args);
-
-    let status = e2e::run_ok(cluster.helm().args(["status", "kubeflow", "-o", "json"]));
-    assert!(
-        status.contains("\"status\":\"deployed\""),
-        "{name}: {status}"
-    );
-    let manifest = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
-    assert!(
-        !manifest.contains("kind: PostRenderConfig"),
-        "{name}: the kf-post config reached the cluster"
-    );
-    // Every Deployment of the release exists on the API server (and no other).
-    let want = deployments_in_manifest(&manifest);
-    assert!(!want.is_empty(), "{name}: no Deployments rendered");
-    assert_eq!(
-        cluster.names("deployments"),
-        want,
-        "{name}: Deployments on the cluster"
-    );
-
-    let (object, payload) = cluster.release_secret_size("kubeflow", 1);
-    println!(
-        "umbrella size: preset={name} objects={} release-secret={object} B ({:.1}% of 1 MiB) payload={payload} B install={secs:.1}s",
-        manifest_objects(&manifest).len(),
-        object as f64 * 100.0 / MIB as f64,
-    );
-    assert!(
-        object < limit,
-        "{name}: release Secret {object} B >= limit {limit} B"
-    );
-    cluster
+/// The sequenced objects on the cluster that belong to the release, as
+/// (resource, namespace/name, revision label), for the kinds in `resources`.
+fn sequenced_on_cluster(
+    cluster: &Cluster,
+    resources: &BTreeSet<String>,
+) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for resource in resources {
+        let list = e2e::run_ok(cluster.kubectl().args([
+            "get",
+            resource,
+            "--all-namespaces",
+            "-l",
+            "helm.kubeflow.org/sequenced-by=kubeflow",
+            "-o",
+            "json",
+        ]));
+        let list: Value = serde_json::from_str(&list).unwrap();
+        for item in list["items"].as_array().unwrap() {
+            let meta = &item["metadata"];
+            out.insert((
+                resource.clone(),
+                format!(
+                    "{}/{}",
+                    meta["namespace"].as_str().unwrap_or(""),
+                    meta["name"].as_str().unwrap()
+                ),
+                meta["labels"]["helm.kubeflow.org/revision"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ));
+        }
+    }
+    out
 }
 
-#[test]
-fn preset_full_installs_with_headroom() {
-    // Headroom: a quarter of the limit left for growth.
-    let _cluster = preset_installs("full", &[], MIB * 3 / 4);
-}
-
-#[test]
-fn preset_notebooks_trainer_installs() {
-    let _cluster = preset_installs("notebooks-trainer", &[], MIB);
-}
-
-#[test]
-fn preset_pipelines_katib_installs() {
-    let _cluster = preset_installs("pipelines-katib", &[], MIB);
-}
-
-#[test]
-fn preset_kserve_edge_installs() {
-    let _cluster = preset_installs("kserve-edge", &[], MIB);
+/// The resources ("kind.group") of the non-Job hooks of the release's
+/// current revision.
+fn hook_resources(cluster: &Cluster) -> BTreeSet<String> {
+    let hooks = e2e::run_ok(cluster.helm().args(["get", "hooks", "kubeflow"]));
+    let mut out = BTreeSet::new();
+    for doc in serde_yaml::Deserializer::from_str(&hooks) {
+        let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).unwrap();
+        let (Some(api_version), Some(kind)) = (v["apiVersion"].as_str(), v["kind"].as_str()) else {
+            continue;
+        };
+        if kind == "Job" {
+            continue;
+        }
+        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        out.insert(format!("{}.{group}", kind.to_lowercase()));
+    }
+    out
 }
 
 /// The Secret keys `production` generates: (namespace, Secret, key).
@@ -119,7 +117,13 @@ fn secret_value(cluster: &Cluster, ns: &str, name: &str, key: &str) -> String {
 
 #[test]
 fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() {
-    let cluster = preset_installs("production", PRODUCTION_INPUTS, MIB);
+    let cluster = Cluster::start();
+    let prod = preset("production");
+    install(&cluster, &{
+        let mut args = vec!["-f", prod.to_str().unwrap()];
+        args.extend_from_slice(PRODUCTION_INPUTS);
+        args
+    });
     let snapshot = || -> Vec<String> {
         GENERATED
             .iter()
@@ -152,7 +156,6 @@ fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() 
     );
     // Two upgrades with the user's values (the second changes a value elsewhere):
     // the generated credentials are looked up, not generated again.
-    let prod = preset("production");
     for (revision, extra) in [
         (2, "katib.workloads.katibUi.replicas=2"),
         (3, "katib.workloads.katibUi.replicas=1"),
@@ -169,9 +172,10 @@ fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() 
                     "--set",
                     extra,
                     "--post-renderer",
-                    TEST_POST_RENDERER,
+                    POST_RENDERER,
+                    "--wait",
                     "--timeout",
-                    "10m",
+                    "15m",
                 ]),
         );
         assert_eq!(
@@ -218,7 +222,7 @@ fn a_typo_fails_helm_install_with_the_key_named() {
                 "--set",
                 "katib.enabeld=true",
                 "--post-renderer",
-                TEST_POST_RENDERER,
+                POST_RENDERER,
             ]),
     );
     assert!(err.contains("/katib") && err.contains("enabeld"), "{err}");
@@ -229,23 +233,28 @@ fn a_typo_fails_helm_install_with_the_key_named() {
     );
 }
 
-/// Upgrade enabling Katib adds only Katib's objects; `helm upgrade --set
-/// global.istio.mode=ambient` re-integrates through kf-post; rollback restores
-/// the first revision's objects; uninstall keeps CRDs and PVCs.
+/// KEP 831's lifecycle: install; `helm upgrade --reuse-values --set
+/// katib.enabled=true` adds only Katib, CRDs included; `helm upgrade --set
+/// global.istio.mode=ambient` re-integrates through kf-post; `helm rollback
+/// kubeflow 1` restores revision 1's objects and prunes the sequenced objects
+/// it does not have; uninstall removes the release and its sequenced objects
+/// but keeps CRDs, PVCs and the users' custom resources.
 #[test]
 fn upgrade_rollback_uninstall_lifecycle() {
     let cluster = Cluster::start();
     let file = preset("notebooks-trainer");
-    let base = [
-        "-f",
-        file.to_str().unwrap(),
-        "--set",
-        "global.profiles[0].name=team-a",
-        "--set",
-        "global.profiles[0].owner=alice@example.com",
-    ];
-    install(&cluster, &base);
-    // kf-post turned global.profiles into a Profile.
+    install(
+        &cluster,
+        &[
+            "-f",
+            file.to_str().unwrap(),
+            "--set",
+            "global.profiles[0].name=team-a",
+            "--set",
+            "global.profiles[0].owner=alice@example.com",
+        ],
+    );
+    // The chart turned global.profiles into a Profile (a sequenced object).
     let owner = e2e::run_ok(cluster.kubectl().args([
         "get",
         "profile",
@@ -256,18 +265,23 @@ fn upgrade_rollback_uninstall_lifecycle() {
     assert_eq!(owner, "alice@example.com");
     let rev1 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
     let rev1_objects = manifest_objects(&rev1);
+    let rev1_hooks = hook_resources(&cluster);
+    let crds_before = cluster.names("crd");
 
-    // Revision 2: + Katib. Its CRDs first (Helm never installs crds/ on upgrade).
-    let mut with_katib = base.to_vec();
-    with_katib.extend(["--set", "katib.enabled=true"]);
-    cluster.apply_crds(umbrella_chart(), &with_katib);
+    // Revision 2: + Katib, one command, CRDs included.
     e2e::run_ok(
         cluster
             .helm()
             .args(["upgrade", "kubeflow"])
             .arg(umbrella_chart())
-            .args(&with_katib)
-            .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
+            .args(["--reuse-values", "--set", "katib.enabled=true"])
+            .args([
+                "--post-renderer",
+                POST_RENDERER,
+                "--wait",
+                "--timeout",
+                "15m",
+            ]),
     );
     let rev2 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
     let rev2_objects = manifest_objects(&rev2);
@@ -289,28 +303,58 @@ fn upgrade_rollback_uninstall_lifecycle() {
             "{key:?} added from {source:?}"
         );
     }
+    let crds = cluster.names("crd");
+    for crd in [
+        "experiments.kubeflow.org",
+        "suggestions.kubeflow.org",
+        "trials.kubeflow.org",
+    ] {
+        assert!(
+            crds.contains(crd),
+            "upgrade did not install Katib's CRD {crd}: {crds:?}"
+        );
+        assert!(!crds_before.contains(crd), "{crd} was there before Katib");
+    }
     let deployments = cluster.names("deployments");
     assert!(
         deployments.contains("kubeflow/katib-controller"),
         "{deployments:?}"
     );
     assert!(cluster.names("pvc").contains("kubeflow/katib-mysql"));
+    // Every sequenced object now carries revision 2 (applied in place).
+    let all_hooks: BTreeSet<String> = rev1_hooks
+        .union(&hook_resources(&cluster))
+        .cloned()
+        .collect();
+    let rev2_sequenced = sequenced_on_cluster(&cluster, &all_hooks);
+    assert!(!rev2_sequenced.is_empty());
+    for (resource, object, revision) in &rev2_sequenced {
+        assert_eq!(
+            revision, "2",
+            "{resource} {object} not applied by revision 2"
+        );
+    }
 
     // Revision 3: ambient mode, the kf-post config changes with the values.
-    let ambient = [
-        "--reuse-values",
-        "--set",
-        "global.istio.mode=ambient",
-        "--set",
-        "istio.variant=ambient-oauth2-proxy",
-    ];
     e2e::run_ok(
         cluster
             .helm()
             .args(["upgrade", "kubeflow"])
             .arg(umbrella_chart())
-            .args(ambient)
-            .args(["--post-renderer", TEST_POST_RENDERER, "--timeout", "10m"]),
+            .args([
+                "--reuse-values",
+                "--set",
+                "global.istio.mode=ambient",
+                "--set",
+                "istio.variant=ambient-oauth2-proxy",
+            ])
+            .args([
+                "--post-renderer",
+                POST_RENDERER,
+                "--wait",
+                "--timeout",
+                "15m",
+            ]),
     );
     let labels = e2e::run_ok(cluster.kubectl().args([
         "get",
@@ -325,11 +369,18 @@ fn upgrade_rollback_uninstall_lifecycle() {
     );
     assert!(!labels.contains("istio-injection"), "{labels}");
 
-    // Revision 4 = rollback to 1: Katib's objects go, the PVC stays (keep).
+    // A user's own custom resource, which no uninstall may touch.
+    let user_cr = "apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault\nmetadata: {name: mine, namespace: default}\nspec: {desc: mine, selector: {matchLabels: {mine: \"true\"}}}\n";
+    let cr_file = cluster.cp.dir().join("user-cr.yaml");
+    std::fs::write(&cr_file, user_cr).unwrap();
+    e2e::run_ok(cluster.kubectl().arg("apply").arg("-f").arg(&cr_file));
+
+    // Revision 4 = rollback to 1: Katib's objects go, the PVC and CRDs stay,
+    // the sequenced objects are revision 1's again.
     e2e::run_ok(
         cluster
             .helm()
-            .args(["rollback", "kubeflow", "1", "--timeout", "10m"]),
+            .args(["rollback", "kubeflow", "1", "--wait", "--timeout", "15m"]),
     );
     let rev4 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
     assert_eq!(
@@ -353,13 +404,25 @@ fn upgrade_rollback_uninstall_lifecycle() {
         cluster.names("pvc").contains("kubeflow/katib-mysql"),
         "rollback deleted a kept PVC"
     );
+    assert_eq!(cluster.names("crd"), crds, "rollback changed CRDs");
+    let after_rollback = sequenced_on_cluster(&cluster, &all_hooks);
+    for (resource, object, revision) in &after_rollback {
+        assert_eq!(
+            revision, "1",
+            "{resource} {object}: rollback left revision {revision}'s copy"
+        );
+    }
+    assert!(
+        after_rollback.len() < rev2_sequenced.len(),
+        "rollback pruned none of Katib's sequenced objects"
+    );
 
-    // Uninstall: release objects go, CRDs and PVCs stay.
-    let crds = cluster.names("crd");
+    // Uninstall: release objects and sequenced objects go; CRDs, PVCs and
+    // the user's custom resource stay.
     e2e::run_ok(
         cluster
             .helm()
-            .args(["uninstall", "kubeflow", "--timeout", "10m"]),
+            .args(["uninstall", "kubeflow", "--wait", "--timeout", "15m"]),
     );
     assert!(
         cluster.names("deployments").is_empty(),
@@ -370,57 +433,14 @@ fn upgrade_rollback_uninstall_lifecycle() {
         cluster.names("pvc").contains("kubeflow/katib-mysql"),
         "uninstall deleted a kept PVC"
     );
-}
-
-/// The test post-renderer is the project's kf-post Helm 4 plugin
-/// (post-renderer/helm-plugin) plus the webhook failurePolicy flip, nothing else.
-#[test]
-fn test_post_renderer_is_the_kf_post_plugin_plus_the_webhook_flip() {
-    let cluster = Cluster::start();
+    let left = sequenced_on_cluster(&cluster, &all_hooks);
+    assert!(
+        left.is_empty(),
+        "sequenced objects left after uninstall: {left:?}"
+    );
     e2e::run_ok(
         cluster
-            .helm()
-            .args(["plugin", "install"])
-            .arg(repo_root().join("post-renderer/helm-plugin")),
+            .kubectl()
+            .args(["get", "poddefault", "mine", "-n", "default"]),
     );
-    let file = preset("full");
-    let render = |post_renderer: &str| {
-        e2e::run_ok(
-            cluster
-                .helm()
-                .args(["template", "kubeflow"])
-                .arg(umbrella_chart())
-                .args([
-                    "-f",
-                    file.to_str().unwrap(),
-                    "--post-renderer",
-                    post_renderer,
-                ]),
-        )
-    };
-    let real = render("kf-post");
-    let test = render(TEST_POST_RENDERER);
-    assert!(
-        !real.contains("kind: PostRenderConfig"),
-        "kf-post left its config in the stream"
-    );
-    let (real_lines, test_lines): (Vec<&str>, Vec<&str>) =
-        (real.lines().collect(), test.lines().collect());
-    assert_eq!(real_lines.len(), test_lines.len());
-    let mut flipped = 0;
-    for (r, t) in real_lines.iter().zip(&test_lines) {
-        if r != t {
-            assert_eq!(
-                (r.trim(), t.trim()),
-                ("failurePolicy: Fail", "failurePolicy: Ignore"),
-                "outputs differ beyond the webhook flip"
-            );
-            flipped += 1;
-        }
-    }
-    assert!(
-        flipped > 0,
-        "no webhook with failurePolicy: Fail in the full preset"
-    );
-    println!("umbrella: test post-renderer flipped {flipped} webhook failurePolicy lines");
 }

@@ -126,20 +126,18 @@ fn charts_publish_to_oci_and_a_classic_repo_and_install_from_oci() {
         "0.1.0",
         "--plain-http",
     ];
-    // The CRD upgrade path works from the registry too (server-side dry run).
-    let mut dry = values.to_vec();
-    dry.push("--dry-run");
-    let crds = cluster.apply_crds(Path::new(&chart), &dry);
-    assert!(
-        crds.contains("inferenceservices.serving.kserve.io"),
-        "{crds}"
-    );
     e2e::run_ok(
         cluster
             .helm()
             .args(["install", "kubeflow", &chart])
             .args(values)
-            .args(["--post-renderer", TEST_POST_RENDERER]),
+            .args([
+                "--post-renderer",
+                POST_RENDERER,
+                "--wait",
+                "--timeout",
+                "15m",
+            ]),
     );
     let status = e2e::run_ok(cluster.helm().args(["status", "kubeflow", "-o", "json"]));
     assert!(status.contains("\"status\":\"deployed\""), "{status}");

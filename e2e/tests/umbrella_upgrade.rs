@@ -1,5 +1,6 @@
-//! CRD upgrades (docs/upgrades.md): Helm never upgrades a chart's crds/, the
-//! documented path `scripts/upgrade-crds` does.
+//! CRD upgrades (docs/upgrades.md#crds): CRDs are templates of the component
+//! charts, so `helm upgrade` to a chart version whose CRD changed updates the
+//! CRD on the cluster, and rolling back restores it.
 
 mod umbrella_common;
 
@@ -9,8 +10,7 @@ use std::process::Command;
 use e2e::Scratch;
 use umbrella_common::*;
 
-const CRD_FILE: &str =
-    "kserve/crds/customresourcedefinition-localmodelnodes.serving.kserve.io.yaml";
+const CRD_FILE: &str = "kserve/templates/crds/localmodelnodes.serving.kserve.io.yaml";
 const CRD: &str = "localmodelnodes.serving.kserve.io";
 
 /// A copy of the charts where one KServe CRD gains a served version
@@ -51,59 +51,52 @@ fn crd_versions(cluster: &Cluster) -> String {
 }
 
 #[test]
-fn crd_upgrade_path_changes_the_cluster_crd() {
+fn helm_upgrade_changes_the_cluster_crd_and_rollback_restores_it() {
     let scratch = Scratch::new("crd-upgrade");
     let next = charts_with_changed_crd(&scratch.0);
     let cluster = Cluster::start();
     let edge = preset("kserve-edge");
     let values = ["-f", edge.to_str().unwrap()];
+    let helm = |verb: &str, chart: &Path| {
+        e2e::run_ok(
+            cluster
+                .helm()
+                .args([verb, "kubeflow"])
+                .arg(chart)
+                .args(values)
+                .args([
+                    "--post-renderer",
+                    POST_RENDERER,
+                    "--wait",
+                    "--timeout",
+                    "15m",
+                ]),
+        )
+    };
 
-    e2e::run_ok(
-        cluster
-            .helm()
-            .args(["install", "kubeflow"])
-            .arg(umbrella_chart())
-            .args(values)
-            .args(["--post-renderer", TEST_POST_RENDERER]),
-    );
+    helm("install", umbrella_chart());
     assert_eq!(crd_versions(&cluster), "v1alpha1");
 
-    // helm upgrade to the new chart: the release upgrades, the CRD does not.
-    e2e::run_ok(
-        cluster
-            .helm()
-            .args(["upgrade", "kubeflow"])
-            .arg(&next)
-            .args(values)
-            .args(["--post-renderer", TEST_POST_RENDERER]),
-    );
-    assert_eq!(
-        crd_versions(&cluster),
-        "v1alpha1",
-        "helm upgrade changed a crds/ CRD"
-    );
-
-    // The documented path: dry run first (nothing changes), then apply.
-    let mut dry = values.to_vec();
-    dry.push("--dry-run");
-    cluster.apply_crds(&next, &dry);
-    assert_eq!(
-        crd_versions(&cluster),
-        "v1alpha1",
-        "--dry-run changed the CRD"
-    );
-    let out = cluster.apply_crds(&next, &values);
-    assert!(out.contains(CRD), "{out}");
+    // helm upgrade to the new chart version: the CRD is upgraded with it.
+    helm("upgrade", &next);
     assert_eq!(crd_versions(&cluster), "v1kfhtest v1alpha1");
     let field = e2e::run_ok(cluster.kubectl().args([
         "get", "crd", CRD, "-o",
         "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.upgradeField.type}",
     ]));
     assert_eq!(field, "string");
-    // The release itself is untouched by the CRD step.
+
+    // Rolling back to revision 1 gives its CRD back (no object stores the
+    // new version: nothing to convert).
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["rollback", "kubeflow", "1", "--wait", "--timeout", "15m"]),
+    );
+    assert_eq!(crd_versions(&cluster), "v1alpha1");
     let status = e2e::run_ok(cluster.helm().args(["status", "kubeflow", "-o", "json"]));
     assert!(
-        status.contains("\"version\":2") && status.contains("\"status\":\"deployed\""),
+        status.contains("\"version\":3") && status.contains("\"status\":\"deployed\""),
         "{status}"
     );
 }

@@ -251,82 +251,32 @@ pub fn chart_dependencies() -> Vec<(String, String, Vec<String>)> {
     deps
 }
 
-/// A local control plane with the umbrella's test post-renderer installed.
+/// A local control plane (emulated node side: pods run, webhooks answer once
+/// Ready) whose Helm 4 home has the kf-post post-renderer plugin, so tests run
+/// `helm … --post-renderer kf-post` exactly as a user does.
 pub struct Cluster {
     pub cp: e2e::ControlPlane,
-    plugins: PathBuf,
 }
 
-/// Name of the test-only Helm 4 post-renderer plugin (see [`Cluster::start`]).
-pub const TEST_POST_RENDERER: &str = "kf-post-test";
+/// The post-renderer the umbrella tests pass to Helm 4: the kf-post plugin
+/// (post-renderer/helm-plugin) running the kf-post built from this tree.
+pub const POST_RENDERER: &str = "kf-post";
 
 impl Cluster {
-    /// Starts a control plane and installs, into its Helm home, a test-only
-    /// `postrenderer/v1` plugin that runs the real `kf-post` built from this
-    /// tree and then sets `failurePolicy: Ignore` on admission webhooks. The
-    /// local control plane runs no pods, so webhook Services never get
-    /// endpoints and a `Fail` policy would reject every object they watch
-    /// (cert-manager's webhook rejects each Certificate). Users get the
-    /// upstream policies; only this test harness flips them.
     pub fn start() -> Cluster {
-        let cp = e2e::ControlPlane::start();
-        // Helm 4.3.1 installs a plugin from a local directory into
-        // $HELM_DATA_HOME/plugins whatever HELM_PLUGINS says, but looks plugins
-        // up in HELM_PLUGINS: point both at the same place.
-        let data = e2e::run_ok(e2e::helm4(&cp).args(["env", "HELM_DATA_HOME"]));
-        let plugins = PathBuf::from(data.trim()).join("plugins");
-        let plugin = cp.dir().join(TEST_POST_RENDERER);
-        std::fs::create_dir_all(&plugin).unwrap();
-        std::fs::write(
-            plugin.join("plugin.yaml"),
-            format!(
-                "apiVersion: v1\nname: {TEST_POST_RENDERER}\nversion: 0.1.0\ntype: postrenderer/v1\n\
-                 runtime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: \"${{HELM_PLUGIN_DIR}}/run\"\n"
-            ),
-        )
-        .unwrap();
-        let script = plugin.join("run");
-        std::fs::write(
-            &script,
-            format!(
-                "#!/usr/bin/env bash\nset -euo pipefail\n{} \"$@\" | sed -E 's/^( *)failurePolicy: Fail$/\\1failurePolicy: Ignore/'\n",
-                e2e::kf_post_bin().display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster { cp, plugins };
-        e2e::run_ok(cluster.helm().args(["plugin", "install"]).arg(&plugin));
-        let list = e2e::run_ok(cluster.helm().args(["plugin", "list"]));
-        assert!(
-            list.contains(TEST_POST_RENDERER),
-            "plugin not found after install:\n{list}"
-        );
+        let cluster = Cluster {
+            cp: e2e::ControlPlane::start(),
+        };
+        e2e::install_kf_post_plugin(&cluster.cp);
         cluster
     }
 
     pub fn helm(&self) -> Command {
-        let mut cmd = e2e::helm4(&self.cp);
-        cmd.env("HELM_PLUGINS", &self.plugins);
-        cmd
+        e2e::helm4(&self.cp)
     }
 
     pub fn kubectl(&self) -> Command {
         e2e::kubectl(&self.cp)
-    }
-
-    /// `scripts/upgrade-crds --chart CHART ARGS…`: the CRDs of the enabled
-    /// components, server-side applied (docs/upgrades.md).
-    pub fn apply_crds(&self, chart: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new(repo_root().join("scripts/upgrade-crds"));
-        cmd.arg("--chart").arg(chart).args(args);
-        cmd.env("KUBECONFIG", self.cp.kubeconfig())
-            .env("HELM", e2e::tools_bin().join("helm"))
-            .env("HELM_CONFIG_HOME", self.cp.dir().join("crd-helm/config"))
-            .env("HELM_CACHE_HOME", self.cp.dir().join("crd-helm/cache"))
-            .env("HELM_DATA_HOME", self.cp.dir().join("crd-helm/data"));
-        e2e::run_ok(&mut cmd)
     }
 
     /// Size in bytes of release revision `rev`'s storage Secret: the whole
