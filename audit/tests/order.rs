@@ -21,8 +21,12 @@ use std::sync::OnceLock;
 fn helm_home() -> &'static Path {
     static HOME: OnceLock<PathBuf> = OnceLock::new();
     HOME.get_or_init(|| {
-        let home = std::env::temp_dir().join(format!("kfh-order-helm-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&home);
+        // Next to the umbrella copy: the same per-process scratch directory.
+        let home = umbrella_common::umbrella_chart()
+            .parent()
+            .and_then(Path::parent)
+            .expect("the umbrella copy is <scratch>/charts/kubeflow")
+            .join("order-helm-home");
         let mut install = helm(&home);
         install
             .args(["plugin", "install"])
