@@ -470,12 +470,13 @@ func (e *emulator) podStatus(ctx context.Context, pod *corev1.Pod, rt *podRuntim
 				return pod.Status, time.Time{}, err
 			}
 		}
-		// What a webhook server does before it reports Ready (cert-manager's
-		// creates its CA Secret) happens before the pod turns Ready.
+		rt.ip, rt.started = ip, now
+		// What a webhook server does before it reports Ready happens before
+		// the pod turns Ready.
 		if err := e.prepareServing(ctx, pod); err != nil {
+			rt.started = time.Time{}
 			return pod.Status, time.Time{}, err
 		}
-		rt.ip, rt.started = ip, now
 		if runsKubectl {
 			e.runs.start(e, pod)
 		}

@@ -131,33 +131,24 @@ func dynamicServingOf(pod *corev1.Pod, objs objects) *dynamicServing {
 	return nil
 }
 
-// prepareServing does, before a pod turns Ready, what its webhook server
-// does before reporting ready: cert-manager's webhook creates its CA Secret
-// (which cainjector then injects); a component that manages its own
-// certificate writes its CA into its webhooks' caBundle.
+// prepareServing does, as a pod starts and before it is reported Ready,
+// what its webhook server does before reporting ready: cert-manager's webhook
+// creates its CA Secret (which cainjector then injects); a component that
+// manages its own certificate writes its CA into its webhooks' caBundle. And
+// the egress proxy serves the pod from now on: the EndpointSlice controller
+// publishes the Ready pod before this emulator's cache has seen it Ready.
 func (e *emulator) prepareServing(ctx context.Context, pod *corev1.Pod) error {
-	d := dynamicServingOf(pod, listerObjects{e})
-	if d == nil {
-		selfManaged := map[string][]byte{}
-		for _, u := range e.webhookUsers() {
-			svc, err := e.services.Services(u.service.namespace).Get(u.service.name)
-			if err != nil || svc.Namespace != pod.Namespace || len(svc.Spec.Selector) == 0 ||
-				!labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-				continue
-			}
-			_, ca, err := e.servingCert(pod, svc)
-			if err != nil {
-				return err
-			}
-			if ca != nil {
-				selfManaged[u.service.key()] = ca.certPEM
-			}
+	if d := dynamicServingOf(pod, listerObjects{e}); d != nil {
+		if err := e.ensureDynamicCA(ctx, d); err != nil {
+			return err
 		}
-		if len(selfManaged) == 0 {
-			return nil
-		}
-		return e.setCABundles(ctx, e.selfManagedBundles(selfManaged))
 	}
+	return e.syncServing(ctx)
+}
+
+// ensureDynamicCA creates cert-manager's webhook CA Secret if it is missing,
+// remembering the CA until the cache has the Secret.
+func (e *emulator) ensureDynamicCA(ctx context.Context, d *dynamicServing) error {
 	if _, err := e.secrets.Secrets(d.secretNamespace).Get(d.secretName); err == nil {
 		return nil
 	}
@@ -174,10 +165,29 @@ func (e *emulator) prepareServing(ctx context.Context, pod *corev1.Pod) error {
 		Data: map[string][]byte{"ca.crt": ca.certPEM, "tls.crt": ca.certPEM, "tls.key": ca.keyPEM},
 	}
 	_, err = e.kube.CoreV1().Secrets(d.secretNamespace).Create(ctx, secret, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	if apierrors.IsAlreadyExists(err) {
+		return nil // the cache will have it
+	}
+	if err != nil {
 		return fmt.Errorf("webhook CA secret %s/%s: %w", d.secretNamespace, d.secretName, err)
 	}
+	e.dynCAs[d.secretNamespace+"/"+d.secretName] = ca
 	return nil
+}
+
+// servedAddress is the address pod serves at if it serves now: Ready in the
+// cache, or started by this emulator (its Ready status may not be cached yet).
+func (e *emulator) servedAddress(pod *corev1.Pod) string {
+	if podReady(pod) && pod.Status.PodIP != "" {
+		return pod.Status.PodIP
+	}
+	e.mu.Lock()
+	rt := e.runtimes[string(pod.UID)]
+	e.mu.Unlock()
+	if rt != nil && !rt.started.IsZero() && restarts(pod) && pod.DeletionTimestamp == nil {
+		return rt.ip
+	}
+	return ""
 }
 
 // servingCert is the certificate pod presents when called through svc:
@@ -226,11 +236,11 @@ func (e *emulator) selfCA(namespace, name string) (*servingCA, error) {
 }
 
 func (e *emulator) dynamicCA(d *dynamicServing) (*servingCA, error) {
+	key := d.secretNamespace + "/" + d.secretName
 	secret, err := e.secrets.Secrets(d.secretNamespace).Get(d.secretName)
 	if err != nil {
-		return nil, nil // not in the cache yet
+		return e.dynCAs[key], nil // just created (ensureDynamicCA), or none yet
 	}
-	key := d.secretNamespace + "/" + d.secretName
 	if ca, ok := e.dynCAs[key]; ok && bytes.Equal(ca.certPEM, secret.Data["tls.crt"]) {
 		return ca, nil
 	}
@@ -306,7 +316,8 @@ func (e *emulator) syncServing(ctx context.Context) error {
 		pods, _ := e.pods.Pods(svc.Namespace).List(labels.SelectorFromSet(svc.Spec.Selector))
 		for _, pod := range pods {
 			target := targetPort(pod, *port)
-			if !podReady(pod) || pod.Status.PodIP == "" || target == 0 {
+			ip := e.servedAddress(pod)
+			if ip == "" || target == 0 {
 				continue
 			}
 			cert, ca, err := e.servingCert(pod, svc)
@@ -320,7 +331,7 @@ func (e *emulator) syncServing(ctx context.Context) error {
 			if ca != nil {
 				selfManaged[u.service.key()] = ca.certPEM
 			}
-			backends[fmt.Sprintf("%s:%d", pod.Status.PodIP, target)] = backend{
+			backends[fmt.Sprintf("%s:%d", ip, target)] = backend{
 				pod: pod.Namespace + "/" + pod.Name, service: u.service.key(), cert: cert,
 			}
 		}
