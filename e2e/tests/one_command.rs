@@ -200,6 +200,11 @@ fn preset_installs(name: &str, which: Helm, extra: &[&str]) {
     );
 }
 
+// The other Helm 4 installs of a preset with `--wait` are in the tests that go
+// on from them: notebooks-trainer (umbrella_install's lifecycle, the story),
+// production (umbrella_install's credentials test), kserve-edge
+// (umbrella_upgrade, umbrella_publish, the story's edge step).
+
 #[test]
 fn full_helm4() {
     preset_installs("full", Helm::V4, &[]);
@@ -208,16 +213,6 @@ fn full_helm4() {
 #[test]
 fn full_helm3() {
     preset_installs("full", Helm::V3, &[]);
-}
-
-#[test]
-fn notebooks_trainer_helm4() {
-    preset_installs("notebooks-trainer", Helm::V4, &[]);
-}
-
-#[test]
-fn notebooks_trainer_helm3() {
-    preset_installs("notebooks-trainer", Helm::V3, &[]);
 }
 
 #[test]
@@ -231,18 +226,8 @@ fn pipelines_katib_helm3() {
 }
 
 #[test]
-fn kserve_edge_helm4() {
-    preset_installs("kserve-edge", Helm::V4, &[]);
-}
-
-#[test]
 fn kserve_edge_helm3() {
     preset_installs("kserve-edge", Helm::V3, &[]);
-}
-
-#[test]
-fn production_helm4() {
-    preset_installs("production", Helm::V4, PRODUCTION_INPUTS);
 }
 
 #[test]

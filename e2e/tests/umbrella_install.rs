@@ -267,6 +267,10 @@ fn upgrade_rollback_uninstall_lifecycle() {
     let rev1_objects = manifest_objects(&rev1);
     let rev1_hooks = hook_resources(&cluster);
     let crds_before = cluster.names("crd");
+    // The PodDefault webhook's serving certificate, made by Helm on install.
+    let webhook_cert = || secret_value(&cluster, "kubeflow", "webhook-certs", "tls.crt");
+    let cert = webhook_cert();
+    assert!(!cert.is_empty(), "no Helm-made webhook certificate");
 
     // Revision 2: + Katib, one command, CRDs included.
     e2e::run_ok(
@@ -321,6 +325,11 @@ fn upgrade_rollback_uninstall_lifecycle() {
         "{deployments:?}"
     );
     assert!(cluster.names("pvc").contains("kubeflow/katib-mysql"));
+    assert_eq!(
+        webhook_cert(),
+        cert,
+        "the upgrade rotated a webhook certificate"
+    );
     // Every sequenced object now carries revision 2 (applied in place).
     let all_hooks: BTreeSet<String> = rev1_hooks
         .union(&hook_resources(&cluster))
