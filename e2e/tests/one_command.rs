@@ -188,15 +188,18 @@ fn preset_installs(name: &str, which: Helm, extra: &[&str]) {
         e2e::run_ok(&mut get);
     }
 
-    let (secret, _) = cluster.release_secret_size("kubeflow", 1);
+    // What counts against the API server's 1 MiB object limit is the Secret's
+    // data as stored: the `release` value decoded (3/4 of its base64).
+    let (object, payload) = cluster.release_secret_size("kubeflow", 1);
+    let stored = payload * 3 / 4;
     println!(
-        "one command: preset={name} helm={which:?} install --wait {secs:.1}s, {} sequenced objects, release Secret {secret} B ({:.1}% of 1 MiB)",
+        "one command: preset={name} helm={which:?} install --wait {secs:.1}s, {} sequenced objects, release Secret data {stored} B ({:.1}% of 1 MiB; object as JSON {object} B)",
         sequenced.len(),
-        secret as f64 * 100.0 / MIB as f64
+        stored as f64 * 100.0 / MIB as f64
     );
     assert!(
-        secret <= MIB * 3 / 4,
-        "{label}: release Secret {secret} B > 75% of 1 MiB"
+        stored <= MIB * 3 / 4,
+        "{label}: release Secret data {stored} B > 75% of 1 MiB"
     );
 }
 
