@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -257,6 +258,10 @@ func (e *emulator) execKubectl(ctx context.Context, pod *corev1.Pod, c corev1.Co
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "KUBECONFIG=" + kubeconfig}, describeEnv(env)...)
+	// Its own process group, killed whole when the pod goes: a script's
+	// kubectl children must not outlive the container.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	log.Printf("pod %s/%s container %s: kubectl %s", pod.Namespace, pod.Name, c.Name, strings.Join(argv, " "))
 	err = cmd.Run()
 	var exit *exec.ExitError
