@@ -1,19 +1,16 @@
-//! The KEP 831 user story (issue 7), executed from its own documentation.
+//! The KEP 831 user story (issues 7 and 14), executed from its own documentation.
 //!
 //! `docs/tutorial.md` holds the story's commands in fenced blocks tagged
 //! ```` ```sh step=ID ```` (plus `expect=fail` for the deliberately broken
 //! change). These tests extract each block and run it verbatim with
-//! `bash -euo pipefail` against real local control planes, with real Helm 4 /
-//! Helm 3 and the `kf-post` built from this tree, then check the cluster with
-//! kubectl. The doc therefore cannot drift from what works.
-//!
-//! Test-only deviation, printed when the tests run: the local control plane
-//! runs no pods, so admission webhooks never get endpoints and a
-//! `failurePolicy: Fail` webhook rejects every object it watches. The `kf-post`
-//! found on PATH here is a wrapper that runs the real `kf-post` and then sets
-//! `failurePolicy: Ignore` (the same flip as the umbrella tests, whose
-//! equivalence test proves it is the only difference). Users run `kf-post`
-//! unchanged and keep upstream's policies.
+//! `bash -euo pipefail` on emulated clusters (`e2e::ControlPlane`: a real
+//! control plane, pods scheduled and Ready, Jobs completing, webhooks answering
+//! with verified TLS once their pods are Ready; docs/emulation.md), with real
+//! Helm 4 / Helm 3 and the real `kf-post` built from this tree, exactly as a
+//! user runs them: one `helm install … --wait`, one `helm upgrade … --wait` per
+//! change, no CRD pre-step, no `--take-ownership`, nothing between Helm and the
+//! post-renderer. Then they check the cluster with kubectl — including that the
+//! admission webhooks keep the `failurePolicy` the chart renders.
 //!
 //! Each block runs in a scratch copy of the repository's user-facing files
 //! (charts/, presets/, scripts/, catalog/, plugin.yaml, plugin.wasm,
@@ -153,8 +150,8 @@ fn step_blocks_parse_with_their_attributes_and_errors() {
     }
 }
 
-/// A scratch workspace (copy of the user-facing files), a Helm home, and the
-/// test-only `kf-post` wrapper directory first on PATH.
+/// A scratch workspace (copy of the user-facing files) and a Helm home; the
+/// real `kf-post` is on PATH (Helm 3 execs it, the Helm 4 plugin runs it).
 struct Story {
     label: &'static str,
     root: PathBuf,
@@ -192,27 +189,8 @@ impl Story {
         let _ = std::fs::remove_dir_all(ws.join("charts/kubeflow/charts"));
         let _ = std::fs::remove_file(ws.join("charts/kubeflow/Chart.lock"));
 
-        let bin = root.join("test-only-bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let wrapper = bin.join("kf-post");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/usr/bin/env bash\n\
-                 # TEST-ONLY (e2e/tests/story.rs): the real kf-post, then webhook failurePolicy\n\
-                 # Fail -> Ignore, because this control plane runs no webhook pods.\n\
-                 set -euo pipefail\n\
-                 '{}' \"$@\" | sed -E 's/^( *)failurePolicy: Fail$/\\1failurePolicy: Ignore/'\n",
-                e2e::kf_post_bin().display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
         println!(
-            "story[{label}]: TEST-ONLY: `kf-post` on PATH is {} = {} | failurePolicy Fail->Ignore \
-             (no pods, so no webhook endpoints); users run kf-post unchanged",
-            wrapper.display(),
+            "story[{label}]: kf-post on PATH is {} (unchanged, as users run it)",
             e2e::kf_post_bin().display()
         );
         Story {
@@ -228,12 +206,8 @@ impl Story {
 
     fn env(&self, cmd: &mut Command, kubeconfig: &Path) {
         let home = self.root.join("helm-home");
-        // The wrapper first, then .tools/bin (helm, helm3) and the inherited PATH.
-        let path = std::env::join_paths(
-            std::iter::once(self.root.join("test-only-bin"))
-                .chain(std::env::split_paths(&e2e::kf_post_path())),
-        )
-        .unwrap();
+        // kf-post's directory, then .tools/bin (helm, helm3) and the inherited PATH.
+        let path = e2e::kf_post_path();
         cmd.env("KUBECONFIG", kubeconfig)
             .env("HELM_CONFIG_HOME", home.join("config"))
             .env("HELM_DATA_HOME", home.join("data"))
@@ -334,44 +308,76 @@ fn key_of(object: &Value) -> Key {
     )
 }
 
-/// The objects of the release's current manifest (`helm get manifest`).
-fn release_keys(story: &Story, helm: &str, cp: &e2e::ControlPlane, release: &str) -> BTreeSet<Key> {
-    let manifest = e2e::run_ok(story.helm(helm, cp).args(["get", "manifest", release]));
-    serde_yaml::Deserializer::from_str(&manifest)
+/// The objects (mappings) of a YAML stream.
+fn yaml_objects(stream: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(stream)
         .filter_map(|doc| {
             let value: Value = serde::Deserialize::deserialize(doc).ok()?;
-            value.is_object().then(|| key_of(&value))
+            value.is_object().then_some(value)
         })
         .collect()
 }
 
-/// The live objects behind `keys`, one `kubectl get` for all their types.
-fn live(cp: &e2e::ControlPlane, keys: &BTreeSet<Key>) -> BTreeMap<Key, Value> {
+/// The regular objects of the release's current manifest (`helm get manifest`).
+fn release_keys(story: &Story, helm: &str, cp: &e2e::ControlPlane, release: &str) -> BTreeSet<Key> {
+    let manifest = e2e::run_ok(story.helm(helm, cp).args(["get", "manifest", release]));
+    yaml_objects(&manifest).iter().map(key_of).collect()
+}
+
+/// The release's sequenced objects: the hooks of `helm get hooks` that carry
+/// the `helm.kubeflow.org/sequenced-by` label (custom resources created after
+/// the wait Job; the sequencing Jobs themselves are deleted once they succeed).
+fn sequenced_keys(
+    story: &Story,
+    helm: &str,
+    cp: &e2e::ControlPlane,
+    release: &str,
+) -> BTreeSet<Key> {
+    let hooks = e2e::run_ok(story.helm(helm, cp).args(["get", "hooks", release]));
+    yaml_objects(&hooks)
+        .iter()
+        .filter(|o| o["metadata"]["labels"]["helm.kubeflow.org/sequenced-by"] == release)
+        .map(key_of)
+        .collect()
+}
+
+/// Every object the release put on the cluster: regular and sequenced.
+fn all_keys(story: &Story, helm: &str, cp: &e2e::ControlPlane, release: &str) -> BTreeSet<Key> {
+    let mut keys = release_keys(story, helm, cp, release);
+    keys.extend(sequenced_keys(story, helm, cp, release));
+    keys
+}
+
+/// The objects behind `keys` that exist on the cluster, one `kubectl get` for
+/// all their types.
+fn on_cluster(cp: &e2e::ControlPlane, keys: &BTreeSet<Key>) -> BTreeMap<Key, Value> {
     let resources: BTreeSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    if resources.is_empty() {
+        return BTreeMap::new();
+    }
     let all = resources.into_iter().collect::<Vec<_>>().join(",");
     let list = kubectl_json(cp, &["get", &all, "-A"]);
-    let on_cluster: BTreeMap<Key, &Value> = list["items"]
+    let listed: BTreeMap<Key, &Value> = list["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|o| (key_of(o), o))
         .collect();
-    let mut found = BTreeMap::new();
-    let mut missing = Vec::new();
-    for key in keys {
-        // A chart may give a cluster-scoped object a namespace (upstream's
-        // ClusterTrainingRuntimes do); the API server drops it.
-        let cluster_scoped = (key.0.clone(), String::new(), key.2.clone());
-        match on_cluster
-            .get(key)
-            .or_else(|| on_cluster.get(&cluster_scoped))
-        {
-            Some(object) => {
-                found.insert(key.clone(), (*object).clone());
-            }
-            None => missing.push(key),
-        }
-    }
+    keys.iter()
+        .filter_map(|key| {
+            // A chart may give a cluster-scoped object a namespace (upstream's
+            // ClusterTrainingRuntimes do); the API server drops it.
+            let cluster_scoped = (key.0.clone(), String::new(), key.2.clone());
+            let object = listed.get(key).or_else(|| listed.get(&cluster_scoped))?;
+            Some((key.clone(), (*object).clone()))
+        })
+        .collect()
+}
+
+/// The live objects behind `keys`; every one must exist.
+fn live(cp: &e2e::ControlPlane, keys: &BTreeSet<Key>) -> BTreeMap<Key, Value> {
+    let found = on_cluster(cp, keys);
+    let missing: Vec<_> = keys.iter().filter(|k| !found.contains_key(*k)).collect();
     assert!(
         missing.is_empty(),
         "release objects missing on the cluster: {missing:?}"
@@ -414,28 +420,6 @@ fn pvc_size(cp: &e2e::ControlPlane, ns: &str, name: &str) -> String {
         .to_string()
 }
 
-/// Webhooks on the cluster whose failurePolicy is `Ignore`, and all webhooks.
-fn webhook_policies(cp: &e2e::ControlPlane) -> (usize, usize) {
-    let list = kubectl_json(
-        cp,
-        &[
-            "get",
-            "validatingwebhookconfigurations,mutatingwebhookconfigurations",
-        ],
-    );
-    let hooks: Vec<&Value> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|c| c["webhooks"].as_array().into_iter().flatten())
-        .collect();
-    let ignore = hooks
-        .iter()
-        .filter(|h| h["failurePolicy"] == "Ignore")
-        .count();
-    (ignore, hooks.len())
-}
-
 fn crds(cp: &e2e::ControlPlane) -> BTreeSet<String> {
     names(cp, "crd")
         .into_iter()
@@ -443,14 +427,170 @@ fn crds(cp: &e2e::ControlPlane) -> BTreeSet<String> {
         .collect()
 }
 
+fn has_condition(object: &Value, condition: &str) -> bool {
+    object["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == condition && c["status"] == "True")
+}
+
+/// Every CRD on the cluster is Established (`--wait` and the wait Job are
+/// done when Helm returns, so no polling).
+fn assert_crds_established(cp: &e2e::ControlPlane) {
+    let list = kubectl_json(cp, &["get", "crd"]);
+    let pending: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|crd| !has_condition(crd, "Established"))
+        .map(|crd| crd["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(pending.is_empty(), "CRDs not Established: {pending:?}");
+}
+
+/// The release's Deployments are exactly the cluster's, and every one is
+/// Available; returns them as `namespace/name`.
+fn assert_deployments_available(
+    story: &Story,
+    helm: &str,
+    cp: &e2e::ControlPlane,
+    release: &str,
+) -> BTreeSet<String> {
+    let in_release: BTreeSet<String> = release_keys(story, helm, cp, release)
+        .into_iter()
+        .filter(|k| k.0 == "deployment.apps")
+        .map(|(_, ns, name)| format!("{ns}/{name}"))
+        .collect();
+    let list = kubectl_json(cp, &["get", "deployments", "-A"]);
+    let mut on_cluster = BTreeSet::new();
+    let mut unavailable = Vec::new();
+    for d in list["items"].as_array().unwrap() {
+        let name = format!(
+            "{}/{}",
+            d["metadata"]["namespace"].as_str().unwrap(),
+            d["metadata"]["name"].as_str().unwrap()
+        );
+        if !has_condition(d, "Available") {
+            unavailable.push(format!("{name}: {}", d["status"]));
+        }
+        on_cluster.insert(name);
+    }
+    assert_eq!(
+        on_cluster, in_release,
+        "Deployments on the cluster vs the release"
+    );
+    assert!(
+        unavailable.is_empty(),
+        "Deployments not Available after `--wait`: {unavailable:#?}"
+    );
+    on_cluster
+}
+
+/// Every sequenced object of the release exists on the cluster; returns them.
+fn assert_sequenced_exist(
+    story: &Story,
+    helm: &str,
+    cp: &e2e::ControlPlane,
+    release: &str,
+) -> BTreeSet<Key> {
+    let keys = sequenced_keys(story, helm, cp, release);
+    assert!(
+        !keys.is_empty(),
+        "`{helm} get hooks {release}` lists no sequenced object"
+    );
+    live(cp, &keys);
+    keys
+}
+
+/// (kind, configuration, webhook) -> failurePolicy (`Fail` when unset, the
+/// admissionregistration/v1 default).
+type Policies = BTreeMap<(String, String, String), String>;
+
+fn webhook_policies<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Policies {
+    let mut policies = Policies::new();
+    for config in objects {
+        let kind = config["kind"].as_str().unwrap_or_default();
+        if kind != "ValidatingWebhookConfiguration" && kind != "MutatingWebhookConfiguration" {
+            continue;
+        }
+        let name = config["metadata"]["name"].as_str().unwrap_or_default();
+        for hook in config["webhooks"].as_array().into_iter().flatten() {
+            policies.insert(
+                (
+                    kind.to_string(),
+                    name.to_string(),
+                    hook["name"].as_str().unwrap_or_default().to_string(),
+                ),
+                hook["failurePolicy"].as_str().unwrap_or("Fail").to_string(),
+            );
+        }
+    }
+    policies
+}
+
+/// Upstream's webhook policies reach the cluster unchanged: the admission
+/// webhooks on the cluster are those the chart renders for the release's
+/// values (`helm template`, no post-renderer), each with the same
+/// failurePolicy, and at least one is `Fail`.
+fn assert_webhook_policies(story: &Story, helm: &str, cp: &e2e::ControlPlane, release: &str) {
+    let values = e2e::run_ok(
+        story
+            .helm(helm, cp)
+            .args(["get", "values", release, "-o", "yaml"]),
+    );
+    let file = story.root.join(format!("{release}-values.yaml"));
+    std::fs::write(&file, values).unwrap();
+    // Rendered for the cluster's version (Helm 3's default, v1.20, is below
+    // the chart's kubeVersion).
+    let version = kubectl_json(cp, &["version"])["serverVersion"]["gitVersion"]
+        .as_str()
+        .expect("server version")
+        .to_string();
+    let rendered = e2e::run_ok(
+        story
+            .helm(helm, cp)
+            .args([
+                "template",
+                release,
+                "charts/kubeflow",
+                "--kube-version",
+                &version,
+                "-f",
+            ])
+            .arg(&file),
+    );
+    let chart = webhook_policies(&yaml_objects(&rendered));
+    let fail = chart.values().filter(|p| *p == "Fail").count();
+    assert!(fail > 0, "the chart renders no failurePolicy: Fail webhook");
+    let list = kubectl_json(
+        cp,
+        &[
+            "get",
+            "validatingwebhookconfigurations,mutatingwebhookconfigurations",
+        ],
+    );
+    let cluster = webhook_policies(list["items"].as_array().unwrap());
+    assert_eq!(
+        cluster, chart,
+        "admission webhooks and failurePolicies on the cluster vs the chart's render"
+    );
+    println!(
+        "story[{}]: {fail} of {} admission webhooks run with failurePolicy Fail, as the chart renders them",
+        story.label,
+        chart.len()
+    );
+}
+
 /// Step 1's checks: the notebooks-trainer preset and nothing else.
 fn assert_notebooks_trainer(story: &Story, helm: &str, cp: &e2e::ControlPlane) {
-    let deployments = names(cp, "deployments");
+    let deployments = assert_deployments_available(story, helm, cp, "kubeflow");
     for want in [
         "kubeflow/notebook-controller-deployment",
         "kubeflow/jupyter-web-app-deployment",
         "kubeflow/volumes-web-app-deployment",
         "kubeflow/tensorboard-controller-deployment",
+        "kubeflow/admission-webhook-deployment",
         "kubeflow/centraldashboard",
         "kubeflow/profiles-deployment",
         "kubeflow-system/kubeflow-trainer-controller-manager",
@@ -464,15 +604,6 @@ fn assert_notebooks_trainer(story: &Story, helm: &str, cp: &e2e::ControlPlane) {
             "{want} missing; Deployments: {deployments:?}"
         );
     }
-    let in_release: BTreeSet<String> = release_keys(story, helm, cp, "kubeflow")
-        .into_iter()
-        .filter(|k| k.0 == "deployment.apps")
-        .map(|(_, ns, name)| format!("{ns}/{name}"))
-        .collect();
-    assert_eq!(
-        deployments, in_release,
-        "Deployments on the cluster vs the release"
-    );
     for unwanted in ["ml-pipeline", "katib", "kserve"] {
         let found: Vec<_> = deployments
             .iter()
@@ -496,41 +627,38 @@ fn assert_notebooks_trainer(story: &Story, helm: &str, cp: &e2e::ControlPlane) {
     ] {
         assert!(crds.contains(want), "CRD {want} missing: {crds:?}");
     }
-    for unwanted in [
-        "experiments.kubeflow.org",
+    for unwanted in KATIB_CRDS.iter().chain(&[
         "scheduledworkflows.kubeflow.org",
         "workflows.argoproj.io",
         "inferenceservices.serving.kserve.io",
-    ] {
+    ]) {
         assert!(
-            !crds.contains(unwanted),
+            !crds.contains(*unwanted),
             "CRD {unwanted} in notebooks-trainer"
         );
     }
-    e2e::eventually(
-        "every CRD Established",
-        std::time::Duration::from_secs(60),
-        || {
-            let list = kubectl_json(cp, &["get", "crd"]);
-            let pending: Vec<String> = list["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|crd| {
-                    !crd["status"]["conditions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c["type"] == "Established" && c["status"] == "True")
-                })
-                .map(|crd| crd["metadata"]["name"].as_str().unwrap().to_string())
-                .collect();
-            if pending.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("not Established: {pending:?}"))
-            }
-        },
+    assert_crds_established(cp);
+
+    // The custom resources of the release were created after their CRDs and
+    // webhooks, by Helm, in the same command.
+    let sequenced = assert_sequenced_exist(story, helm, cp, "kubeflow");
+    let kinds: BTreeSet<&str> = sequenced.iter().map(|k| k.0.as_str()).collect();
+    for want in [
+        "authorizationpolicy.security.istio.io",
+        "gateway.networking.istio.io",
+        "clustertrainingruntime.trainer.kubeflow.org",
+        "profile.kubeflow.org",
+    ] {
+        assert!(
+            kinds.contains(want),
+            "no sequenced {want}; sequenced kinds: {kinds:?}"
+        );
+    }
+    println!(
+        "story[{}]: {} sequenced objects of {} kinds exist",
+        story.label,
+        sequenced.len(),
+        kinds.len()
     );
 
     for ns in [
@@ -555,9 +683,15 @@ fn assert_notebooks_trainer(story: &Story, helm: &str, cp: &e2e::ControlPlane) {
         let labels = &kubectl_json(cp, &["get", "namespace", ns])["metadata"]["labels"];
         assert_eq!(labels["istio-injection"], "enabled", "{ns}: {labels}");
     }
-    let (ignore, total) = webhook_policies(cp);
-    println!("story[{}]: TEST-ONLY: {ignore} of {total} admission webhooks run with failurePolicy Ignore", story.label);
+    assert_webhook_policies(story, helm, cp, "kubeflow");
 }
+
+/// The CRDs Katib brings (step 3).
+const KATIB_CRDS: &[&str] = &[
+    "experiments.kubeflow.org",
+    "suggestions.kubeflow.org",
+    "trials.kubeflow.org",
+];
 
 /// Step 2's checks: the limits of my-values.yaml reached the Deployments.
 fn assert_tuned(cp: &e2e::ControlPlane) {
@@ -580,7 +714,8 @@ fn assert_tuned(cp: &e2e::ControlPlane) {
     );
 }
 
-/// Steps 5: snapshot, the broken change fails, the rollback restores the snapshot.
+/// Steps 5: snapshot, the broken change fails, the rollback restores the
+/// snapshot, sequenced objects included, and the workloads are Available.
 fn break_and_roll_back(
     story: &Story,
     helm: &str,
@@ -588,7 +723,7 @@ fn break_and_roll_back(
     break_step: &str,
     rollback_step: &str,
 ) {
-    let keys = release_keys(story, helm, cp, "kubeflow");
+    let keys = all_keys(story, helm, cp, "kubeflow");
     let before: BTreeMap<Key, Value> = live(cp, &keys)
         .iter()
         .map(|(k, o)| (k.clone(), content(o)))
@@ -609,19 +744,19 @@ fn break_and_roll_back(
         "failed",
         "{history}"
     );
-    let broken = live(cp, &keys);
+    let broken = on_cluster(cp, &keys);
     let touched = keys
         .iter()
-        .filter(|k| content(&broken[*k]) != before[*k])
+        .filter(|k| broken.get(*k).map(content).as_ref() != Some(&before[*k]))
         .count();
     println!(
-        "story[{}]: the failed upgrade changed {touched} of {} objects before the API server rejected it",
+        "story[{}]: the failed upgrade changed or removed {touched} of {} objects before the API server rejected it",
         story.label,
         keys.len()
     );
 
     story.run(rollback_step, cp);
-    let after_keys = release_keys(story, helm, cp, "kubeflow");
+    let after_keys = all_keys(story, helm, cp, "kubeflow");
     assert_eq!(
         after_keys, keys,
         "the rollback did not restore the release's object set"
@@ -635,12 +770,14 @@ fn break_and_roll_back(
         differ.is_empty(),
         "objects differ from the snapshot after the rollback: {differ:?}"
     );
-    let history = e2e::run_ok(
+    let status = e2e::run_ok(
         story
             .helm(helm, cp)
             .args(["status", "kubeflow", "-o", "json"]),
     );
-    assert!(history.contains("\"status\":\"deployed\""), "{history}");
+    assert!(status.contains("\"status\":\"deployed\""), "{status}");
+    assert_deployments_available(story, helm, cp, "kubeflow");
+    assert_webhook_policies(story, helm, cp, "kubeflow");
 }
 
 /// Steps 1-5 and 7 with Helm 4 and the kf-post postrenderer/v1 plugin.
@@ -649,7 +786,7 @@ fn story_1_to_5_and_7_helm4() {
     let story = Story::new("helm4");
     let cp = e2e::ControlPlane::start();
 
-    // 1. notebooks-trainer.
+    // 1. notebooks-trainer, one command.
     story.run("setup", &cp);
     story.run("install", &cp);
     assert_notebooks_trainer(&story, "helm", &cp);
@@ -659,24 +796,33 @@ fn story_1_to_5_and_7_helm4() {
     story.run("values", &cp);
     assert_tuned(&cp);
 
-    // 3. Katib, without recreating anything.
-    let before_katib = uids(&live(&cp, &release_keys(&story, "helm", &cp, "kubeflow")));
+    // 3. Katib, its CRDs with it, without recreating anything.
+    let before = crds(&cp);
+    for crd in KATIB_CRDS {
+        assert!(
+            !before.contains(*crd),
+            "{crd} exists before Katib is enabled"
+        );
+    }
+    let before_katib = uids(&live(&cp, &all_keys(&story, "helm", &cp, "kubeflow")));
     story.run("katib", &cp);
-    let deployments = names(&cp, "deployments");
+    let deployments = assert_deployments_available(&story, "helm", &cp, "kubeflow");
     for want in [
         "kubeflow/katib-controller",
         "kubeflow/katib-db-manager",
         "kubeflow/katib-ui",
+        "kubeflow/katib-mysql",
     ] {
         assert!(
             deployments.contains(want),
             "{want} missing after enabling katib: {deployments:?}"
         );
     }
-    assert!(
-        crds(&cp).contains("experiments.kubeflow.org"),
-        "Katib CRDs missing"
-    );
+    let after = crds(&cp);
+    for crd in KATIB_CRDS {
+        assert!(after.contains(*crd), "{crd} missing after enabling Katib");
+    }
+    assert_crds_established(&cp);
     assert_eq!(
         pvc_size(&cp, "kubeflow", "katib-mysql"),
         "20Gi",
@@ -691,6 +837,7 @@ fn story_1_to_5_and_7_helm4() {
         recreated.is_empty(),
         "enabling Katib recreated {recreated:?}"
     );
+    assert_sequenced_exist(&story, "helm", &cp, "kubeflow");
     assert_tuned(&cp);
 
     // 4. Pipelines multi-user and two profiles.
@@ -702,20 +849,20 @@ fn story_1_to_5_and_7_helm4() {
     ] {
         let p = kubectl_json(&cp, &["get", "profile", profile]);
         assert_eq!(p["spec"]["owner"]["name"], owner, "{p}");
-        let ns = &kubectl_json(&cp, &["get", "namespace", profile])["metadata"];
-        assert_eq!(ns["annotations"]["owner"], owner, "{ns}");
-        for (label, value) in [
-            ("app.kubernetes.io/part-of", "kubeflow-profile"),
-            ("pipelines.kubeflow.org/enabled", "true"),
-            ("katib.kubeflow.org/metrics-collector-injection", "enabled"),
-            ("istio-injection", "enabled"),
-        ] {
-            assert_eq!(
-                ns["labels"][label], value,
-                "{profile}: {label} in {}",
-                ns["labels"]
-            );
-        }
+    }
+    // Profile namespaces come from the profile controller at run time; the
+    // emulation does not run controllers' logic (tutorial, docs/emulation.md).
+    let sequenced = assert_sequenced_exist(&story, "helm", &cp, "kubeflow");
+    for profile in ["team-a", "team-b"] {
+        let key = (
+            "profile.kubeflow.org".to_string(),
+            String::new(),
+            profile.to_string(),
+        );
+        assert!(
+            sequenced.contains(&key),
+            "Profile {profile} is not sequenced: {sequenced:?}"
+        );
     }
     let policies = names(&cp, "authorizationpolicies.security.istio.io");
     for want in [
@@ -729,9 +876,11 @@ fn story_1_to_5_and_7_helm4() {
             "AuthorizationPolicy {want} missing: {policies:?}"
         );
     }
-    // Per-profile policies (ns-owner-access-istio) come from the profiles
-    // controller at run time; without pods there is none to check (tutorial).
-    assert!(names(&cp, "deployments").contains("kubeflow/ml-pipeline"));
+    let deployments = assert_deployments_available(&story, "helm", &cp, "kubeflow");
+    assert!(
+        deployments.contains("kubeflow/ml-pipeline"),
+        "{deployments:?}"
+    );
     assert_eq!(
         pvc_size(&cp, "kubeflow", "mysql-pv-claim"),
         "30Gi",
@@ -741,10 +890,12 @@ fn story_1_to_5_and_7_helm4() {
     // 5. A broken change and the rollback.
     break_and_roll_back(&story, "helm", &cp, "break", "rollback");
 
-    // 7. Uninstall keeps CRDs, PVCs and custom resources.
+    // 7. Uninstall keeps CRDs, PVCs and the user's custom resources; the
+    // sequenced objects go with the release.
     let crds_before = crds(&cp);
     let pvcs_before = names(&cp, "pvc");
     assert!(pvcs_before.len() >= 3, "{pvcs_before:?}");
+    let sequenced = sequenced_keys(&story, "helm", &cp, "kubeflow");
     story.run("uninstall", &cp);
     assert!(
         names(&cp, "deployments").is_empty(),
@@ -760,21 +911,21 @@ fn story_1_to_5_and_7_helm4() {
             "uninstall deleted namespace {kept}"
         );
     }
-    // What the tutorial warns about: rendered profile namespaces go with the release.
     e2e::eventually(
-        "profile namespaces deleted",
-        std::time::Duration::from_secs(120),
+        "the sequenced objects deleted",
+        std::time::Duration::from_secs(60),
         || {
-            let left: Vec<String> = names(&cp, "namespaces")
-                .into_iter()
-                .filter(|n| n == "/team-a" || n == "/team-b")
-                .collect();
+            let left: Vec<Key> = on_cluster(&cp, &sequenced).into_keys().collect();
             if left.is_empty() {
                 Ok(())
             } else {
                 Err(format!("still there: {left:?}"))
             }
         },
+    );
+    assert!(
+        names(&cp, "profiles.kubeflow.org").is_empty(),
+        "Profiles left after uninstall"
     );
 }
 
@@ -788,18 +939,19 @@ fn story_helm3_steps_1_2_5() {
     story.run("values-file", &cp);
     story.run("helm3-values", &cp);
     assert_tuned(&cp);
+    assert_sequenced_exist(&story, "helm3", &cp, "kubeflow");
     break_and_roll_back(&story, "helm3", &cp, "helm3-break", "helm3-rollback");
 }
 
-/// Step 6: the kserve-edge preset as its own release on a second control
-/// plane (a separate test, so it runs in parallel with steps 1-5 and 7).
+/// Step 6: the kserve-edge preset as its own release on a second cluster (a
+/// separate test, so it runs in parallel with steps 1-5 and 7).
 #[test]
 fn story_6_kserve_edge() {
     let story = Story::new("edge");
     let edge = e2e::ControlPlane::start();
     story.run("setup", &edge);
     story.run("edge", &edge);
-    let deployments = names(&edge, "deployments");
+    let deployments = assert_deployments_available(&story, "helm", &edge, "kubeflow-edge");
     assert!(
         deployments.contains("kubeflow/kserve-controller-manager"),
         "{deployments:?}"
@@ -824,6 +976,15 @@ fn story_6_kserve_edge() {
         assert!(!edge_crds.contains(unwanted), "edge has CRD {unwanted}");
     }
     assert!(edge_crds.contains("inferenceservices.serving.kserve.io"));
+    assert_crds_established(&edge);
+    let sequenced = assert_sequenced_exist(&story, "helm", &edge, "kubeflow-edge");
+    assert!(
+        sequenced
+            .iter()
+            .any(|k| k.0 == "clusterservingruntime.serving.kserve.io"),
+        "no sequenced ClusterServingRuntime: {sequenced:?}"
+    );
+    assert_webhook_policies(&story, "helm", &edge, "kubeflow-edge");
     let namespaces = names(&edge, "namespaces");
     for unwanted in ["/istio-system", "/auth", "/oauth2-proxy"] {
         assert!(
