@@ -1215,7 +1215,7 @@ fn catalog_requirements() -> BTreeMap<String, Vec<String>> {
     let components = catalog["components"].as_sequence().unwrap();
     let key_of: BTreeMap<&str, &str> = components
         .iter()
-        .map(|c| (c["name"].as_str().unwrap(), c["key"].as_str().unwrap()))
+        .map(|c| (c["name"].as_str().unwrap(), c["name"].as_str().unwrap()))
         .collect();
     components
         .iter()
@@ -1229,7 +1229,7 @@ fn catalog_requirements() -> BTreeMap<String, Vec<String>> {
             if c["gateway"] == Value::Bool(true) {
                 needs.extend(["istio-crds", "istio", "kubeflow-istio-resources"].map(String::from));
             }
-            (s(c["key"].as_str().unwrap()), needs)
+            (s(c["name"].as_str().unwrap()), needs)
         })
         .collect()
 }
@@ -1376,7 +1376,7 @@ fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_neede
         .unwrap()
         .iter()
         .filter(|c| c["default"] == Value::Bool(true))
-        .map(|c| s(c["key"].as_str().unwrap()))
+        .map(|c| s(c["name"].as_str().unwrap()))
         .collect();
     let mut union = BTreeMap::new();
     let mut with_ssa = Vec::new();

@@ -392,9 +392,10 @@ fn catalog() -> Vec<(String, String, String, Vec<String>)> {
     let mut out: Vec<(String, String, String, Vec<String>)> = Vec::new();
     for line in text.lines() {
         if let Some(n) = line.strip_prefix("  - name: ") {
+            // The umbrella key is the chart name.
             out.push((
                 n.trim().to_string(),
-                String::new(),
+                n.trim().to_string(),
                 String::new(),
                 Vec::new(),
             ));

@@ -13,12 +13,16 @@ pub struct Catalog {
     pub components: Vec<Component>,
 }
 
+/// A component's facts. The catalog's chart-generator fields (scenarios,
+/// credentials, settings, variables, standaloneVariant, authModeVariants) are not
+/// read here; xtask parses the whole entry strictly (`deny_unknown_fields`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Component {
     /// Chart name (directory under `charts/`).
     pub name: String,
-    /// camelCase key (alias) in the umbrella chart.
+    /// Key (alias) in the umbrella chart: the chart name (set by `Catalog::parse`).
+    #[serde(skip_deserializing)]
     pub key: String,
     pub description: String,
     pub version: String,
@@ -79,8 +83,11 @@ impl Catalog {
     }
 
     pub fn parse(yaml: &str) -> Result<Catalog> {
-        let catalog: Catalog = serde_yaml::from_str(yaml)
+        let mut catalog: Catalog = serde_yaml::from_str(yaml)
             .map_err(|e| Error::new(format!("catalog/components.yaml: {e}")))?;
+        for c in &mut catalog.components {
+            c.key = c.name.clone();
+        }
         catalog.validate()?;
         Ok(catalog)
     }

@@ -1,6 +1,7 @@
 //! Library behind `cargo xtask`: chart generation from upstream Kustomize output
 //! (`sync`), and the parity gate (`parity`). Tests in `xtask/tests` use it directly.
 
+pub mod catalog;
 pub mod chart;
 pub mod crd;
 pub mod parity;

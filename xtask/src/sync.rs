@@ -1,5 +1,6 @@
 //! `cargo xtask sync`: regenerate every component chart; `--check` compares instead.
 
+use crate::catalog;
 use crate::chart::header;
 use crate::chart::{generate, Files};
 use crate::sequencing::{self, SequencedKinds};
@@ -31,11 +32,14 @@ pub fn umbrella_files(sequenced: &SequencedKinds, hdr: &str) -> Files {
 pub fn generate_all(source: &Source, only: &[String]) -> Result<(Vec<(String, Files)>, Files)> {
     let mut catalog = load_catalog()?;
     let sequenced = SequencedKinds::of_catalog(&catalog, source)?;
+    // The lists generated from the catalog (xtask/src/catalog.rs) need all of it.
     let umbrella = if only.is_empty() {
-        umbrella_files(
+        let mut files = umbrella_files(
             &sequenced,
             &header("the catalog's CRDs (xtask/src/sequencing.rs)"),
-        )
+        );
+        files.extend(catalog::generate(&catalog, source)?);
+        files
     } else {
         Files::new()
     };
@@ -45,7 +49,7 @@ pub fn generate_all(source: &Source, only: &[String]) -> Result<(Vec<(String, Fi
             .iter()
             .find(|o| !catalog.charts.iter().any(|c| &c.chart == *o))
         {
-            bail!("--only {unknown}: no such chart in xtask/components.yaml");
+            bail!("--only {unknown}: no such chart in catalog/components.yaml");
         }
         catalog.charts.retain(|c| only.contains(&c.chart));
     }
@@ -129,6 +133,20 @@ pub fn run(source: &Source, out: Option<&Path>, only: &[String], check: bool) ->
         } else {
             std::fs::create_dir_all(p.parent().expect("has parent"))?;
             std::fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
+        }
+    }
+    // A file in a directory the catalog owns that it no longer generates is stale.
+    for dir in catalog::OWNED_DIRS.iter().filter(|_| only.is_empty()) {
+        for rel in existing_files(&root.join(dir))? {
+            if !umbrella.contains_key(&format!("{dir}/{rel}")) {
+                let p = root.join(dir).join(rel);
+                if check {
+                    differ.push(p);
+                } else {
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("removing stale {}", p.display()))?;
+                }
+            }
         }
     }
     for (chart, files) in &generated {

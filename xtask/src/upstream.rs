@@ -1,4 +1,4 @@
-//! The component catalogue (`xtask/components.yaml`) and the upstream Kustomize
+//! The component catalog (`catalog/components.yaml`) and the upstream Kustomize
 //! output it points at: either the rendered snapshot (`index.tsv` + `rendered/`) or a
 //! checkout of kubeflow/manifests rendered on the fly with `kubectl kustomize`.
 
@@ -10,18 +10,53 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Where the catalog lives: the one list of components every other list (charts,
+/// umbrella dependencies and tables, plugin tables, Argo CD apps, docs) comes from.
+pub const CATALOG: &str = "catalog/components.yaml";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
+    #[serde(rename = "components")]
     pub charts: Vec<ChartSpec>,
 }
 
+/// One component of the catalog: what the plugin and the umbrella need to know
+/// about it, and how its chart is generated.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChartSpec {
+    /// Chart name (= `charts/<name>/`, = its key in the umbrella chart).
+    #[serde(rename = "name")]
     pub chart: String,
-    pub app_version: String,
     pub description: String,
+    /// Upstream version: the chart's appVersion.
+    #[serde(rename = "version")]
+    pub app_version: String,
+    /// The umbrella group tag that switches it when `<name>.enabled` is unset.
+    pub tag: String,
+    pub groups: Vec<String>,
+    /// On in upstream's `example` (= presets/full.yaml).
+    pub default: bool,
+    /// Hard dependencies (chart names).
+    pub requires: Vec<String>,
+    /// Soft dependencies (chart names).
+    pub recommends: Vec<String>,
+    /// Served behind the Kubeflow Istio gateway when global.istio.enabled.
+    #[serde(default)]
+    pub gateway: bool,
+    pub namespaces: Vec<String>,
+    /// The default scenario's last dir and its rendered file (checked by the sync).
+    pub upstream: UpstreamRef,
+    /// Resource requests (plugin/tests/catalog_footprint.rs checks them).
+    pub footprint: Value,
+    /// The variant the umbrella switches to with global.istio.enabled=false, when
+    /// some variants render Istio objects; default: the first that renders none.
+    #[serde(default)]
+    pub standalone_variant: Option<String>,
+    /// global.auth.mode -> the variant of this chart it needs (oauth2-proxy).
+    #[serde(default)]
+    pub auth_mode_variants: IndexMap<String, String>,
     /// Ordered: the first scenario is the default.
     pub scenarios: IndexMap<String, ScenarioSpec>,
     /// Secret keys that are credentials: values instead of upstream's demo value.
@@ -119,6 +154,13 @@ pub struct CredentialEnvSpec {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct UpstreamRef {
+    pub overlay: String,
+    pub rendered: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
     pub kind: ScenarioKind,
     pub dirs: Vec<String>,
@@ -151,14 +193,58 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn load_catalog() -> Result<Catalog> {
-    let path = repo_root().join("xtask/components.yaml");
+    let path = repo_root().join(CATALOG);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let catalog: Catalog =
         serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let names: std::collections::HashSet<&str> =
+        catalog.charts.iter().map(|c| c.chart.as_str()).collect();
     for c in &catalog.charts {
         if c.scenarios.is_empty() {
             bail!("{}: chart {} has no scenario", path.display(), c.chart);
+        }
+        if let Some(dep) = c
+            .requires
+            .iter()
+            .chain(&c.recommends)
+            .find(|d| !names.contains(d.as_str()))
+        {
+            bail!(
+                "{}: chart {}: unknown dependency {dep:?}",
+                path.display(),
+                c.chart
+            );
+        }
+        if !c.groups.contains(&c.tag) {
+            bail!(
+                "{}: chart {}: tag {:?} is not one of its groups",
+                path.display(),
+                c.chart,
+                c.tag
+            );
+        }
+        let last_dir = c.scenarios[c.default_scenario()].dirs.last();
+        if last_dir != Some(&c.upstream.overlay) {
+            bail!(
+                "{}: chart {}: upstream.overlay {:?} is not the default scenario's (last) dir {last_dir:?}",
+                path.display(),
+                c.chart,
+                c.upstream.overlay
+            );
+        }
+        for v in c
+            .standalone_variant
+            .iter()
+            .chain(c.auth_mode_variants.values())
+        {
+            if !c.scenarios.contains_key(v) {
+                bail!(
+                    "{}: chart {}: {v:?} is not one of its scenarios",
+                    path.display(),
+                    c.chart
+                );
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for cred in &c.credentials {

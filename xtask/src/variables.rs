@@ -9,7 +9,7 @@
 //! container defines NAME in `env` or has `envFrom` (which may define it); shell
 //! command substitution `$(cmd ...)` never matches (lower case, spaces). Any other
 //! occurrence fails the sync naming chart, object and field, unless the chart
-//! declares it under `variables:` in `xtask/components.yaml` with a reason, to be
+//! declares it under `variables:` in `catalog/components.yaml` with a reason, to be
 //! resolved (`resolve: {NAME: value}`), removed (`remove: true`), or kept as upstream
 //! has it (neither; e.g. pod templates inside a ConfigMap's text, expanded by
 //! Kubernetes in the pods they become).
@@ -189,7 +189,7 @@ pub fn resolve(specs: &[VariableSpec], doc: &mut Value, place: &str) -> Result<B
             .find(|(_, s)| s.kind == kind && s.name == name && s.field == finding.field)
         else {
             bail!(
-                "{place}: field {} holds the unresolved kustomize variable $({}) (upstream never substituted it); resolve, remove or keep it with a reason under `variables:` of this chart in xtask/components.yaml",
+                "{place}: field {} holds the unresolved kustomize variable $({}) (upstream never substituted it); resolve, remove or keep it with a reason under `variables:` of this chart in catalog/components.yaml",
                 finding.field_path(),
                 finding.name
             );

@@ -89,6 +89,79 @@ fn regeneration_is_idempotent_and_check_names_differences() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Issue 17: every list of components is generated from the catalog, so a catalog
+/// change reaches each of them (and `sync --check` fails until they are regenerated).
+#[test]
+fn every_component_list_is_generated_from_the_catalog() {
+    let source = snapshot();
+    let catalog = xtask::upstream::load_catalog().unwrap();
+    let files = xtask::catalog::generate(&catalog, &source).unwrap();
+    for (rel, text) in &files {
+        let committed = std::fs::read_to_string(root().join(rel)).unwrap_or_default();
+        assert!(
+            committed == *text,
+            "{rel} differs from what the catalog generates"
+        );
+    }
+    let names: Vec<&str> = catalog.charts.iter().map(|c| c.chart.as_str()).collect();
+    let chart: Value = serde_yaml::from_str(&files["charts/kubeflow/Chart.yaml"]).unwrap();
+    let deps: Vec<(&str, &str, &str)> = chart["dependencies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap(),
+                d["alias"].as_str().unwrap(),
+                d["condition"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(deps.len(), names.len());
+    for ((name, alias, condition), want) in deps.iter().zip(&names) {
+        assert_eq!((*name, *alias), (*want, *want));
+        assert_eq!(*condition, format!("{want}.enabled"));
+    }
+    // Each chart's appVersion is the catalog's version.
+    for c in &catalog.charts {
+        let chart: Value = serde_yaml::from_str(
+            &std::fs::read_to_string(chart_dir(&c.chart).join("Chart.yaml")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            chart["appVersion"].as_str(),
+            Some(c.app_version.as_str()),
+            "{}",
+            c.chart
+        );
+    }
+    // A changed catalog changes the generated lists: a new requirement reaches the
+    // umbrella's table and the Argo CD waves.
+    let mut changed = xtask::upstream::load_catalog().unwrap();
+    let katib = changed
+        .charts
+        .iter_mut()
+        .find(|c| c.chart == "katib")
+        .unwrap();
+    katib.requires.push("pipelines".into());
+    let after = xtask::catalog::generate(&changed, &source).unwrap();
+    assert!(after["charts/kubeflow/templates/_components.tpl"]
+        .contains("katib: [cert-manager, kubeflow-namespace, pipelines]"));
+    for name in &names {
+        assert!(files["docs/architecture.md"].contains(&format!("| {name} | {name} |")));
+    }
+    let wave = |f: &xtask::chart::Files| -> u32 {
+        let app: Value =
+            serde_yaml::from_str(&f["argocd/examples/per-component/apps/katib.yaml"]).unwrap();
+        app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(wave(&after) > wave(&files));
+}
+
 #[test]
 fn unknown_chart_is_an_error() {
     let out = xtask(&["sync", "--check", "--only", "no-such-chart"]);
@@ -197,7 +270,7 @@ fn kustomize_checkout_is_rendered_with_kubectl() {
 /// and field, until the chart declares it; a declaration matching nothing fails too.
 #[test]
 fn unresolved_upstream_variables_fail_the_sync_until_declared() {
-    let trainer = "chart: trainer\nappVersion: '2.2.0'\ndescription: t\nscenarios:\n  manager: {kind: variant, dirs: [applications/trainer/upstream/overlays/manager]}\n";
+    let trainer = "name: trainer\nversion: v2.2.0\ndescription: t\ntag: training\ngroups: [training]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {}\nscenarios:\n  manager: {kind: variant, dirs: [applications/trainer/upstream/overlays/manager]}\n";
     let field = "field: [metadata, annotations, cert-manager.io/inject-ca-from]";
     // (variables declaration, Err(message part) or Ok(annotation rendered))
     let cases: &[(String, Result<&str, &str>)] = &[
@@ -246,7 +319,7 @@ fn unresolved_upstream_variables_fail_the_sync_until_declared() {
 fn credential_and_setting_declarations_that_match_nothing_are_errors() {
     // Dex's catalogue entry, with one declaration changed per case: a typo must
     // fail the sync naming it, never generate a chart that silently ignores it.
-    let dex = "chart: dex\nappVersion: '2.45.0'\ndescription: Dex\nscenarios:\n  oauth2-proxy: {kind: integration, dirs: [common/dex/overlays/oauth2-proxy]}\n";
+    let dex = "name: dex\nversion: v2.45.0\ndescription: Dex\ntag: auth\ngroups: [auth]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {}\nscenarios:\n  oauth2-proxy: {kind: integration, dirs: [common/dex/overlays/oauth2-proxy]}\n";
     let cases = [
         (
             "credentials: [{value: hash, secret: dex-pass, key: DEX_USER_PASSWORD, description: d}]",
