@@ -353,16 +353,29 @@ fn kf_post_config_follows_global_values() {
         off.contains("mode: \"off\"") || off.contains("mode: 'off'"),
         "{off}"
     );
-    let profiles = config(&[
+    let with_profile = [
         "--set",
         "global.profiles[0].name=team-a",
         "--set",
         "global.profiles[0].owner=alice@example.com",
-    ]);
-    assert!(
-        profiles.contains("team-a") && profiles.contains("alice@example.com"),
-        "{profiles}"
-    );
+    ];
+    // The profile's namespace is meshed like the platform's.
+    let profiles = config(&with_profile);
+    assert!(profiles.contains("- team-a"), "{profiles}");
+    // The chart renders the Profile itself, sequenced after its CRD, created
+    // once under Helm 3 (re-creating a Profile deletes its namespace).
+    let mut args = vec!["--show-only", "templates/profiles.yaml"];
+    args.extend_from_slice(&with_profile);
+    let profile = template(&args).unwrap();
+    for want in [
+        "kind: Profile",
+        "name: team-a",
+        "name: \"alice@example.com\"",
+        "helm.sh/hook: post-install,post-upgrade,post-rollback",
+        "helm.kubeflow.org/sequenced-by: \"kubeflow\"",
+    ] {
+        assert!(profile.contains(want), "{want} not in:\n{profile}");
+    }
 }
 
 #[test]
