@@ -84,7 +84,7 @@ fn lifecycle(cp: &ControlPlane, helm: &dyn Fn() -> Command, render_args: &[&str]
         rejected.contains("spec.size"),
         "rejection names the field: {rejected}"
     );
-    // The controller-manager acts on what Helm created (pods stay Pending: no nodes).
+    // The controller-manager acts on what Helm created.
     eventually(
         "the Deployment's ReplicaSet",
         Duration::from_secs(30),
