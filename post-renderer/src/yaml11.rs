@@ -128,8 +128,9 @@ fn quote_if_needed(scalar: &str) -> String {
 ///   `0b101`) after removing every `_` (`1_000`); floats
 ///   `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, also after
 ///   removing `_`.
-/// - other YAML 1.1 readers (the spec's types): sexagesimal numbers
-///   (`1:20`, `1:20:30.5`), timestamps (`2001-12-14`,
+/// - other YAML 1.1 readers (the spec's types): its looser floats
+///   `[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?` (`1.21.1`, `.`),
+///   sexagesimal numbers (`1:20`, `1:20:30.5`), timestamps (`2001-12-14`,
 ///   `2001-12-14T21:59:43Z`) and the value key `=`.
 ///
 /// The empty scalar is left out: serde_yaml always quotes an empty string,
@@ -141,7 +142,27 @@ pub fn is_non_string(s: &str) -> bool {
         ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
         ".NaN", ".NAN", "<<", "=",
     ];
-    WORDS.contains(&s) || is_number(s) || is_sexagesimal(s) || is_timestamp(s)
+    WORDS.contains(&s) || is_number(s) || is_spec_float(s) || is_sexagesimal(s) || is_timestamp(s)
+}
+
+/// The YAML 1.1 spec's float: `[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?`.
+fn is_spec_float(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let Some((int, rest)) = body.split_once('.') else {
+        return false;
+    };
+    let int_ok = int.is_empty()
+        || (int.starts_with(|c: char| c.is_ascii_digit())
+            && int.chars().all(|c| c.is_ascii_digit() || c == '_'));
+    let (fraction, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        e.strip_prefix(['+', '-'])
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+    });
+    int_ok && fraction.chars().all(|c| c.is_ascii_digit() || c == '.') && exponent_ok
 }
 
 /// An integer or float as go-yaml v2 reads it (underscores removed first).
@@ -298,6 +319,10 @@ mod tests {
             "2001-1-4",
             "1970-01-01T00:00:00Z",
             "2001-12-14 21:59:43.10 -5",
+            "1.21.1",
+            "1.2.3",
+            ".",
+            "1.5e+3",
         ];
         let strings = [
             "yesno",
@@ -315,15 +340,16 @@ mod tests {
             "0b",
             "0x",
             "nginx:1.25",
-            "1.2.3",
             "1e",
-            ".",
             "_",
             "1:60",
             "12-14",
             "2001-12-14x",
             "0b12",
             "e3",
+            "1.2.3a",
+            "1.2e3x",
+            "47c2487f",
         ];
         for s in non_strings {
             assert!(is_non_string(s), "{s}");
