@@ -4,6 +4,7 @@
 //! construction.
 
 use crate::crd::stripped;
+use crate::merge::merge;
 use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
@@ -146,14 +147,40 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     // Published full CRDs, relative to `crds/<chart>/`.
     let mut crds = Files::new();
     let mut values = ValuesTree::default();
-    // File names: `<kind>-<name>`, plus the namespace when two objects share that.
-    let mut base_count: HashMap<String, usize> = HashMap::new();
+    // An object an overlay moves to another namespace (same group, kind and name,
+    // never two of them in one scenario) is one upstream object: one template.
+    let mut by_name: IndexMap<(&str, &str, &str), Vec<&ResKey>> = IndexMap::new();
     for key in objects.keys() {
+        by_name
+            .entry((&key.group, &key.kind, &key.name))
+            .or_default()
+            .push(key);
+    }
+    let mut templates: Vec<(&ResKey, Vec<&Version>)> = Vec::new();
+    for keys in by_name.values() {
+        let scenario_sets: Vec<BTreeSet<&String>> = keys
+            .iter()
+            .map(|k| objects[*k].iter().flat_map(|v| &v.scenarios).collect())
+            .collect();
+        let disjoint = scenario_sets
+            .iter()
+            .enumerate()
+            .all(|(i, a)| scenario_sets[i + 1..].iter().all(|b| a.is_disjoint(b)));
+        if keys.len() > 1 && disjoint {
+            templates.push((keys[0], keys.iter().flat_map(|k| &objects[*k]).collect()));
+        } else {
+            templates.extend(keys.iter().map(|k| (*k, objects[*k].iter().collect())));
+        }
+    }
+    // File names: `<kind>-<name>`, plus the namespace when two templates share that.
+    let mut base_count: HashMap<String, usize> = HashMap::new();
+    for (key, _) in &templates {
         *base_count
             .entry(format!("{}-{}", slug(&key.kind), slug(&key.name)))
             .or_default() += 1;
     }
-    for (key, versions) in &objects {
+    for (key, versions) in &templates {
+        let key: &ResKey = key;
         let mut base = format!("{}-{}", slug(&key.kind), slug(&key.name));
         if base_count[&base] > 1 {
             base = format!(
@@ -172,14 +199,10 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             crds.extend(published);
             continue;
         }
-        let unconditional = versions.len() == 1 && versions[0].scenarios.len() == all.len();
+        // One template per object: its versions merged, only what differs guarded
+        // (crate::merge); the whole of it guarded when some scenarios lack it.
+        let mut rendered = Vec::new();
         for v in versions {
-            let src = header(&v.dirs.iter().cloned().collect::<Vec<_>>().join(", "));
-            let variant_tag = if versions.len() > 1 {
-                format!("-{}", v.scenarios[0])
-            } else {
-                String::new()
-            };
             let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
             let body = Injector::new(chart, &mut values, &v.scenarios[0])
                 .with_webhook_certs(&webhook_certs)
@@ -188,17 +211,26 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 .with_sequencing(sequenced)
                 .render(&v.doc)
                 .with_context(ctx)?;
-            let text = if unconditional {
-                format!("{{{{- /* {src} */}}}}\n{body}")
-            } else {
-                let guard = variant_guard("if", &v.scenarios);
-                format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
-            };
-            files.insert(
-                format!("templates/{}/{base}{variant_tag}.yaml", part(key)),
-                text,
-            );
+            rendered.push((v.scenarios.clone(), body));
         }
+        let present: Vec<String> = all
+            .iter()
+            .filter(|s| versions.iter().any(|v| v.scenarios.contains(s)))
+            .cloned()
+            .collect();
+        let dirs: BTreeSet<&str> = versions
+            .iter()
+            .flat_map(|v| v.dirs.iter().map(String::as_str))
+            .collect();
+        let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
+        let body = merge(&rendered);
+        let text = if present.len() == all.len() {
+            format!("{{{{- /* {src} */}}}}\n{body}")
+        } else {
+            let guard = variant_guard("if", &present);
+            format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
+        };
+        files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
     }
 
     for (i, v) in spec.variables.iter().enumerate() {
@@ -333,14 +365,14 @@ fn variant_condition(scenarios: &[String]) -> String {
 fn crd_files(
     spec: &ChartSpec,
     key: &ResKey,
-    versions: &[Version],
+    versions: &[&Version],
     values: &mut ValuesTree,
     webhook_certs: &WebhookCerts,
 ) -> Result<(String, Files)> {
     let chart = spec.chart.as_str();
     let default = spec.default_scenario();
     let mut guarded: Vec<(Vec<String>, &Version)> =
-        versions.iter().map(|v| (v.scenarios.clone(), v)).collect();
+        versions.iter().map(|v| (v.scenarios.clone(), *v)).collect();
     if let Some((scenarios, _)) = guarded
         .iter_mut()
         .find(|(s, _)| s.iter().any(|s| s == default))
@@ -358,8 +390,7 @@ fn crd_files(
         .flat_map(|v| v.dirs.iter().map(String::as_str))
         .collect();
     let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
-    let every = guarded.len() == 1 && guarded[0].0.len() == spec.scenarios.len();
-    let mut text = format!("{{{{- /* {src} */}}}}\n{CRDS_INSTALL}\n");
+    let mut rendered = Vec::new();
     let mut published = Files::new();
     let name = slug(&key.name);
     for (i, (scenarios, v)) in guarded.iter().enumerate() {
@@ -368,14 +399,7 @@ fn crd_files(
             .with_webhook_certs(webhook_certs)
             .render(&stripped(&v.doc))
             .with_context(ctx)?;
-        if !every {
-            text.push_str(&variant_guard(
-                if i == 0 { "if" } else { "else if" },
-                scenarios,
-            ));
-            text.push('\n');
-        }
-        text.push_str(&body);
+        rendered.push((scenarios.clone(), body));
         let file = if i == 0 {
             format!("{name}.yaml")
         } else {
@@ -387,11 +411,23 @@ fn crd_files(
             format!("# {vsrc}\n{}", to_yaml(&v.doc).with_context(ctx)?),
         );
     }
-    if !every {
-        text.push_str("{{- end }}\n");
-    }
-    text.push_str("{{- end }}\n");
-    Ok((text, published))
+    // Scenarios with none of its versions get none (only when the default lacks it).
+    let present: Vec<&String> = spec
+        .scenarios
+        .keys()
+        .filter(|s| guarded.iter().any(|(g, _)| g.contains(s)))
+        .collect();
+    let body = merge(&rendered);
+    let body = if present.len() == spec.scenarios.len() {
+        body
+    } else {
+        let present: Vec<String> = present.into_iter().cloned().collect();
+        format!("{}\n{body}{{{{- end }}}}\n", variant_guard("if", &present))
+    };
+    Ok((
+        format!("{{{{- /* {src} */}}}}\n{CRDS_INSTALL}\n{body}{{{{- end }}}}\n"),
+        published,
+    ))
 }
 
 fn chart_yaml(spec: &ChartSpec, hdr: &str) -> String {
@@ -568,8 +604,8 @@ fn readme(
     }
     s.push_str("\n*variant*: a component variant, a values switch of this chart. *integration*: a Kubeflow integration overlay ");
     s.push_str("(Istio routing/authz, namespace moves, cert wiring); kept in-chart as a variant for now, to move to kf-post transforms.\n\n");
-    s.push_str("Objects identical in every scenario are rendered unconditionally; the others have one template per distinct version, ");
-    s.push_str("guarded by `variant`. Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
+    s.push_str("One template per upstream object: what differs between scenarios is guarded by `variant` line by line, an object only some scenarios have is guarded whole ");
+    s.push_str("(an object an overlay moves to another namespace is one object). Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
     s.push_str("PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
     s.push_str("Values are injected only at customisation points: container images, pull policy, `global.imagePullSecrets`, resources, ");
     s.push_str("replicas, nodeSelector/tolerations/affinity, PVC size and storageClass. Defaults equal upstream. Strings containing `{{`/`}}` ");

@@ -12,6 +12,7 @@ use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
 use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
 use anyhow::{bail, Result};
+use kf_post::yaml11::is_non_string;
 use serde_yaml::{Mapping, Value};
 
 /// What replaces a sentinel.
@@ -34,7 +35,9 @@ enum Sub {
     /// a key is never duplicated and upstream labels (selectors) always win.
     LabelEntries(Vec<String>),
     /// A `TOKEN: null` line becomes `labels:` with the chart's extra labels, if any.
-    LabelsMap,
+    /// With sequencing args: also the chart's `sequencingLabels` (an object with no
+    /// upstream labels gets a `labels:` map only when one of them renders entries).
+    LabelsMap(Option<String>),
     /// A `TOKEN: null` line becomes the entries the chart's helper `helper`
     /// renders with `args`, inside the mapping the line is in; with `map`, under a
     /// new `map:` key (left out when the helper renders nothing).
@@ -62,6 +65,8 @@ pub struct Injector<'a> {
     credential_env: &'a [CredentialEnvSpec],
     settings: &'a [SettingSpec],
     subs: Vec<Sub>,
+    /// Sequencing args of an object without upstream labels, for `common_labels`.
+    sequencing_labels: Option<String>,
     /// Render objects of these kinds as sequenced (crate::sequencing).
     sequenced: Option<&'a SequencedKinds>,
     /// The chart's webhook certificates (crate::webhook_certs).
@@ -88,6 +93,7 @@ impl<'a> Injector<'a> {
             sequenced: None,
             webhook_certs: None,
             subs: Vec::new(),
+            sequencing_labels: None,
         }
     }
 
@@ -308,13 +314,16 @@ impl<'a> Injector<'a> {
             let t = self.token(entries("sequencing", Some("annotations")));
             meta.insert(Value::String(t), Value::Null);
         }
-        // Labels: always a mapping, so `common_labels` adds its entries to it.
+        // Labels: entries in upstream's mapping; without one, `common_labels` renders
+        // a mapping only when these or the chart's extra labels have entries.
         let meta = mapping_at(doc, &["metadata"])?;
-        if !has_entries(meta, "labels")? {
-            meta.insert("labels".into(), Value::Mapping(Mapping::new()));
+        if has_entries(meta, "labels")? {
+            let t = self.token(entries("sequencingLabels", None));
+            mapping_at(doc, &["metadata", "labels"])?.insert(Value::String(t), Value::Null);
+        } else {
+            meta.remove("labels");
+            self.sequencing_labels = Some(args.clone());
         }
-        let t = self.token(entries("sequencingLabels", None));
-        mapping_at(doc, &["metadata", "labels"])?.insert(Value::String(t), Value::Null);
         Ok(())
     }
 
@@ -332,7 +341,8 @@ impl<'a> Injector<'a> {
                 labels.insert(Value::String(t), Value::Null);
             }
             _ => {
-                let t = self.token(Sub::LabelsMap);
+                let seq = self.sequencing_labels.take();
+                let t = self.token(Sub::LabelsMap(seq));
                 meta.insert(Value::String(t), Value::Null);
             }
         }
@@ -814,16 +824,25 @@ impl<'a> Injector<'a> {
                         )),
                     }
                 }
-                Sub::LabelsMap => {
+                Sub::LabelsMap(seq) => {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
                     }
                     let pad = " ".repeat(indent);
-                    out.push_str(&format!(
-                        "{{{{- with include \"{}.labels\" (list $ (list)) }}}}\n{pad}labels: {{{{- . | nindent {} }}}}\n{{{{- end }}}}",
-                        self.chart,
-                        indent + 2
-                    ));
+                    let extra = format!("include \"{}.labels\" (list $ (list))", self.chart);
+                    match seq {
+                        None => out.push_str(&format!(
+                            "{{{{- with {extra} }}}}\n{pad}labels: {{{{- . | nindent {} }}}}\n{{{{- end }}}}",
+                            indent + 2
+                        )),
+                        Some(args) => {
+                            let seq = format!("include \"{}.sequencingLabels\" {args}", self.chart);
+                            out.push_str(&format!(
+                                "{{{{- if or ({seq}) ({extra}) }}}}\n{pad}labels:\n{{{{- with {seq} }}}}{{{{- . | nindent {n} }}}}{{{{- end }}}}\n{{{{- with {extra} }}}}{{{{- . | nindent {n} }}}}{{{{- end }}}}\n{{{{- end }}}}",
+                                n = indent + 2
+                            ));
+                        }
+                    }
                 }
             }
             out.push('\n');
@@ -933,34 +952,6 @@ pub fn parse_image(image: &str) -> Mapping {
     m
 }
 
-/// Strings serde_yaml (YAML 1.2) leaves unquoted but that YAML 1.1 parsers — the
-/// go-yaml v2 behind Helm and kubectl — read as another type: `on`/`yes`/`n`
-/// become booleans, `1_000` and `1:20` integers, `2001-12-14` a timestamp.
-pub fn yaml11_ambiguous(s: &str) -> bool {
-    const BOOLS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
-        "OFF",
-    ];
-    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '_');
-    let unsigned = s.trim_start_matches(['-', '+']);
-    BOOLS.contains(&s)
-        || (unsigned.contains('_') && digits(unsigned))
-        || (unsigned.contains(':')
-            && unsigned.split(':').all(|p| {
-                digits(p)
-                    || p.split_once('.')
-                        .is_some_and(|(a, b)| digits(a) && (b.is_empty() || digits(b)))
-            }))
-        || (unsigned.starts_with("0b")
-            && unsigned.len() > 2
-            && unsigned[2..]
-                .chars()
-                .all(|c| c == '0' || c == '1' || c == '_'))
-        || (s.len() >= 8
-            && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-            && s.as_bytes()[4] == b'-')
-}
-
 fn token(s: &str, table: &mut Vec<String>) -> Value {
     table.push(s.to_string());
     Value::String(format!("__KFQ_{}__", table.len() - 1))
@@ -968,12 +959,12 @@ fn token(s: &str, table: &mut Vec<String>) -> Value {
 
 fn protect(v: &Value, table: &mut Vec<String>) -> Value {
     match v {
-        Value::String(s) if yaml11_ambiguous(s) => token(s, table),
+        Value::String(s) if is_non_string(s) => token(s, table),
         Value::Mapping(m) => {
             let mut out = Mapping::new();
             for (k, v) in m {
                 let k = match k {
-                    Value::String(s) if yaml11_ambiguous(s) => token(s, table),
+                    Value::String(s) if is_non_string(s) => token(s, table),
                     other => other.clone(),
                 };
                 out.insert(k, protect(v, table));
@@ -1071,27 +1062,9 @@ mod tests {
     }
 
     #[test]
-    fn yaml11_ambiguous_strings_are_quoted() {
-        let cases = [
-            ("on", true),
-            ("No", true),
-            ("y", true),
-            ("1_000", true),
-            ("1:20", true),
-            ("1:20:30.5", true),
-            ("0b101", true),
-            ("1970-01-01T00:00:00Z", true),
-            ("2001-12-14", true),
-            ("online", false),
-            ("a:b", false),
-            ("10:", false),
-            ("2001-x", false),
-            ("0b", false),
-            ("nginx:1.25", false),
-        ];
-        for (s, want) in cases {
-            assert_eq!(yaml11_ambiguous(s), want, "{s}");
-        }
+    fn yaml11_non_strings_are_quoted() {
+        // The rule set is kf_post::yaml11's (tested there); here: it is applied to
+        // keys and values, and the text reads back as the same strings.
         let doc: Value =
             serde_yaml::from_str("{a: 'on', 'yes': [n, 'x'], t: '2001-12-14', k: plain}").unwrap();
         let text = to_yaml(&doc).unwrap();
