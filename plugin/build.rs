@@ -72,7 +72,8 @@ fn variants(path: &Path) -> String {
     struct Variants {
         charts: Vec<ChartRow>,
         meshed: Vec<MeshedRow>,
-        auth_mode_variants: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+        auth_mode_variants:
+            std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     }
     #[derive(serde::Deserialize)]
     struct ChartRow {
@@ -85,8 +86,8 @@ fn variants(path: &Path) -> String {
         meshed: Vec<String>,
         standalone: String,
     }
-    let v: Variants = serde_json::from_str(&read(path))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: Variants =
+        serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut charts = v.charts;
     charts.sort_by(|a, b| a.chart.cmp(&b.chart));
     let mut code = String::from(

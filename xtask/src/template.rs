@@ -10,9 +10,9 @@
 use crate::sequencing::SequencedKinds;
 use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
+use kf_post::yaml11::is_non_string;
 use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
 use anyhow::{bail, Result};
-use kf_post::yaml11::is_non_string;
 use serde_yaml::{Mapping, Value};
 
 /// What replaces a sentinel.
@@ -35,9 +35,7 @@ enum Sub {
     /// a key is never duplicated and upstream labels (selectors) always win.
     LabelEntries(Vec<String>),
     /// A `TOKEN: null` line becomes `labels:` with the chart's extra labels, if any.
-    /// With sequencing args: also the chart's `sequencingLabels` (an object with no
-    /// upstream labels gets a `labels:` map only when one of them renders entries).
-    LabelsMap(Option<String>),
+    LabelsMap { sequencing: Option<String> },
     /// A `TOKEN: null` line becomes the entries the chart's helper `helper`
     /// renders with `args`, inside the mapping the line is in; with `map`, under a
     /// new `map:` key (left out when the helper renders nothing).
@@ -65,10 +63,11 @@ pub struct Injector<'a> {
     credential_env: &'a [CredentialEnvSpec],
     settings: &'a [SettingSpec],
     subs: Vec<Sub>,
-    /// Sequencing args of an object without upstream labels, for `common_labels`.
-    sequencing_labels: Option<String>,
     /// Render objects of these kinds as sequenced (crate::sequencing).
     sequenced: Option<&'a SequencedKinds>,
+    /// The sequencing labels' helper arguments for an object without labels,
+    /// rendered by `common_labels`' mapping.
+    sequencing_labels: Option<String>,
     /// The chart's webhook certificates (crate::webhook_certs).
     webhook_certs: Option<&'a WebhookCerts>,
 }
@@ -91,9 +90,9 @@ impl<'a> Injector<'a> {
             credential_env: &[],
             settings: &[],
             sequenced: None,
+            sequencing_labels: None,
             webhook_certs: None,
             subs: Vec::new(),
-            sequencing_labels: None,
         }
     }
 
@@ -314,15 +313,14 @@ impl<'a> Injector<'a> {
             let t = self.token(entries("sequencing", Some("annotations")));
             meta.insert(Value::String(t), Value::Null);
         }
-        // Labels: entries in upstream's mapping; without one, `common_labels` renders
-        // a mapping only when these or the chart's extra labels have entries.
+        // Labels: entries in upstream's mapping, or, with none, part of the
+        // mapping `common_labels` renders when there is anything to put in it.
         let meta = mapping_at(doc, &["metadata"])?;
         if has_entries(meta, "labels")? {
             let t = self.token(entries("sequencingLabels", None));
             mapping_at(doc, &["metadata", "labels"])?.insert(Value::String(t), Value::Null);
         } else {
-            meta.remove("labels");
-            self.sequencing_labels = Some(args.clone());
+            self.sequencing_labels = Some(args);
         }
         Ok(())
     }
@@ -341,8 +339,8 @@ impl<'a> Injector<'a> {
                 labels.insert(Value::String(t), Value::Null);
             }
             _ => {
-                let seq = self.sequencing_labels.take();
-                let t = self.token(Sub::LabelsMap(seq));
+                let sequencing = self.sequencing_labels.take();
+                let t = self.token(Sub::LabelsMap { sequencing });
                 meta.insert(Value::String(t), Value::Null);
             }
         }
@@ -824,25 +822,22 @@ impl<'a> Injector<'a> {
                         )),
                     }
                 }
-                Sub::LabelsMap(seq) => {
+                Sub::LabelsMap { sequencing } => {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
                     }
                     let pad = " ".repeat(indent);
-                    let extra = format!("include \"{}.labels\" (list $ (list))", self.chart);
-                    match seq {
-                        None => out.push_str(&format!(
-                            "{{{{- with {extra} }}}}\n{pad}labels: {{{{- . | nindent {} }}}}\n{{{{- end }}}}",
-                            indent + 2
-                        )),
-                        Some(args) => {
-                            let seq = format!("include \"{}.sequencingLabels\" {args}", self.chart);
-                            out.push_str(&format!(
-                                "{{{{- if or ({seq}) ({extra}) }}}}\n{pad}labels:\n{{{{- with {seq} }}}}{{{{- . | nindent {n} }}}}{{{{- end }}}}\n{{{{- with {extra} }}}}{{{{- . | nindent {n} }}}}{{{{- end }}}}\n{{{{- end }}}}",
-                                n = indent + 2
-                            ));
-                        }
-                    }
+                    let chart = self.chart;
+                    let labels = match sequencing {
+                        None => format!("include \"{chart}.labels\" (list $ (list))"),
+                        Some(args) => format!(
+                            "(list (include \"{chart}.labels\" (list $ (list))) (include \"{chart}.sequencingLabels\" {args}) | compact | join \"\\n\")"
+                        ),
+                    };
+                    out.push_str(&format!(
+                        "{{{{- with {labels} }}}}\n{pad}labels: {{{{- . | nindent {} }}}}\n{{{{- end }}}}",
+                        indent + 2
+                    ));
                 }
             }
             out.push('\n');
