@@ -90,13 +90,7 @@ fn preset_installs(name: &str, which: Helm, extra: &[&str]) {
             .arg("-f")
             .arg(&file)
             .args(extra)
-            .args([
-                "--post-renderer",
-                POST_RENDERER,
-                "--wait",
-                "--timeout",
-                "15m",
-            ]),
+            .args(KF_POST_WAIT),
     );
     let secs = start.elapsed().as_secs_f64();
     let label = format!("{name} ({which:?})");

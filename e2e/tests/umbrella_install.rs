@@ -23,13 +23,7 @@ fn install(cluster: &Cluster, args: &[&str]) {
             .args(["install", "kubeflow"])
             .arg(umbrella_chart())
             .args(args)
-            .args([
-                "--post-renderer",
-                POST_RENDERER,
-                "--wait",
-                "--timeout",
-                "15m",
-            ]),
+            .args(KF_POST_WAIT),
     );
 }
 
@@ -279,13 +273,7 @@ fn upgrade_rollback_uninstall_lifecycle() {
             .args(["upgrade", "kubeflow"])
             .arg(umbrella_chart())
             .args(["--reuse-values", "--set", "katib.enabled=true"])
-            .args([
-                "--post-renderer",
-                POST_RENDERER,
-                "--wait",
-                "--timeout",
-                "15m",
-            ]),
+            .args(KF_POST_WAIT),
     );
     let rev2 = e2e::run_ok(cluster.helm().args(["get", "manifest", "kubeflow"]));
     let rev2_objects = manifest_objects(&rev2);
@@ -357,13 +345,7 @@ fn upgrade_rollback_uninstall_lifecycle() {
                 "--set",
                 "istio.variant=ambient-oauth2-proxy",
             ])
-            .args([
-                "--post-renderer",
-                POST_RENDERER,
-                "--wait",
-                "--timeout",
-                "15m",
-            ]),
+            .args(KF_POST_WAIT),
     );
     let labels = e2e::run_ok(cluster.kubectl().args([
         "get",

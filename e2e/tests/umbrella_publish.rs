@@ -131,13 +131,7 @@ fn charts_publish_to_oci_and_a_classic_repo_and_install_from_oci() {
             .helm()
             .args(["install", "kubeflow", &chart])
             .args(values)
-            .args([
-                "--post-renderer",
-                POST_RENDERER,
-                "--wait",
-                "--timeout",
-                "15m",
-            ]),
+            .args(KF_POST_WAIT),
     );
     let status = e2e::run_ok(cluster.helm().args(["status", "kubeflow", "-o", "json"]));
     assert!(status.contains("\"status\":\"deployed\""), "{status}");

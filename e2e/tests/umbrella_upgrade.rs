@@ -64,13 +64,7 @@ fn helm_upgrade_changes_the_cluster_crd_and_rollback_restores_it() {
                 .args([verb, "kubeflow"])
                 .arg(chart)
                 .args(values)
-                .args([
-                    "--post-renderer",
-                    POST_RENDERER,
-                    "--wait",
-                    "--timeout",
-                    "15m",
-                ]),
+                .args(KF_POST_WAIT),
         )
     };
 

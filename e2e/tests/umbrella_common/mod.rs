@@ -262,6 +262,16 @@ pub struct Cluster {
 /// (post-renderer/helm-plugin) running the kf-post built from this tree.
 pub const POST_RENDERER: &str = "kf-post";
 
+/// What every install, upgrade and rollback of the umbrella tests passes, as
+/// a user would: the kf-post post-renderer and `--wait`.
+pub const KF_POST_WAIT: &[&str] = &[
+    "--post-renderer",
+    POST_RENDERER,
+    "--wait",
+    "--timeout",
+    "15m",
+];
+
 impl Cluster {
     pub fn start() -> Cluster {
         let cluster = Cluster {
