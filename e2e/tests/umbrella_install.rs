@@ -413,7 +413,10 @@ fn upgrade_rollback_uninstall_lifecycle() {
     e2e::run_ok(
         cluster
             .helm()
-            .args(["uninstall", "kubeflow", "--wait", "--timeout", "15m"]),
+            // No --wait: the aggregated ClusterRoles that Kubernetes re-creates
+            // right after Helm deletes them would hold it to its timeout
+            // (docs/upgrades.md#reinstalling-after-helm-uninstall).
+            .args(["uninstall", "kubeflow", "--timeout", "15m"]),
     );
     assert!(
         cluster.names("deployments").is_empty(),

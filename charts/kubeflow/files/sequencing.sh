@@ -86,8 +86,10 @@ delete_sequenced() {
       | select((.metadata.annotations // {})["helm.sh/resource-policy"] != "keep")
       | (.apiVersion | split("/")) as $gv
       | [("\(.kind).\(if ($gv | length) == 2 then $gv[0] else "" end)" | rtrimstr(".")),
-         .metadata.namespace // "", .metadata.name] | @tsv' |
-    while IFS=$'\t' read -r kind namespace name; do
+         .metadata.namespace // "", .metadata.name] | join("\u001f")' |
+    # A non-whitespace separator: read would merge the tabs around the empty
+    # namespace of a cluster-scoped object.
+    while IFS=$'\x1f' read -r kind namespace name; do
       kubectl delete "$kind" "$name" ${namespace:+--namespace "$namespace"} --ignore-not-found --wait=false
       echo "sequencing: deleted $kind ${namespace:+$namespace/}$name ($why)"
     done
