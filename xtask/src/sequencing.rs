@@ -16,10 +16,11 @@
 //! Sequencing is in the templates, not in kf-post, because Helm 3 splits hooks
 //! from the manifest before it runs a post-renderer.
 
-use crate::upstream::{parse_stream, Catalog, Source};
+use crate::upstream::{parse_stream, repo_root, Catalog, Source};
 use anyhow::{Context, Result};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 /// Kinds whose objects are sequenced: those a CRD of the catalog serves.
 #[derive(Debug, Default, Clone)]
@@ -35,10 +36,26 @@ pub struct SequencedKinds {
 const NOT_RECREATABLE: &[(&str, &str)] = &[("kubeflow.org", "Profile")];
 
 impl SequencedKinds {
-    /// Every CRD in every scenario of every chart of the catalog.
-    pub fn of_catalog(catalog: &Catalog, source: &Source) -> Result<Self> {
+    /// Every CRD in every scenario of every chart of the catalog. With `only`
+    /// (a sync of some charts, maybe from a checkout holding just their
+    /// directories), the other charts' CRDs are read from the published full
+    /// CRDs of their last sync (`crds/<chart>/`).
+    pub fn of_catalog(catalog: &Catalog, source: &Source, only: &[String]) -> Result<Self> {
         let mut seq = SequencedKinds::default();
         for spec in &catalog.charts {
+            if !only.is_empty() && !only.contains(&spec.chart) {
+                let dir = repo_root().join("crds").join(&spec.chart);
+                for file in yaml_files(&dir)? {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    for doc in &parse_stream(&text)
+                        .with_context(|| format!("parsing {}", file.display()))?
+                    {
+                        seq.add_crd(doc, &spec.chart);
+                    }
+                }
+                continue;
+            }
             for (name, scenario) in &spec.scenarios {
                 for dir in &scenario.dirs {
                     let text = source.render(dir)?;
@@ -122,6 +139,24 @@ impl SequencedKinds {
         s.push_str("{{- end }}\n");
         s
     }
+}
+
+/// The `.yaml` files under `dir` (none when it does not exist), sorted.
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(yaml_files(&path)?);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn group_kind(doc: &Value) -> (String, String) {

@@ -31,7 +31,7 @@ pub fn umbrella_files(sequenced: &SequencedKinds, hdr: &str) -> Files {
 /// and the umbrella's generated files (none with `only`).
 pub fn generate_all(source: &Source, only: &[String]) -> Result<(Vec<(String, Files)>, Files)> {
     let mut catalog = load_catalog()?;
-    let sequenced = SequencedKinds::of_catalog(&catalog, source)?;
+    let sequenced = SequencedKinds::of_catalog(&catalog, source, only)?;
     // The lists generated from the catalog (xtask/src/catalog.rs) need all of it.
     let umbrella = if only.is_empty() {
         let mut files = umbrella_files(
