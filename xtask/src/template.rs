@@ -10,9 +10,9 @@
 use crate::sequencing::SequencedKinds;
 use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
-use kf_post::yaml11::is_non_string;
 use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
 use anyhow::{bail, Result};
+use kf_post::yaml11::is_non_string;
 use serde_yaml::{Mapping, Value};
 
 /// What replaces a sentinel.
