@@ -285,10 +285,35 @@ spec:
       jqPathExpressions: [".spec.conversion.webhook.clientConfig.caBundle"]
 "#;
 
+/// The size of the `kubectl.kubernetes.io/last-applied-configuration`
+/// annotation's limit (all annotations of an object: 256 KiB).
+const LAST_APPLIED_LIMIT: usize = 262_144;
+
+/// The JSON size of the chart's largest CRD as the chart renders it (schema
+/// descriptions stripped), over every scenario.
+fn largest_crd(c: &ChartSpec, source: &Source) -> Result<usize> {
+    let mut largest = 0;
+    for scenario in c.scenarios.values() {
+        for doc in source.scenario_docs(&scenario.dirs)? {
+            if doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
+                largest = largest.max(serde_json::to_vec(&crate::crd::stripped(&doc))?.len());
+            }
+        }
+    }
+    Ok(largest)
+}
+
 /// One Argo CD Application per component (app-per-component layout): the umbrella
 /// with only this component on, in a sync wave after everything it needs.
-fn application(c: &ChartSpec, wave: usize, hdr: &str) -> Result<String> {
+fn application(c: &ChartSpec, wave: usize, hdr: &str, source: &Source) -> Result<String> {
     let mut app: Value = serde_yaml::from_str(APPLICATION)?;
+    if largest_crd(c, source)? > LAST_APPLIED_LIMIT {
+        // Client-side apply stores the object in an annotation limited to 256 KiB.
+        let options = app["spec"]["syncPolicy"]["syncOptions"]
+            .as_sequence_mut()
+            .expect("APPLICATION has syncOptions");
+        options.insert(0, Value::String("ServerSideApply=true".into()));
+    }
     app["metadata"]["name"] = Value::String(format!("kubeflow-{}", c.chart));
     let mut ann = Mapping::new();
     ann.insert(
@@ -359,7 +384,7 @@ pub fn generate(catalog: &Catalog, source: &Source) -> Result<Files> {
     for c in &catalog.charts {
         files.insert(
             format!("argocd/examples/per-component/apps/{}.yaml", c.chart),
-            application(c, waves[&c.chart], &hdr)?,
+            application(c, waves[&c.chart], &hdr, source)?,
         );
     }
     files.insert(
