@@ -67,6 +67,8 @@ impl Guide<'_> {
             "e2e/fixtures/charts/tracking-server",
             "post-renderer/helm-plugin",
             "argocd/cmp",
+            // The CMP's defaults, installed next to it.
+            "argocd/umbrella-values.yaml",
         ] {
             let to = ws.0.join(item);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
