@@ -372,7 +372,8 @@ fn reference_render(source: &Source, req: &AppRequest, exp: &Expected) -> Vec<u8
         KUBE_API_VERSIONS.into(),
         // What the CMP gives every chart first (sync waves, cert-manager certificates).
         "-f".into(),
-        repo_root().join("argocd/umbrella-values.yaml")
+        repo_root()
+            .join("argocd/umbrella-values.yaml")
             .display()
             .to_string(),
     ];

@@ -301,11 +301,13 @@ fn upgrade_rollback_uninstall_lifecycle() {
         "suggestions.kubeflow.org",
         "trials.kubeflow.org",
     ] {
+        // `names` gives namespace/name; a CRD has no namespace.
+        let crd = format!("/{crd}");
         assert!(
-            crds.contains(crd),
+            crds.contains(&crd),
             "upgrade did not install Katib's CRD {crd}: {crds:?}"
         );
-        assert!(!crds_before.contains(crd), "{crd} was there before Katib");
+        assert!(!crds_before.contains(&crd), "{crd} was there before Katib");
     }
     let deployments = cluster.names("deployments");
     assert!(
