@@ -573,7 +573,7 @@ fn oidc_mode_points_oauth2_proxy_and_the_gateway_at_the_external_provider() {
         .unwrap();
     assert!(
         ra.text
-            .contains("issuer: https://idp.example.com/realms/kf"),
+            .contains("issuer: \"https://idp.example.com/realms/kf\""),
         "{}",
         ra.text
     );
