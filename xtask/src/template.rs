@@ -455,7 +455,11 @@ impl<'a> Injector<'a> {
             // A setting that is the whole field renders as a quoted string: a
             // plain `false` or `1` would turn a string field (ConfigMap data)
             // into a bool or number the API server refuses.
-            let quote = if *text == spec.literal { " | quote" } else { "" };
+            let quote = if *text == spec.literal {
+                " | quote"
+            } else {
+                ""
+            };
             let expr = if spec.global.is_empty() {
                 format!("{{{{ {local}{quote} }}}}")
             } else {
