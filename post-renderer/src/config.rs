@@ -344,6 +344,10 @@ mod tests {
                 "auth.apps[m].prefix: \"mlflow\" is not a URI path",
             ),
             ("{auth: {mode: oidc}}", "auth.issuer: required"),
+            (
+                "{gateway: {tls: {enabled: true}}}",
+                "gateway.tls.secretName: required",
+            ),
             ("{namespace: {default: Team}}", "namespace.default"),
             (
                 "{profiles: {profiles: [{name: Team, owner: a}]}}",
