@@ -756,6 +756,15 @@ fn gateway_hosts_and_tls_follow_global_values() {
     )
     .unwrap();
     assert_eq!(cert["spec"], want);
+    // Applied when the Gateway is: after the release's CRDs and webhooks.
+    assert_eq!(
+        cert["metadata"]["annotations"]["helm.sh/hook"],
+        "post-install,post-upgrade,post-rollback"
+    );
+    assert_eq!(
+        cert["metadata"]["labels"]["helm.kubeflow.org/sequenced-by"],
+        "kubeflow"
+    );
     assert_eq!(force_https(&values), "true");
     // The ingress gateway Service exposes the HTTPS port the server listens on.
     let svc = object(&values, "Service", "istio-system", "istio-ingressgateway").unwrap();

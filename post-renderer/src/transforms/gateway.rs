@@ -21,7 +21,7 @@
 //! post-renderer/schema/postrenderconfig.schema.json.
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 use crate::builders::{self, map, strings};
 use crate::document::Document;
@@ -243,7 +243,8 @@ impl Filter for Config {
             return Err(Error::Config(format!(
                 "gateway: the Istio Gateway {ns}/{name} is not in the stream; gateway.hosts and \
                  gateway.tls configure the Gateway the same release renders (for Kubeflow's, \
-                 the kubeflow-istio-resources chart)"
+                 the kubeflow-istio-resources chart). Helm 3 hands post-renderers no hooks, and \
+                 charts that sequence custom resources make the Gateway one: use Helm 4"
             )));
         };
         let hosts = self.rewrite_servers(&mut docs[at])?;
@@ -418,12 +419,13 @@ impl Config {
                 ]),
             ),
         ]);
-        let certificate = builders::object(
-            "cert-manager.io/v1",
-            "Certificate",
-            builders::metadata(&secret, Some(ns), None),
-            Some(spec),
-        );
+        let (annotations, labels) = sequencing_of(&docs[gateway]);
+        let mut metadata = builders::metadata(&secret, Some(ns), Some(&labels));
+        if !annotations.is_empty() {
+            metadata.insert("annotations".into(), Value::Mapping(annotations));
+        }
+        let certificate =
+            builders::object("cert-manager.io/v1", "Certificate", metadata, Some(spec));
         docs.push(Document::generated(
             certificate,
             NAME,
@@ -436,6 +438,34 @@ impl Config {
         ));
         Ok(())
     }
+}
+
+/// The Gateway's ordering metadata, for the Certificate: both are custom
+/// resources whose CRDs (and, for the Certificate, cert-manager's webhook)
+/// may come with the same release, which charts order with Helm hooks or
+/// Argo CD sync waves (docs/upgrades.md#sequencing); the Certificate is
+/// applied, and pruned, together with the Gateway.
+fn sequencing_of(gateway: &Document) -> (Mapping, Mapping) {
+    let meta = |key: &str, keep: fn(&str) -> bool| -> Mapping {
+        gateway
+            .value()
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.as_str().is_some_and(keep))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    (
+        meta("annotations", |k| {
+            k.starts_with("helm.sh/hook")
+                || k == "argocd.argoproj.io/sync-wave"
+                || k == "argocd.argoproj.io/sync-options"
+        }),
+        meta("labels", |k| k.starts_with("helm.kubeflow.org/")),
+    )
 }
 
 #[cfg(test)]
@@ -553,6 +583,31 @@ spec:
             let https = &out[0].value()["spec"]["servers"][1];
             assert_eq!(https["tls"]["credentialName"], name, "{cfg}");
         }
+        // Applied when the Gateway is (Helm hook or Argo CD wave), nothing else copied.
+        let sequenced = GATEWAY.replace(
+            "  namespace: kubeflow\n",
+            "  namespace: kubeflow\n  annotations: {helm.sh/hook: post-install, helm.sh/hook-weight: '0', \
+             argocd.argoproj.io/sync-wave: '1', team: ml}\n  labels: {helm.kubeflow.org/revision: '2', app: gw}\n",
+        );
+        let out = run(
+            "{hosts: [kf.example.com], tls: {enabled: true, certManager: {issuerName: le}}}",
+            &sequenced,
+        )
+        .unwrap();
+        let meta: Value = serde_yaml::from_str(
+            "{labels: {helm.kubeflow.org/revision: '2'}, name: kubeflow-gateway-tls, namespace: istio-system,
+              annotations: {helm.sh/hook: post-install, helm.sh/hook-weight: '0', argocd.argoproj.io/sync-wave: '1'}}",
+        )
+        .unwrap();
+        assert_eq!(out[1].value()["metadata"], meta);
+        assert!(run(
+            "{hosts: [kf.example.com], tls: {enabled: true, certManager: {issuerName: le}}}",
+            GATEWAY
+        )
+        .unwrap()[1]
+            .value()["metadata"]
+            .get("annotations")
+            .is_none());
         // An existing Secret: no Certificate.
         let out = run(
             "{hosts: [kf.example.com], tls: {enabled: true, secretName: kf-tls}}",
