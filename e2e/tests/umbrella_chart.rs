@@ -573,7 +573,7 @@ fn oidc_mode_points_oauth2_proxy_and_the_gateway_at_the_external_provider() {
         .unwrap();
     assert!(
         ra.text
-            .contains("issuer: https://idp.example.com/realms/kf"),
+            .contains("issuer: \"https://idp.example.com/realms/kf\""),
         "{}",
         ra.text
     );
@@ -638,4 +638,257 @@ fn the_keps_install_command_renders_as_written() {
     }
     // The custom resources are sequenced (Helm hooks), never plain objects.
     assert!(out.contains("helm.sh/hook: post-install,post-upgrade,post-rollback"));
+}
+
+/// `helm template` of the umbrella run through kf-post (the engine the
+/// post-renderer plugin runs, in-process): what `helm install --post-renderer
+/// kf-post` would apply. Returns (Helm's stream, kf-post's stream).
+fn post_rendered(args: &[&str]) -> (String, String) {
+    let helm = template(args).unwrap_or_else(|e| panic!("helm template {args:?}: {e}"));
+    let out = kf_post::post_render(helm.as_bytes(), &kf_post::Options::default())
+        .unwrap_or_else(|e| panic!("kf-post {args:?}: {e}"));
+    (helm, String::from_utf8(out.stream).unwrap())
+}
+
+fn object<'a>(
+    docs: &'a [serde_yaml::Value],
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<&'a serde_yaml::Value> {
+    docs.iter().find(|d| {
+        d["kind"] == kind
+            && d["metadata"]["namespace"] == namespace
+            && d["metadata"]["name"] == name
+    })
+}
+
+/// oauth2-proxy's `cookie_secure` (env OAUTH2_PROXY_COOKIE_SECURE from this key).
+fn force_https(docs: &[serde_yaml::Value]) -> &str {
+    object(
+        docs,
+        "ConfigMap",
+        "oauth2-proxy",
+        "oauth2-proxy-parameters-74659b6648",
+    )
+    .expect("oauth2-proxy parameters")["data"]["FORCE_HTTPS"]
+        .as_str()
+        .expect("FORCE_HTTPS is a string")
+}
+
+const GATEWAY_TLS: &[&str] = &[
+    "--set",
+    "global.gateway.hosts={kubeflow.example.com,ml.example.com}",
+    "--set",
+    "global.gateway.tls.enabled=true",
+    "--set",
+    "global.gateway.tls.certManager.issuerName=letsencrypt-prod",
+];
+
+#[test]
+fn gateway_hosts_and_tls_follow_global_values() {
+    let np = preset("notebooks-trainer");
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["-f".to_string(), np.to_str().unwrap().to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let run = |extra: &[&str]| {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        post_rendered(&args)
+    };
+
+    // Defaults: the Gateway kf-post writes is byte for byte the one Helm
+    // rendered (upstream's: HTTP on 80 for `*`), no Certificate, upstream's
+    // cookie_secure, and the kf-post config has no gateway section.
+    let (helm, out) = run(&[]);
+    let gateway_text = |stream: &str| {
+        docs(stream)
+            .into_iter()
+            .find(|d| d.kind == "Gateway" && d.name == "kubeflow-gateway")
+            .expect("kubeflow-gateway rendered")
+            .text
+    };
+    assert_eq!(gateway_text(&out), gateway_text(&helm));
+    let values = kf_post::stream::read_values(out.as_bytes()).unwrap();
+    let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+    let upstream: serde_yaml::Value =
+        serde_yaml::from_str("[{hosts: ['*'], port: {name: http, number: 80, protocol: HTTP}}]")
+            .unwrap();
+    assert_eq!(gateway["spec"]["servers"], upstream);
+    assert!(!values
+        .iter()
+        .any(|d| d["kind"] == "Certificate" && d["metadata"]["namespace"] == "istio-system"));
+    assert_eq!(force_https(&values), "false");
+    let config = template(&[
+        "--show-only",
+        "templates/kf-post-config.yaml",
+        "-f",
+        np.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(!config.contains("gateway:"), "{config}");
+
+    // Hosts + cert-manager: HTTPS on 443 from the Certificate's Secret in
+    // istio-system, HTTP redirects, the session cookie is secure.
+    let (_, out) = run(GATEWAY_TLS);
+    let values = kf_post::stream::read_values(out.as_bytes()).unwrap();
+    let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+    let want: serde_yaml::Value = serde_yaml::from_str(
+        "[{hosts: [kubeflow.example.com, ml.example.com], port: {name: http, number: 80, protocol: HTTP}, tls: {httpsRedirect: true}},
+          {hosts: [kubeflow.example.com, ml.example.com], port: {name: https, number: 443, protocol: HTTPS},
+           tls: {mode: SIMPLE, credentialName: kubeflow-gateway-tls}}]",
+    )
+    .unwrap();
+    assert_eq!(gateway["spec"]["servers"], want);
+    let cert = object(
+        &values,
+        "Certificate",
+        "istio-system",
+        "kubeflow-gateway-tls",
+    )
+    .expect("a Certificate for the gateway in istio-system");
+    assert_eq!(cert["apiVersion"], "cert-manager.io/v1");
+    let want: serde_yaml::Value = serde_yaml::from_str(
+        "{secretName: kubeflow-gateway-tls, dnsNames: [kubeflow.example.com, ml.example.com],
+          issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: letsencrypt-prod}}",
+    )
+    .unwrap();
+    assert_eq!(cert["spec"], want);
+    // Applied when the Gateway is: after the release's CRDs and webhooks.
+    assert_eq!(
+        cert["metadata"]["annotations"]["helm.sh/hook"],
+        "post-install,post-upgrade,post-rollback"
+    );
+    assert_eq!(
+        cert["metadata"]["labels"]["helm.kubeflow.org/sequenced-by"],
+        "kubeflow"
+    );
+    assert_eq!(force_https(&values), "true");
+    // The ingress gateway Service exposes the HTTPS port the server listens on.
+    let svc = object(&values, "Service", "istio-system", "istio-ingressgateway").unwrap();
+    assert!(
+        svc["spec"]["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| p["port"] == 443 && p["targetPort"] == 8443),
+        "{svc:?}"
+    );
+    let notes_tls = notes(
+        &with(GATEWAY_TLS)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    for want in [
+        "https://kubeflow.example.com/",
+        "https://ml.example.com/",
+        "svc/istio-ingressgateway 8443:443",
+        "--set istio.ingressGateway.service.type=LoadBalancer",
+        "answers with a redirect to HTTPS",
+    ] {
+        assert!(notes_tls.contains(want), "{want} not in:\n{notes_tls}");
+    }
+    assert!(!notes_tls.contains("8080:80"), "{notes_tls}");
+
+    // An existing Secret, an Issuer, no redirect: HTTP stays as upstream has it.
+    let (_, out) = run(&[
+        "--set",
+        "global.gateway.tls.enabled=true",
+        "--set",
+        "global.gateway.tls.secretName=my-cert",
+        "--set",
+        "global.gateway.httpsRedirect=false",
+    ]);
+    let values = kf_post::stream::read_values(out.as_bytes()).unwrap();
+    let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+    let servers = gateway["spec"]["servers"].as_sequence().unwrap();
+    assert_eq!(servers[0], upstream[0]);
+    assert_eq!(servers[1]["tls"]["credentialName"], "my-cert");
+    assert_eq!(servers[1]["hosts"], upstream[0]["hosts"]);
+    assert!(!values
+        .iter()
+        .any(|d| d["kind"] == "Certificate" && d["metadata"]["namespace"] == "istio-system"));
+    assert_eq!(force_https(&values), "true");
+
+    // NOTES: values, never `kubectl patch`.
+    let notes_default = notes(&["-f", np.to_str().unwrap()]);
+    for want in [
+        "kubectl port-forward -n istio-system svc/istio-ingressgateway 8080:80",
+        "--set istio.ingressGateway.service.type=LoadBalancer",
+        "global.gateway.tls",
+    ] {
+        assert!(
+            notes_default.contains(want),
+            "{want} not in:\n{notes_default}"
+        );
+    }
+    for n in [&notes_default, &notes_tls] {
+        assert!(!n.contains("kubectl patch"), "{n}");
+    }
+}
+
+#[test]
+fn inconsistent_gateway_values_fail_naming_the_value() {
+    let np = preset("notebooks-trainer");
+    let edge = preset("kserve-edge");
+    // (values, message part)
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--set", "global.gateway.tls.enabled=true"],
+            "set global.gateway.tls.secretName",
+        ),
+        (
+            &[
+                "--set",
+                "global.gateway.tls.enabled=true",
+                "--set",
+                "global.gateway.tls.certManager.issuerName=le",
+            ],
+            "global.gateway.tls.certManager needs the host names to certify: set global.gateway.hosts",
+        ),
+        (
+            &["--set", "global.gateway.tls.secretName=x"],
+            "but global.gateway.tls.enabled=false",
+        ),
+        (
+            &["--set", "global.gateway.httpsRedirect=true"],
+            "global.gateway.httpsRedirect=true redirects to HTTPS, which needs global.gateway.tls.enabled=true",
+        ),
+        (
+            &["--set", "global.gateway.hosts={Kubeflow.Example.com}"],
+            "global/gateway/hosts/0",
+        ),
+        (
+            &[
+                "--set",
+                "global.gateway.tls.enabled=true",
+                "--set",
+                "global.gateway.tls.secretName=x",
+                "--set",
+                "global.gateway.tls.certManager.issuerKind=Cluster",
+            ],
+            "issuerKind",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["-f", np.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let err = template(&args).expect_err(&format!("{extra:?}"));
+        assert!(err.contains(want), "{extra:?}:\n{err}");
+    }
+    // No Gateway in the release (no Istio): nothing to configure.
+    let err = template(&[
+        "-f",
+        edge.to_str().unwrap(),
+        "--set",
+        "global.gateway.hosts={kubeflow.example.com}",
+    ])
+    .expect_err("gateway values without the gateway");
+    assert!(
+        err.contains("global.gateway.* configures the Kubeflow gateway"),
+        "{err}"
+    );
 }

@@ -452,8 +452,16 @@ impl<'a> Injector<'a> {
                 );
             }
             let local = format!("$.Values.settings.{}", spec.value);
+            // A setting that is the whole field renders as a quoted string: a
+            // plain `false` or `1` would turn a string field (ConfigMap data)
+            // into a bool or number the API server refuses.
+            let quote = if *text == spec.literal {
+                " | quote"
+            } else {
+                ""
+            };
             let expr = if spec.global.is_empty() {
-                format!("{{{{ {local} }}}}")
+                format!("{{{{ {local}{quote} }}}}")
             } else {
                 let keys = spec
                     .global
@@ -462,7 +470,7 @@ impl<'a> Injector<'a> {
                     .collect::<Vec<_>>()
                     .join(" ");
                 format!(
-                    "{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local} }}}}"
+                    "{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local}{quote} }}}}"
                 )
             };
             let token = self.token(Sub::Inline(expr));

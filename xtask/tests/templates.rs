@@ -621,3 +621,34 @@ fn settings_replace_their_literal_in_configmap_payloads() {
     let err = render("dex", "settings: {staticUserEmail: ''}").expect_err("empty e-mail");
     assert!(err.contains("staticUserEmail"), "{err}");
 }
+
+/// A setting that is a whole field (oauth2-proxy's `FORCE_HTTPS`, which feeds
+/// `cookie_secure`) stays a string, follows the `global` value it names when
+/// that is set, and is upstream's literal otherwise.
+#[test]
+fn whole_field_settings_render_strings_and_follow_their_global() {
+    let force_https = |values: &str| -> serde_yaml::Value {
+        let docs = render("oauth2-proxy", values).unwrap();
+        find(&docs, "ConfigMap", "oauth2-proxy-parameters-74659b6648")["data"]["FORCE_HTTPS"]
+            .clone()
+    };
+    // (values, FORCE_HTTPS)
+    let cases = [
+        ("{}", "false"),
+        ("global: {gateway: {tls: {enabled: false}}}", "false"),
+        ("global: {gateway: {tls: {enabled: true}}}", "true"),
+        ("settings: {cookieSecure: 'true'}", "true"),
+    ];
+    for (values, want) in cases {
+        assert_eq!(
+            force_https(values),
+            serde_yaml::Value::String(want.into()),
+            "{values}"
+        );
+    }
+    let up = upstream("common/oauth2-proxy/overlays/m2m-dex-only");
+    assert_eq!(
+        force_https("{}"),
+        find(&up, "ConfigMap", "oauth2-proxy-parameters-74659b6648")["data"]["FORCE_HTTPS"]
+    );
+}
