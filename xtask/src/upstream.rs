@@ -72,6 +72,15 @@ pub struct ChartSpec {
     /// (`crate::variables`).
     #[serde(default)]
     pub variables: Vec<VariableSpec>,
+    /// Values declared in the catalog (`crate::fields`).
+    #[serde(default)]
+    pub chart_values: Vec<crate::fields::ValueSpec>,
+    /// Fields of upstream objects set from `chart_values` (`crate::fields`).
+    #[serde(default)]
+    pub fields: Vec<crate::fields::FieldSpec>,
+    /// Objects not rendered when a value is set (`crate::fields`).
+    #[serde(default)]
+    pub rendered_unless: Vec<crate::fields::UnlessSpec>,
 }
 
 /// A field of an upstream object holding `$(NAME)` that upstream never resolved:
@@ -277,6 +286,8 @@ pub fn load_catalog() -> Result<Catalog> {
                 );
             }
         }
+        crate::fields::validate(&c.chart, &c.chart_values, &c.fields, &c.rendered_unless)
+            .with_context(|| path.display().to_string())?;
         for env in &c.credential_env {
             if !c
                 .credentials
