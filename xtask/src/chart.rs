@@ -351,9 +351,16 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
         files.insert(
             format!("ci/{name}-values.yaml"),
             format!(
-                "# {}\n# Reproduces upstream `{}`.\nvariant: {name}\n",
+                "# {}\n# Reproduces upstream `{}`.\nvariant: {name}\n{}",
                 header(&dirs),
-                sc.dirs.join("` + `")
+                sc.dirs.join("` + `"),
+                match spec.ci_values.get(name) {
+                    Some(m) => format!(
+                        "# Without these the variant does not render (catalog ciValues; parity/allowlist.yaml).\n{}",
+                        to_yaml(&Value::Mapping(m.clone()))?
+                    ),
+                    None => String::new(),
+                }
             ),
         );
     }

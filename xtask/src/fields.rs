@@ -556,7 +556,7 @@ Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
 {{{{- else if not $rest -}}}}
 {{{{- $_ := set $obj $k $v -}}}}
 {{{{- else -}}}}
-{{{{- if not (kindIs "map" (index $obj $k)) }}}}{{{{- $_ := set $obj $k dict }}}}{{{{- end -}}}}
+{{{{- if kindIs "invalid" (index $obj $k) }}}}{{{{- $_ := set $obj $k dict }}}}{{{{- end -}}}}
 {{{{- $_ := include "{chart}.setIn" (list (index $obj $k) $rest $v) -}}}}
 {{{{- end -}}}}
 {{{{- end -}}}}
