@@ -93,33 +93,16 @@ impl Guide<'_> {
         } else {
             e2e::helm4(self.cp)
         };
-        let mut cmd = Command::new("bash");
-        cmd.args(["-euo", "pipefail", "-c", &step.script]);
+        let mut bash = Command::new("bash");
         for (k, v) in helm.get_envs() {
             if let Some(v) = v {
-                cmd.env(k, v);
+                bash.env(k, v);
             }
         }
-        cmd.current_dir(&self.ws.0);
-        let out = cmd.output().expect("run bash");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        println!(
-            "byo-chart: step {id}: {}",
-            if out.status.success() { "ok" } else { "failed" }
-        );
-        assert_eq!(
-            out.status.success(),
-            !step.expect_fail,
-            "step={id} {}\n--- script\n{}--- stdout\n{stdout}\n--- stderr\n{stderr}",
-            if step.expect_fail {
-                "was expected to fail but succeeded"
-            } else {
-                "failed"
-            },
-            step.script
-        );
-        (stdout, stderr)
+        bash.current_dir(&self.ws.0);
+        let result = step.run(bash, &format!("{GUIDE} step={id}"));
+        println!("byo-chart: step {id}: ok");
+        result
     }
 }
 

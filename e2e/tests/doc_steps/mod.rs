@@ -4,6 +4,7 @@
 //! are skipped.
 
 use std::collections::BTreeMap;
+use std::process::Command;
 
 /// One tagged block.
 #[derive(Debug, Clone)]
@@ -52,4 +53,56 @@ pub fn parse(doc: &str) -> Result<BTreeMap<String, Step>, String> {
         }
     }
     Ok(steps)
+}
+
+impl Step {
+    /// Runs the block with `bash -euo pipefail -c` through `bash` (a
+    /// `Command::new("bash")` carrying the caller's environment and working
+    /// directory), checks its exit status against `expect=fail`, and returns
+    /// (stdout, stderr). `what` names the block in failures (`guide step=x`).
+    pub fn run(&self, mut bash: Command, what: &str) -> (String, String) {
+        bash.args(["-euo", "pipefail", "-c", &self.script]);
+        let out = bash.output().expect("run bash");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.success(),
+            !self.expect_fail,
+            "{what} {}\n--- script\n{}--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            if self.expect_fail {
+                "was expected to fail but succeeded"
+            } else {
+                "failed"
+            },
+            self.script
+        );
+        (stdout, stderr)
+    }
+}
+
+#[test]
+fn step_blocks_parse_with_their_attributes_and_errors() {
+    let ok = "text\n```sh\nnot a step\n```\n```sh step=a\necho 1\necho 2\n```\n```sh step=b expect=fail\nfalse\n```\n";
+    let steps = parse(ok).unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps["a"].script, "echo 1\necho 2\n");
+    assert!(!steps["a"].expect_fail);
+    assert!(steps["b"].expect_fail);
+    for (doc, error) in [
+        (
+            "```sh step=a\nx\n```\n```sh step=a\ny\n```\n",
+            "line 4: step=a appears twice",
+        ),
+        ("```sh step=a\nx\n", "line 1: block step=a is not closed"),
+        (
+            "```sh step=a expect=maybe\nx\n```\n",
+            "line 1: unknown block attribute \"expect=maybe\"",
+        ),
+        (
+            "```sh title=x\nx\n```\n",
+            "line 1: unknown block attribute \"title=x\"",
+        ),
+    ] {
+        assert_eq!(parse(doc).unwrap_err(), error, "{doc}");
+    }
 }
