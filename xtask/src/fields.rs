@@ -848,6 +848,64 @@ mod tests {
     }
 
     #[test]
+    fn unless_guards_only_the_named_objects() {
+        let u: Vec<UnlessSpec> = serde_yaml::from_str(
+            "[{value: db.host, objects: [Deployment/mysql, Service/mysql], reason: r}, {value: s3.host, objects: [Service/mysql], reason: r}]",
+        )
+        .unwrap();
+        for (kind, name, want) in [
+            (
+                "Deployment",
+                "mysql",
+                Some("{{- if not $.Values.db.host }}"),
+            ),
+            (
+                "Service",
+                "mysql",
+                Some("{{- if not (or $.Values.db.host $.Values.s3.host) }}"),
+            ),
+            ("Deployment", "ml-pipeline", None),
+            ("ConfigMap", "mysql", None),
+        ] {
+            assert_eq!(
+                unless_condition(&u, kind, name).as_deref(),
+                want,
+                "{kind}/{name}"
+            );
+        }
+        let objects = vec!["Deployment/mysql".to_string()];
+        let e = check_unless_objects("c", &u, &objects)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Service/mysql"), "{e}");
+    }
+
+    #[test]
+    fn declared_values_are_documented_and_typed() {
+        let v: Vec<ValueSpec> = serde_yaml::from_str(
+            "[{path: db.host, type: string, default: '', description: Host, schema: {pattern: '^[a-z]*$'}}, {path: db.port, type: integer, default: 3306, description: Port}, {path: on, type: boolean, default: false, description: On}]",
+        )
+        .unwrap();
+        let (mut out, mut docs) = (String::new(), Vec::new());
+        values_yaml(&v, &mut out, &mut docs);
+        assert_eq!(
+            out,
+            "db:\n  # -- Host\n  host: ''\n  # -- Port\n  port: 3306\n# -- On\non: false\n"
+        );
+        let keys: Vec<(&str, &str)> = docs.iter().map(|d| (d.key.as_str(), d.kind)).collect();
+        assert_eq!(
+            keys,
+            [("db.host", "string"), ("db.port", "int"), ("on", "bool")]
+        );
+        let mut props = serde_json::Map::new();
+        schema(&v, &mut props);
+        assert_eq!(props["db"]["additionalProperties"], false);
+        assert_eq!(props["db"]["properties"]["host"]["pattern"], "^[a-z]*$");
+        assert_eq!(props["db"]["properties"]["port"]["type"], "integer");
+        assert_eq!(props["on"]["type"], "boolean");
+    }
+
+    #[test]
     fn base64_of_upstream_secret_data() {
         for (enc, dec) in [("", ""), ("cm9vdA==", "root"), ("bXlzcWw=", "mysql")] {
             assert_eq!(base64_decode(enc).as_deref(), Some(dec));
