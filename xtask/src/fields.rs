@@ -89,6 +89,11 @@ pub struct FieldSpec {
     /// string. Exclusive with `literal`.
     #[serde(default)]
     pub set: String,
+    /// A list item appended to the list at `field` when `when` is set (an env
+    /// entry upstream does not have); its string leaves may hold placeholders as
+    /// in `set`. Exclusive with `set` and `literal`.
+    #[serde(default)]
+    pub add: Option<Value>,
     /// A fixed YAML scalar (null included) put there instead (with `when`).
     #[serde(default, deserialize_with = "present")]
     pub literal: Option<Value>,
@@ -207,6 +212,34 @@ fn set_values(f: &FieldSpec) -> Vec<String> {
     out
 }
 
+/// A field entry that is only its `set` (an `add` item's string leaf).
+fn bare(set: &str) -> FieldSpec {
+    FieldSpec {
+        kind: String::new(),
+        name: String::new(),
+        field: Vec::new(),
+        set: set.to_string(),
+        add: None,
+        literal: None,
+        when: String::new(),
+        payload: Payload::None,
+        within: Vec::new(),
+        text: String::new(),
+        replaces: String::new(),
+        required: false,
+        base64: false,
+    }
+}
+
+/// The values the string leaves of an `add` item name.
+fn leaf_values(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => set_values(&bare(s)),
+        Value::Mapping(m) => m.values().flat_map(leaf_values).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Check the declarations of one chart against each other.
 pub fn validate(
     chart: &str,
@@ -245,13 +278,21 @@ pub fn validate(
     }
     for f in fields {
         let place = format!("chart {chart}: fields entry for {} {}", f.kind, f.name);
-        if f.set.is_empty() == f.literal.is_none() {
-            bail!("{place}: exactly one of set and literal");
+        let given = [!f.set.is_empty(), f.literal.is_some(), f.add.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            bail!("{place}: exactly one of set, literal and add");
+        }
+        if f.add.is_some() && (f.when.is_empty() || f.payload != Payload::None) {
+            bail!("{place}: add needs when (and no payload)");
         }
         if f.literal.is_some() && f.when.is_empty() {
             bail!("{place}: a literal needs when");
         }
-        for p in set_values(f).iter().chain(std::iter::once(&f.when)) {
+        let mut named = set_values(f);
+        if let Some(item) = &f.add {
+            named.extend(leaf_values(item));
+        }
+        for p in named.iter().chain(std::iter::once(&f.when)) {
             if !p.is_empty() && !declared(p) {
                 bail!("{place}: {p:?} is not declared in chartValues");
             }
@@ -343,6 +384,8 @@ pub fn field_mut<'v>(doc: &'v mut Value, path: &[String]) -> Option<&'v mut Valu
 pub trait Tokens {
     /// A sentinel that renders as `expr` where it stands.
     fn inline(&mut self, expr: String) -> String;
+    /// A sentinel list item that renders as the item `text` when `cond` holds.
+    fn optional_item(&mut self, cond: String, text: String) -> String;
     /// The expression a sentinel already in a field stands for (a credential).
     fn existing(&self, text: &str) -> Option<String>;
 }
@@ -373,6 +416,22 @@ pub fn apply(
     // Payload-yaml edits of one field combine into one expression.
     let mut yaml_groups: Vec<(Vec<String>, Vec<&FieldSpec>)> = Vec::new();
     for f in mine {
+        if let Some(item) = &f.add {
+            let Some(Value::Sequence(list)) = field_mut(doc, &f.field) else {
+                bail!("{}: not a list", ctx(f));
+            };
+            let name = item.get("name");
+            if name.is_some() && list.iter().any(|i| i.get("name") == name) {
+                bail!("{}: upstream already has the item {name:?}", ctx(f));
+            }
+            let text = added_item(item).with_context(|| ctx(f))?;
+            let token =
+                tokens.optional_item(format!("{{{{- if {} }}}}", values_expr(&f.when)), text);
+            let mut m = Mapping::new();
+            m.insert(Value::String(token), Value::Null);
+            list.push(Value::Mapping(m));
+            continue;
+        }
         let Some(cur) = field_mut(doc, &f.field) else {
             // A variant's version of the object without the field.
             continue;
@@ -494,6 +553,36 @@ pub fn apply(
         *cur = Value::String(tokens.inline(expr));
     }
     Ok(())
+}
+
+/// The YAML text of one list item (`- …`, unindented) whose string leaves with
+/// placeholders become their (quoted) template expressions.
+fn added_item(item: &Value) -> Result<String> {
+    fn mark(v: &Value, exprs: &mut Vec<String>) -> Result<Value> {
+        Ok(match v {
+            Value::String(s) if s.contains('{') => {
+                let f = bare(s);
+                let (e, _) = set_expr(&f)?;
+                exprs.push(format!("{{{{ {e} | toString | quote }}}}"));
+                Value::String(format!("__KFA_{}__", exprs.len() - 1))
+            }
+            Value::Mapping(m) => {
+                let mut out = Mapping::new();
+                for (k, v) in m {
+                    out.insert(k.clone(), mark(v, exprs)?);
+                }
+                Value::Mapping(out)
+            }
+            other => other.clone(),
+        })
+    }
+    let mut exprs = Vec::new();
+    let marked = mark(item, &mut exprs)?;
+    let mut text = escape_braces(&crate::template::to_yaml(&Value::Sequence(vec![marked]))?);
+    for (i, e) in exprs.iter().enumerate().rev() {
+        text = text.replace(&format!("__KFA_{i}__"), e);
+    }
+    Ok(text)
 }
 
 fn base64_decode(s: &str) -> Option<String> {
@@ -763,6 +852,10 @@ mod tests {
             self.0.push(expr);
             format!("T{}", self.0.len() - 1)
         }
+        fn optional_item(&mut self, cond: String, text: String) -> String {
+            self.0.push(format!("{cond}|{text}"));
+            format!("T{}", self.0.len() - 1)
+        }
         fn existing(&self, text: &str) -> Option<String> {
             (text == "CRED").then(|| "{{ cred }}".to_string())
         }
@@ -823,11 +916,23 @@ mod tests {
             assert_eq!(t.0, vec![want.to_string()], "{f}");
             assert_eq!(serde_yaml::to_string(&d).unwrap(), want_doc, "{f}");
         }
+        // An added list item: rendered only when set, placeholders quoted.
+        let mut d: Value = serde_yaml::from_str("env: [{name: A, value: x}]").unwrap();
+        let f = field("{kind: ConfigMap, name: c, field: [env], when: db.host, add: {name: B, value: '{db.host}:1', raw: $(A)}}");
+        let mut t = Recorder::default();
+        apply("chart", &[f], &v, &mut d, "ConfigMap", "c", "p", &mut t).unwrap();
+        assert_eq!(t.0, vec!["{{- if $.Values.db.host }}|- name: B\n  value: {{ (printf \"%v:1\" $.Values.db.host) | toString | quote }}\n  raw: $(A)\n".to_string()]);
+        assert_eq!(
+            serde_yaml::to_string(&d).unwrap(),
+            "env:\n- name: A\n  value: x\n- T0: null\n"
+        );
         let refused = [
             // A default that does not reproduce upstream.
             ("{kind: ConfigMap, name: c, field: [data, ON], set: '{on}'}", "data: {ON: 'true'}"),
             // A payload key path upstream's document does not have.
             ("{kind: ConfigMap, name: c, field: [data, y], payload: yaml, within: [b, c], set: '{res}', when: res}", "data: {y: 'a: 1'}"),
+            // An added item upstream already has.
+            ("{kind: ConfigMap, name: c, field: [env], when: db.host, add: {name: A, value: y}}", "env: [{name: A, value: x}]"),
             // A text literal that is not there once.
             ("{kind: ConfigMap, name: c, field: [data, y], payload: text, text: 'q', replaces: q, set: '{db.host}', when: db.host}", "data: {y: 'qq'}"),
         ];

@@ -45,6 +45,9 @@ enum Sub {
         args: String,
         map: Option<&'static str>,
     },
+    /// A `- TOKEN: null` list item becomes the list item `text` (YAML, one item,
+    /// unindented) rendered only when `cond` (an `if` action) holds (crate::fields).
+    OptionalItem { cond: String, text: String },
     /// A `- TOKEN: null` list item becomes `upstream` while the credential named
     /// `credential` is upstream's demo value, `replacement` otherwise.
     CredentialEnv {
@@ -821,6 +824,14 @@ impl<'a> Injector<'a> {
                         item(replacement)?
                     ));
                 }
+                Sub::OptionalItem { cond, text } => {
+                    if !list_item {
+                        bail!("sentinel line {line:?} is not a list item");
+                    }
+                    let pad = " ".repeat(indent);
+                    let item: Vec<String> = text.lines().map(|l| format!("{pad}{l}")).collect();
+                    out.push_str(&format!("{cond}\n{}\n{{{{- end }}}}", item.join("\n")));
+                }
                 Sub::HelperEntries { helper, args, map } => {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
@@ -864,6 +875,9 @@ impl<'a> Injector<'a> {
 impl fields::Tokens for Injector<'_> {
     fn inline(&mut self, expr: String) -> String {
         self.token(Sub::Inline(expr))
+    }
+    fn optional_item(&mut self, cond: String, text: String) -> String {
+        self.token(Sub::OptionalItem { cond, text })
     }
     fn existing(&self, text: &str) -> Option<String> {
         let n: usize = text

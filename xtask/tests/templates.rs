@@ -781,6 +781,29 @@ fn pipelines_external_mysql_and_s3_replace_the_in_cluster_ones() {
             "{env}"
         );
     }
+    // The UI reads s3:// artifacts with the AWS_* settings (absent upstream).
+    for (env, want) in [
+        ("AWS_S3_ENDPOINT", "s3.example.com"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_SSL", "true"),
+        ("AWS_ACCESS_KEY_ID", "$(MINIO_ACCESS_KEY)"),
+        ("AWS_SECRET_ACCESS_KEY", "$(MINIO_SECRET_KEY)"),
+    ] {
+        assert_eq!(
+            env_of(&docs, "ml-pipeline-ui", "ml-pipeline-ui", env)["value"],
+            want,
+            "{env}"
+        );
+        let ui = containers(pod_spec(find(&defaults, "Deployment", "ml-pipeline-ui")).unwrap())[0];
+        assert!(
+            !ui["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == env),
+            "{env} rendered by default"
+        );
+    }
     let pc = |env| {
         env_of(
             &docs,
