@@ -164,6 +164,14 @@ fn set_expr(f: &FieldSpec) -> Result<(String, bool)> {
         let name = &rest[i + 1..i + j];
         args.push(match (name.strip_prefix('!'), name.split_once('?')) {
             (Some(p), _) => format!("(not {})", values_expr(p)),
+            (None, None) if name.contains('|') => {
+                let (p, fallback) = name.split_once('|').expect("contains |");
+                format!(
+                    "(default {} {})",
+                    serde_json::to_string(fallback)?,
+                    values_expr(p)
+                )
+            }
             (None, Some((p, choice))) => {
                 let (yes, no) = choice
                     .split_once(':')
@@ -206,7 +214,8 @@ fn set_values(f: &FieldSpec) -> Vec<String> {
             break;
         }
         let name = rest[i + 1..j].trim_start_matches('!');
-        out.push(name.split_once('?').map_or(name, |(p, _)| p).to_string());
+        let name = name.split_once('?').map_or(name, |(p, _)| p);
+        out.push(name.split_once('|').map_or(name, |(p, _)| p).to_string());
         rest = &rest[j + 1..];
     }
     out
@@ -417,19 +426,31 @@ pub fn apply(
     let mut yaml_groups: Vec<(Vec<String>, Vec<&FieldSpec>)> = Vec::new();
     for f in mine {
         if let Some(item) = &f.add {
-            let Some(Value::Sequence(list)) = field_mut(doc, &f.field) else {
-                bail!("{}: not a list", ctx(f));
-            };
-            let name = item.get("name");
-            if name.is_some() && list.iter().any(|i| i.get("name") == name) {
-                bail!("{}: upstream already has the item {name:?}", ctx(f));
+            let cond = format!("{{{{- if {} }}}}", values_expr(&f.when));
+            match field_mut(doc, &f.field) {
+                Some(Value::Sequence(list)) => {
+                    let name = item.get("name");
+                    if name.is_some() && list.iter().any(|i| i.get("name") == name) {
+                        bail!("{}: upstream already has the item {name:?}", ctx(f));
+                    }
+                    let text =
+                        added(&Value::Sequence(vec![item.clone()])).with_context(|| ctx(f))?;
+                    let mut m = Mapping::new();
+                    m.insert(Value::String(tokens.optional_item(cond, text)), Value::Null);
+                    list.push(Value::Mapping(m));
+                }
+                Some(Value::Mapping(map)) => {
+                    let Value::Mapping(entries) = item else {
+                        bail!("{}: add to a mapping takes a mapping", ctx(f));
+                    };
+                    if let Some(k) = entries.keys().find(|k| map.contains_key(*k)) {
+                        bail!("{}: upstream already has the key {k:?}", ctx(f));
+                    }
+                    let text = added(item).with_context(|| ctx(f))?;
+                    map.insert(Value::String(tokens.optional_item(cond, text)), Value::Null);
+                }
+                _ => bail!("{}: not a list or mapping", ctx(f)),
             }
-            let text = added_item(item).with_context(|| ctx(f))?;
-            let token =
-                tokens.optional_item(format!("{{{{- if {} }}}}", values_expr(&f.when)), text);
-            let mut m = Mapping::new();
-            m.insert(Value::String(token), Value::Null);
-            list.push(Value::Mapping(m));
             continue;
         }
         let Some(cur) = field_mut(doc, &f.field) else {
@@ -555,9 +576,9 @@ pub fn apply(
     Ok(())
 }
 
-/// The YAML text of one list item (`- …`, unindented) whose string leaves with
-/// placeholders become their (quoted) template expressions.
-fn added_item(item: &Value) -> Result<String> {
+/// The YAML text (unindented) of added list items or mapping entries, whose
+/// string leaves with placeholders become their (quoted) template expressions.
+fn added(item: &Value) -> Result<String> {
     fn mark(v: &Value, exprs: &mut Vec<String>) -> Result<Value> {
         Ok(match v {
             Value::String(s) if s.contains('{') => {
@@ -573,12 +594,15 @@ fn added_item(item: &Value) -> Result<String> {
                 }
                 Value::Mapping(out)
             }
+            Value::Sequence(xs) => {
+                Value::Sequence(xs.iter().map(|x| mark(x, exprs)).collect::<Result<_>>()?)
+            }
             other => other.clone(),
         })
     }
     let mut exprs = Vec::new();
     let marked = mark(item, &mut exprs)?;
-    let mut text = escape_braces(&crate::template::to_yaml(&Value::Sequence(vec![marked]))?);
+    let mut text = escape_braces(&crate::template::to_yaml(&marked)?);
     for (i, e) in exprs.iter().enumerate().rev() {
         text = text.replace(&format!("__KFA_{i}__"), e);
     }
@@ -776,6 +800,7 @@ mod tests {
                 false,
             ),
             ("s3://{b}/x%", "(printf \"s3://%v/x%%\" $.Values.b)", false),
+            ("{a|x}", "(default \"x\" $.Values.a)", true),
             (
                 "{s?https:http}://{h}",
                 "(printf \"%v://%v\" (ternary \"https\" \"http\" $.Values.s) $.Values.h)",

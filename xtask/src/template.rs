@@ -45,8 +45,9 @@ enum Sub {
         args: String,
         map: Option<&'static str>,
     },
-    /// A `- TOKEN: null` list item becomes the list item `text` (YAML, one item,
-    /// unindented) rendered only when `cond` (an `if` action) holds (crate::fields).
+    /// A `- TOKEN: null` list item (a `TOKEN: null` mapping entry) becomes the list
+    /// items (mapping entries) `text`, YAML unindented, rendered only when `cond`
+    /// (an `if` action) holds (crate::fields).
     OptionalItem { cond: String, text: String },
     /// A `- TOKEN: null` list item becomes `upstream` while the credential named
     /// `credential` is upstream's demo value, `replacement` otherwise.
@@ -825,8 +826,8 @@ impl<'a> Injector<'a> {
                     ));
                 }
                 Sub::OptionalItem { cond, text } => {
-                    if !list_item {
-                        bail!("sentinel line {line:?} is not a list item");
+                    if !list_item && !whole_line {
+                        bail!("sentinel line {line:?} is not a list item or mapping entry");
                     }
                     let pad = " ".repeat(indent);
                     let item: Vec<String> = text.lines().map(|l| format!("{pad}{l}")).collect();

@@ -861,6 +861,24 @@ fn pipelines_external_mysql_and_s3_replace_the_in_cluster_ones() {
 }
 
 #[test]
+fn pipelines_launcher_in_kubeflow_uses_the_external_object_store() {
+    // Variant generic runs pipelines in namespace kubeflow, with this launcher config.
+    let values = format!("variant: generic\n{EXTERNAL_STORES}");
+    let docs = render("pipelines", &values).unwrap();
+    let data = &find(&docs, "ConfigMap", "kfp-launcher")["data"];
+    assert_eq!(data["defaultPipelineRoot"], "s3://my-bucket/v2/artifacts");
+    let providers: Value = serde_yaml::from_str(data["providers"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        providers,
+        y("s3: {default: {endpoint: 's3.example.com:443', disableSSL: false, region: eu-west-1,
+              credentials: {fromEnv: false, secretRef: {secretName: kfp-s3, accessKeyKey: AWS_ACCESS_KEY_ID, secretKeyKey: AWS_SECRET_ACCESS_KEY}}}}")
+    );
+    let defaults = render("pipelines", "variant: generic").unwrap();
+    let data = &find(&defaults, "ConfigMap", "kfp-launcher")["data"];
+    assert_eq!(*data, y("{defaultPipelineRoot: ''}"));
+}
+
+#[test]
 fn pipelines_object_store_pod_identity_renders_no_keys() {
     let docs = render(
         "pipelines",
