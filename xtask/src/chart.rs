@@ -208,6 +208,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 .with_webhook_certs(&webhook_certs)
                 .with_credentials(&spec.credentials, &spec.credential_env)
                 .with_settings(&spec.settings)
+                .with_fields(&spec.fields, &spec.chart_values)
                 .with_sequencing(sequenced)
                 .render(&v.doc)
                 .with_context(ctx)?;
@@ -224,6 +225,11 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             .collect();
         let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
         let body = merge(&rendered);
+        let body =
+            match crate::fields::unless_condition(&spec.rendered_unless, &key.kind, &key.name) {
+                Some(cond) => format!("{cond}\n{body}{{{{- end }}}}\n"),
+                None => body,
+            };
         let text = if present.len() == all.len() {
             format!("{{{{- /* {src} */}}}}\n{body}")
         } else {
@@ -275,11 +281,34 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             );
         }
     }
+    for f in &spec.fields {
+        let found = objects.iter().any(|(key, versions)| {
+            key.kind == f.kind
+                && key.name == f.name
+                && versions
+                    .iter()
+                    .any(|v| crate::fields::field_mut(&mut v.doc.clone(), &f.field).is_some())
+        });
+        if !found {
+            bail!(
+                "chart {chart}: fields entry {} {} field {} matches no object of any scenario",
+                f.kind,
+                f.name,
+                f.field.join(".")
+            );
+        }
+    }
+    let ids: Vec<String> = objects
+        .keys()
+        .map(|k| format!("{}/{}", k.kind, k.name))
+        .collect();
+    crate::fields::check_unless_objects(chart, &spec.rendered_unless, &ids)?;
     let fixed = Fixed {
         chart,
         scenarios: spec.scenarios.keys().map(String::as_str).collect(),
         credentials: &spec.credentials,
         settings: &spec.settings,
+        chart_values: &spec.chart_values,
         crds: objects.keys().any(|k| k.kind == "CustomResourceDefinition"),
         webhook_certificates: !webhook_certs.certs.is_empty(),
     };
@@ -301,6 +330,13 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     if !spec.credentials.is_empty() {
         helpers_tpl.push_str(&credential_helpers(chart));
     }
+    if spec
+        .fields
+        .iter()
+        .any(|f| f.payload == crate::fields::Payload::Yaml)
+    {
+        helpers_tpl.push_str(&crate::fields::helpers(chart));
+    }
     files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
     files.insert("templates/NOTES.txt".into(), notes(spec, &hdr, fixed.crds));
@@ -317,9 +353,16 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
         files.insert(
             format!("ci/{name}-values.yaml"),
             format!(
-                "# {}\n# Reproduces upstream `{}`.\nvariant: {name}\n",
+                "# {}\n# Reproduces upstream `{}`.\nvariant: {name}\n{}",
                 header(&dirs),
-                sc.dirs.join("` + `")
+                sc.dirs.join("` + `"),
+                match spec.ci_values.get(name) {
+                    Some(m) => format!(
+                        "# Without these the variant does not render (catalog ciValues; parity/allowlist.yaml).\n{}",
+                        to_yaml(&Value::Mapping(m.clone()))?
+                    ),
+                    None => String::new(),
+                }
             ),
         );
     }

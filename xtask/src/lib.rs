@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod chart;
 pub mod crd;
+pub mod fields;
 pub mod merge;
 pub mod parity;
 pub mod sequencing;

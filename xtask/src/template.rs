@@ -7,6 +7,7 @@
 //! goes, serialised with serde_yaml, escaped, and each sentinel line is then rewritten
 //! into its template expression (indentation is known only after serialisation).
 
+use crate::fields::{self, FieldSpec, ValueSpec};
 use crate::sequencing::SequencedKinds;
 use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
@@ -44,6 +45,10 @@ enum Sub {
         args: String,
         map: Option<&'static str>,
     },
+    /// A `- TOKEN: null` list item (a `TOKEN: null` mapping entry) becomes the list
+    /// items (mapping entries) `text`, YAML unindented, rendered only when `cond`
+    /// (an `if` action) holds (crate::fields).
+    OptionalItem { cond: String, text: String },
     /// A `- TOKEN: null` list item becomes `upstream` while the credential named
     /// `credential` is upstream's demo value, `replacement` otherwise.
     CredentialEnv {
@@ -62,6 +67,8 @@ pub struct Injector<'a> {
     credentials: &'a [CredentialSpec],
     credential_env: &'a [CredentialEnvSpec],
     settings: &'a [SettingSpec],
+    /// Catalog-declared fields and their values (crate::fields).
+    fields: (&'a [FieldSpec], &'a [ValueSpec]),
     subs: Vec<Sub>,
     /// Render objects of these kinds as sequenced (crate::sequencing).
     sequenced: Option<&'a SequencedKinds>,
@@ -89,6 +96,7 @@ impl<'a> Injector<'a> {
             credentials: &[],
             credential_env: &[],
             settings: &[],
+            fields: (&[], &[]),
             sequenced: None,
             sequencing_labels: None,
             webhook_certs: None,
@@ -122,6 +130,12 @@ impl<'a> Injector<'a> {
 
     pub fn with_settings(mut self, settings: &'a [SettingSpec]) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// Set these fields from the chart's declared values (crate::fields).
+    pub fn with_fields(mut self, fields: &'a [FieldSpec], values: &'a [ValueSpec]) -> Self {
+        self.fields = (fields, values);
         self
     }
 
@@ -161,6 +175,11 @@ impl<'a> Injector<'a> {
             self.secret_credentials(&mut doc, &name, &namespace, &place)?;
         }
         self.settings(&mut doc, &kind, &name, &place)?;
+        let (fields, values) = self.fields;
+        let chart = self.chart;
+        fields::apply(
+            chart, fields, values, &mut doc, &kind, &name, &place, &mut self,
+        )?;
         if kind == "CustomResourceDefinition" {
             // `crds.keep`: disabling the component or uninstalling never deletes a
             // CRD, and so never the custom resources stored under it.
@@ -814,6 +833,14 @@ impl<'a> Injector<'a> {
                         item(replacement)?
                     ));
                 }
+                Sub::OptionalItem { cond, text } => {
+                    if !list_item && !whole_line {
+                        bail!("sentinel line {line:?} is not a list item or mapping entry");
+                    }
+                    let pad = " ".repeat(indent);
+                    let item: Vec<String> = text.lines().map(|l| format!("{pad}{l}")).collect();
+                    out.push_str(&format!("{cond}\n{}\n{{{{- end }}}}", item.join("\n")));
+                }
                 Sub::HelperEntries { helper, args, map } => {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
@@ -851,6 +878,26 @@ impl<'a> Injector<'a> {
             out.push('\n');
         }
         Ok(out)
+    }
+}
+
+impl fields::Tokens for Injector<'_> {
+    fn inline(&mut self, expr: String) -> String {
+        self.token(Sub::Inline(expr))
+    }
+    fn optional_item(&mut self, cond: String, text: String) -> String {
+        self.token(Sub::OptionalItem { cond, text })
+    }
+    fn existing(&self, text: &str) -> Option<String> {
+        let n: usize = text
+            .strip_prefix("__KFS_")?
+            .strip_suffix("__")?
+            .parse()
+            .ok()?;
+        match self.subs.get(n) {
+            Some(Sub::Inline(e)) => Some(e.clone()),
+            _ => None,
+        }
     }
 }
 

@@ -72,6 +72,20 @@ pub struct ChartSpec {
     /// (`crate::variables`).
     #[serde(default)]
     pub variables: Vec<VariableSpec>,
+    /// Values declared in the catalog (`crate::fields`).
+    #[serde(default)]
+    pub chart_values: Vec<crate::fields::ValueSpec>,
+    /// Fields of upstream objects set from `chart_values` (`crate::fields`).
+    #[serde(default)]
+    pub fields: Vec<crate::fields::FieldSpec>,
+    /// Objects not rendered when a value is set (`crate::fields`).
+    #[serde(default)]
+    pub rendered_unless: Vec<crate::fields::UnlessSpec>,
+    /// Values a scenario's `ci/<scenario>-values.yaml` sets besides `variant`: a
+    /// variant that does not render without them (Katib's external-db needs a
+    /// host); the parity allowlist lists what they change.
+    #[serde(default)]
+    pub ci_values: IndexMap<String, serde_yaml::Mapping>,
 }
 
 /// A field of an upstream object holding `$(NAME)` that upstream never resolved:
@@ -277,6 +291,15 @@ pub fn load_catalog() -> Result<Catalog> {
                 );
             }
         }
+        if let Some(s) = c.ci_values.keys().find(|s| !c.scenarios.contains_key(*s)) {
+            bail!(
+                "{}: chart {}: ciValues names {s:?}, which is not one of its scenarios",
+                path.display(),
+                c.chart
+            );
+        }
+        crate::fields::validate(&c.chart, &c.chart_values, &c.fields, &c.rendered_unless)
+            .with_context(|| path.display().to_string())?;
         for env in &c.credential_env {
             if !c
                 .credentials

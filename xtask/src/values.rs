@@ -101,6 +101,8 @@ pub struct Fixed<'a> {
     pub credentials: &'a [CredentialSpec],
     /// ConfigMap literals exposed as `settings:` values.
     pub settings: &'a [SettingSpec],
+    /// Values declared in the catalog (`crate::fields`).
+    pub chart_values: &'a [crate::fields::ValueSpec],
     /// The chart has CRDs (`crds.install`, `crds.keep`).
     pub crds: bool,
     /// The chart has webhook certificates (`webhookCertificates`).
@@ -166,7 +168,7 @@ fn field_doc(section: &str, field: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn inline(v: &Value) -> String {
+pub fn inline(v: &Value) -> String {
     let s = serde_yaml::to_string(v).unwrap_or_default();
     let s = s.trim_end();
     if s.contains('\n') {
@@ -181,7 +183,7 @@ fn yaml_to_json(v: &Value) -> serde_json::Value {
 }
 
 /// Append `key: value` to `out` at `indent`, block style for non-empty collections.
-fn emit(out: &mut String, indent: usize, key: &str, v: &Value) {
+pub fn emit(out: &mut String, indent: usize, key: &str, v: &Value) {
     let pad = " ".repeat(indent);
     let empty = matches!(v, Value::Mapping(m) if m.is_empty())
         || matches!(v, Value::Sequence(s) if s.is_empty());
@@ -335,6 +337,7 @@ impl ValuesTree {
                 });
             }
         }
+        crate::fields::values_yaml(fixed.chart_values, &mut out, &mut docs);
         for (section, entries) in &self.sections {
             if entries.is_empty() {
                 continue;
@@ -454,6 +457,7 @@ impl ValuesTree {
                 json!({"type": "object", "additionalProperties": false, "properties": cp}),
             );
         }
+        crate::fields::schema(fixed.chart_values, &mut props);
         for (section, entries) in &self.sections {
             let mut sp = serde_json::Map::new();
             for (key, e) in entries {

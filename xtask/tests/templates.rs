@@ -652,3 +652,406 @@ fn whole_field_settings_render_strings_and_follow_their_global() {
         find(&up, "ConfigMap", "oauth2-proxy-parameters-74659b6648")["data"]["FORCE_HTTPS"]
     );
 }
+
+// Catalog-declared values that set fields of upstream objects (xtask/src/fields.rs).
+
+/// `env` entry `name` of container `container` of workload `kind`/`workload`.
+fn env_of<'a>(docs: &'a [Value], workload: &str, container: &str, name: &str) -> &'a Value {
+    containers(pod_spec(find(docs, "Deployment", workload)).unwrap())
+        .into_iter()
+        .find(|c| c["name"] == container)
+        .unwrap_or_else(|| panic!("{workload} has no container {container}"))["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{workload}/{container} has no env {name}"))
+}
+
+fn has(docs: &[Value], kind: &str, name: &str) -> bool {
+    docs.iter()
+        .any(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+}
+
+fn payload(docs: &[Value], configmap: &str, key: &str) -> Value {
+    let text = find(docs, "ConfigMap", configmap)["data"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("ConfigMap {configmap} has no {key}"));
+    serde_yaml::from_str(text).unwrap()
+}
+
+const PIPELINES: &str = "applications/pipeline/overlays";
+
+/// What belongs only to the in-cluster MySQL and SeaweedFS.
+const IN_CLUSTER_STORES: &[(&str, &str)] = &[
+    ("Deployment", "mysql"),
+    ("Service", "mysql"),
+    ("PersistentVolumeClaim", "mysql-pv-claim"),
+    ("ServiceAccount", "mysql"),
+    ("DestinationRule", "ml-pipeline-mysql"),
+    ("AuthorizationPolicy", "mysql"),
+    ("Deployment", "seaweedfs"),
+    ("Service", "seaweedfs"),
+    ("PersistentVolumeClaim", "seaweedfs-pvc"),
+    ("ServiceAccount", "seaweedfs"),
+    ("DestinationRule", "ml-pipeline-seaweedfs"),
+    ("NetworkPolicy", "seaweedfs"),
+    ("AuthorizationPolicy", "seaweedfs-service"),
+];
+
+const EXTERNAL_STORES: &str = "
+externalDatabase: {host: db.example.com, port: 3307, user: kfp, existingSecret: kfp-db, existingSecretPasswordKey: pw,
+                   pipelineDatabase: kfp_pipelines, metadataDatabase: kfp_mlmd, cacheDatabase: kfp_cache}
+externalObjectStore: {host: s3.example.com, port: 443, secure: true, region: eu-west-1, bucket: my-bucket,
+                      existingSecret: kfp-s3, accessKeyKey: AWS_ACCESS_KEY_ID, secretKeyKey: AWS_SECRET_ACCESS_KEY}
+";
+
+#[test]
+fn pipelines_external_mysql_and_s3_replace_the_in_cluster_ones() {
+    let up = upstream(PIPELINES);
+    for (kind, name) in IN_CLUSTER_STORES {
+        assert!(has(&up, kind, name), "upstream has no {kind}/{name}");
+    }
+    let defaults = render("pipelines", "{}").unwrap();
+    for (kind, name) in IN_CLUSTER_STORES {
+        assert!(has(&defaults, kind, name), "defaults lack {kind}/{name}");
+    }
+    let docs = render("pipelines", EXTERNAL_STORES).unwrap();
+    for (kind, name) in IN_CLUSTER_STORES {
+        assert!(
+            !has(&docs, kind, name),
+            "{kind}/{name} rendered with external stores"
+        );
+    }
+    let install = &find(&docs, "ConfigMap", "pipeline-install-config")["data"];
+    for (key, want) in [
+        ("dbHost", "db.example.com"),
+        ("mysqlHost", "db.example.com"),
+        ("dbPort", "3307"),
+        ("mysqlPort", "3307"),
+        ("pipelineDb", "kfp_pipelines"),
+        ("mlmdDb", "kfp_mlmd"),
+        ("cacheDb", "kfp_cache"),
+        ("bucketName", "my-bucket"),
+    ] {
+        assert_eq!(install[key], want, "pipeline-install-config {key}");
+    }
+    assert_eq!(secret_value(&docs, "mysql-secret", "username"), "kfp");
+    // Every reader of the database password reads the user's Secret.
+    for (workload, container, env) in [
+        ("ml-pipeline", "ml-pipeline-api-server", "DBCONFIG_PASSWORD"),
+        (
+            "ml-pipeline",
+            "ml-pipeline-api-server",
+            "DBCONFIG_MYSQLCONFIG_PASSWORD",
+        ),
+        ("cache-server", "server", "DBCONFIG_PASSWORD"),
+        ("metadata-grpc-deployment", "container", "DBCONFIG_PASSWORD"),
+    ] {
+        let r = &env_of(&docs, workload, container, env)["valueFrom"]["secretKeyRef"];
+        assert_eq!(
+            (r["name"].as_str(), r["key"].as_str()),
+            (Some("kfp-db"), Some("pw")),
+            "{workload} {env}"
+        );
+    }
+    // Every reader of the object store keys reads the user's Secret.
+    for (workload, container, env, key) in [
+        (
+            "ml-pipeline",
+            "ml-pipeline-api-server",
+            "OBJECTSTORECONFIG_ACCESSKEY",
+            "AWS_ACCESS_KEY_ID",
+        ),
+        (
+            "ml-pipeline",
+            "ml-pipeline-api-server",
+            "OBJECTSTORECONFIG_SECRETACCESSKEY",
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            "ml-pipeline-ui",
+            "ml-pipeline-ui",
+            "MINIO_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+        ),
+        (
+            "ml-pipeline-ui",
+            "ml-pipeline-ui",
+            "MINIO_SECRET_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            "kubeflow-pipelines-profile-controller",
+            "profile-controller",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_ACCESS_KEY_ID",
+        ),
+        (
+            "kubeflow-pipelines-profile-controller",
+            "profile-controller",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+    ] {
+        let r = &env_of(&docs, workload, container, env)["valueFrom"]["secretKeyRef"];
+        assert_eq!(
+            (r["name"].as_str(), r["key"].as_str()),
+            (Some("kfp-s3"), Some(key)),
+            "{workload} {env}"
+        );
+    }
+    for (env, want) in [
+        ("OBJECTSTORECONFIG_HOST", "s3.example.com"),
+        ("OBJECTSTORECONFIG_PORT", "443"),
+        ("OBJECTSTORECONFIG_SECURE", "true"),
+    ] {
+        assert_eq!(
+            env_of(&docs, "ml-pipeline", "ml-pipeline-api-server", env)["value"],
+            want,
+            "{env}"
+        );
+    }
+    // The UI reads s3:// artifacts with the AWS_* settings (absent upstream).
+    for (env, want) in [
+        ("AWS_S3_ENDPOINT", "s3.example.com"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_SSL", "true"),
+        ("AWS_ACCESS_KEY_ID", "$(MINIO_ACCESS_KEY)"),
+        ("AWS_SECRET_ACCESS_KEY", "$(MINIO_SECRET_KEY)"),
+    ] {
+        assert_eq!(
+            env_of(&docs, "ml-pipeline-ui", "ml-pipeline-ui", env)["value"],
+            want,
+            "{env}"
+        );
+        let ui = containers(pod_spec(find(&defaults, "Deployment", "ml-pipeline-ui")).unwrap())[0];
+        assert!(
+            !ui["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == env),
+            "{env} rendered by default"
+        );
+    }
+    let pc = |env| {
+        env_of(
+            &docs,
+            "kubeflow-pipelines-profile-controller",
+            "profile-controller",
+            env,
+        )["value"]
+            .clone()
+    };
+    assert_eq!(pc("S3_ENDPOINT_URL"), "https://s3.example.com:443");
+    assert_eq!(pc("AWS_REGION"), "eu-west-1");
+    // Argo's artifact repository.
+    let repo = payload(&docs, "workflow-controller-configmap", "artifactRepository");
+    let s3 = &repo["s3"];
+    assert_eq!(s3["endpoint"], "s3.example.com:443");
+    assert_eq!(s3["bucket"], "my-bucket");
+    assert_eq!(s3["insecure"], false);
+    assert_eq!(s3["region"], "eu-west-1");
+    assert_eq!(
+        s3["accessKeySecret"],
+        y("{name: kfp-s3, key: AWS_ACCESS_KEY_ID}")
+    );
+    assert_eq!(
+        s3["secretKeySecret"],
+        y("{name: kfp-s3, key: AWS_SECRET_ACCESS_KEY}")
+    );
+    // Upstream's key layout stays.
+    let up_repo = payload(&up, "workflow-controller-configmap", "artifactRepository");
+    assert_eq!(s3["keyFormat"], up_repo["s3"]["keyFormat"]);
+    assert_eq!(repo["archiveLogs"], up_repo["archiveLogs"]);
+    // What the profile controller writes into every profile namespace.
+    let code = find(
+        &docs,
+        "ConfigMap",
+        "kubeflow-pipelines-profile-controller-code-c55f957kgf",
+    )["data"]["sync.py"]
+        .as_str()
+        .unwrap();
+    for want in [
+        "S3_BUCKET_NAME = 'my-bucket'",
+        "\"endpoint\": f\"s3.example.com:443\",",
+        "\"insecure\": False,",
+        "\"defaultPipelineRoot\": f\"s3://{S3_BUCKET_NAME}/private-artifacts/",
+        "endpoint=\"s3.example.com:443\", disableSSL=False, region=\"eu-west-1\", credentials=dict(fromEnv=False",
+        "attachments[\"Secret.v1\"].get(f\"{namespace}/mlpipeline-minio-artifact\") or dict(",
+    ] {
+        assert!(code.contains(want), "sync.py lacks {want:?}");
+    }
+    for gone in ["seaweedfs.kubeflow:9000", "{object_store_host}.kubeflow"] {
+        assert!(
+            !code.contains(&format!("\"endpoint\": f\"{gone}")),
+            "sync.py still points at {gone}"
+        );
+    }
+}
+
+#[test]
+fn pipelines_launcher_in_kubeflow_uses_the_external_object_store() {
+    // Variant generic runs pipelines in namespace kubeflow, with this launcher config.
+    let values = format!("variant: generic\n{EXTERNAL_STORES}");
+    let docs = render("pipelines", &values).unwrap();
+    let data = &find(&docs, "ConfigMap", "kfp-launcher")["data"];
+    assert_eq!(data["defaultPipelineRoot"], "s3://my-bucket/v2/artifacts");
+    let providers: Value = serde_yaml::from_str(data["providers"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        providers,
+        y("s3: {default: {endpoint: 's3.example.com:443', disableSSL: false, region: eu-west-1,
+              credentials: {fromEnv: false, secretRef: {secretName: kfp-s3, accessKeyKey: AWS_ACCESS_KEY_ID, secretKeyKey: AWS_SECRET_ACCESS_KEY}}}}")
+    );
+    let defaults = render("pipelines", "variant: generic").unwrap();
+    let data = &find(&defaults, "ConfigMap", "kfp-launcher")["data"];
+    assert_eq!(*data, y("{defaultPipelineRoot: ''}"));
+}
+
+#[test]
+fn pipelines_object_store_pod_identity_renders_no_keys() {
+    let docs = render(
+        "pipelines",
+        "externalObjectStore: {host: s3.amazonaws.com, region: us-west-2, bucket: b, podIdentity: true}",
+    )
+    .unwrap();
+    let s3 = &payload(&docs, "workflow-controller-configmap", "artifactRepository")["s3"];
+    assert_eq!(s3["useSDKCreds"], true);
+    assert!(
+        s3["accessKeySecret"].is_null() && s3["secretKeySecret"].is_null(),
+        "{s3:?}"
+    );
+    for key in ["accesskey", "secretkey"] {
+        assert_eq!(
+            secret_value(&docs, "mlpipeline-minio-artifact", key),
+            "",
+            "{key}"
+        );
+    }
+    let code = find(
+        &docs,
+        "ConfigMap",
+        "kubeflow-pipelines-profile-controller-code-c55f957kgf",
+    )["data"]["sync.py"]
+        .as_str()
+        .unwrap();
+    assert!(
+        code.contains("credentials=dict(fromEnv=True"),
+        "launcher credentials"
+    );
+    // The database stays in-cluster: only the object store was replaced.
+    assert!(has(&docs, "Deployment", "mysql") && !has(&docs, "Deployment", "seaweedfs"));
+}
+
+#[test]
+fn katib_external_db_is_filled_from_values() {
+    let err = render("katib", "variant: external-db").expect_err("no host");
+    assert!(err.contains("externalDatabase.host"), "{err}");
+    let docs = render(
+        "katib",
+        "variant: external-db\nexternalDatabase: {host: db.example.com, port: 3307, user: katib, password: pw, database: katibdb}",
+    )
+    .unwrap();
+    let secret = "katib-mysql-secrets-th9dkf48dg";
+    for (key, want) in [
+        ("KATIB_MYSQL_DB_HOST", "db.example.com"),
+        ("KATIB_MYSQL_DB_PORT", "3307"),
+        ("DB_USER", "katib"),
+        ("DB_PASSWORD", "pw"),
+        ("KATIB_MYSQL_DB_DATABASE", "katibdb"),
+    ] {
+        assert_eq!(secret_value(&docs, secret, key), want, "{key}");
+    }
+    let r = &env_of(&docs, "katib-db-manager", "katib-db-manager", "DB_PASSWORD")["valueFrom"]
+        ["secretKeyRef"];
+    assert_eq!(r["name"], secret);
+    let docs = render(
+        "katib",
+        "variant: external-db\nexternalDatabase: {host: db.example.com, existingSecret: katib-db}",
+    )
+    .unwrap();
+    let r = &env_of(&docs, "katib-db-manager", "katib-db-manager", "DB_PASSWORD")["valueFrom"]
+        ["secretKeyRef"];
+    assert_eq!(
+        (r["name"].as_str(), r["key"].as_str()),
+        (Some("katib-db"), Some("DB_PASSWORD"))
+    );
+}
+
+#[test]
+fn app_settings_land_in_their_objects() {
+    // Notebook culling.
+    let nb = "notebook-controller-config-fhm9f7tdt5";
+    let data = |docs: &[Value], key: &str| find(docs, "ConfigMap", nb)["data"][key].clone();
+    let defaults = render("notebook-controller", "{}").unwrap();
+    let up = upstream("applications/jupyter/notebook-controller/upstream/overlays/kubeflow");
+    for key in ["ENABLE_CULLING", "CULL_IDLE_TIME", "IDLENESS_CHECK_PERIOD"] {
+        assert_eq!(data(&defaults, key), data(&up, key), "{key} default");
+    }
+    let docs = render(
+        "notebook-controller",
+        "culling: {enabled: true, idleTime: 60, checkPeriod: 5}",
+    )
+    .unwrap();
+    for (key, want) in [
+        ("ENABLE_CULLING", "true"),
+        ("CULL_IDLE_TIME", "60"),
+        ("IDLENESS_CHECK_PERIOD", "5"),
+    ] {
+        assert_eq!(data(&docs, key), want, "{key}");
+    }
+    // Jupyter spawner defaults: upstream's text untouched unless set.
+    let cm = "jupyter-web-app-config-9c2fbg2gdc";
+    let key = "spawner_ui_config.yaml";
+    let up = upstream("applications/jupyter/jupyter-web-app/upstream/overlays/istio");
+    let defaults = render("jupyter-web-app", "{}").unwrap();
+    assert_eq!(
+        find(&defaults, "ConfigMap", cm)["data"][key],
+        find(&up, "ConfigMap", cm)["data"][key]
+    );
+    let docs = render(
+        "jupyter-web-app",
+        "spawner: {images: [reg/a:1, reg/b:2], defaultImage: reg/b:2, cpu: '2', memory: 4Gi, workspaceSize: 20Gi, storageClass: fast}",
+    )
+    .unwrap();
+    let d = &payload(&docs, cm, key)["spawnerFormDefaults"];
+    assert_eq!(d["image"]["options"], y("[reg/a:1, reg/b:2]"));
+    assert_eq!(d["image"]["value"], "reg/b:2");
+    assert_eq!(d["cpu"]["value"], "2");
+    assert_eq!(d["memory"]["value"], "4Gi");
+    let pvc = &d["workspaceVolume"]["value"]["newPvc"]["spec"];
+    assert_eq!(pvc["resources"]["requests"]["storage"], "20Gi");
+    assert_eq!(pvc["storageClassName"], "fast");
+    // The rest of the form stays upstream's.
+    let u = &payload(&up, cm, key)["spawnerFormDefaults"];
+    assert_eq!(d["gpus"], u["gpus"]);
+    assert_eq!(d["imageGroupOne"], u["imageGroupOne"]);
+    // Katib's suggestion / early-stopping / metrics-collector resources.
+    let docs = render(
+        "katib",
+        "config: {suggestionResources: {limits: {memory: 2Gi}}, earlyStoppingResources: {requests: {cpu: 10m}}, metricsCollectorResources: {limits: {cpu: 500m}}}",
+    )
+    .unwrap();
+    let rt = &payload(&docs, "katib-config", "katib-config.yaml")["runtime"];
+    let up_rt = &payload(&upstream(KATIB), "katib-config", "katib-config.yaml")["runtime"];
+    for (list, want) in [
+        ("suggestions", "{limits: {memory: 2Gi}}"),
+        ("earlyStoppings", "{requests: {cpu: 10m}}"),
+        ("metricsCollectors", "{limits: {cpu: 500m}}"),
+    ] {
+        let items = rt[list].as_sequence().unwrap();
+        assert_eq!(
+            items.len(),
+            up_rt[list].as_sequence().unwrap().len(),
+            "{list}"
+        );
+        for item in items {
+            assert_eq!(item["resources"], y(want), "{list}");
+        }
+    }
+    assert_eq!(
+        rt["suggestions"][0]["image"],
+        up_rt["suggestions"][0]["image"]
+    );
+}

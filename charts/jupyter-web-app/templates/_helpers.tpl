@@ -65,3 +65,22 @@ helm.kubeflow.org/revision: {{ $root.Release.Revision | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /*
+Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
+`*` walks every item of a list; missing mappings are created.
+*/}}
+{{- define "jupyter-web-app.setIn" -}}
+{{- $obj := index . 0 -}}
+{{- $path := index . 1 -}}
+{{- $v := index . 2 -}}
+{{- $k := first $path -}}
+{{- $rest := rest $path -}}
+{{- if eq $k "*" -}}
+{{- range $obj }}{{- $_ := include "jupyter-web-app.setIn" (list . $rest $v) }}{{- end -}}
+{{- else if not $rest -}}
+{{- $_ := set $obj $k $v -}}
+{{- else -}}
+{{- if kindIs "invalid" (index $obj $k) }}{{- $_ := set $obj $k dict }}{{- end -}}
+{{- $_ := include "jupyter-web-app.setIn" (list (index $obj $k) $rest $v) -}}
+{{- end -}}
+{{- end -}}

@@ -161,3 +161,22 @@ keeps the live Secret's value (lookup) or gets a new random one on first install
 {{- end -}}
 {{- if .base64 }}{{ $out | b64enc | quote }}{{ else }}{{ $out | quote }}{{ end -}}
 {{- end -}}
+{{- /*
+Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
+`*` walks every item of a list; missing mappings are created.
+*/}}
+{{- define "pipelines.setIn" -}}
+{{- $obj := index . 0 -}}
+{{- $path := index . 1 -}}
+{{- $v := index . 2 -}}
+{{- $k := first $path -}}
+{{- $rest := rest $path -}}
+{{- if eq $k "*" -}}
+{{- range $obj }}{{- $_ := include "pipelines.setIn" (list . $rest $v) }}{{- end -}}
+{{- else if not $rest -}}
+{{- $_ := set $obj $k $v -}}
+{{- else -}}
+{{- if kindIs "invalid" (index $obj $k) }}{{- $_ := set $obj $k dict }}{{- end -}}
+{{- $_ := include "pipelines.setIn" (list (index $obj $k) $rest $v) -}}
+{{- end -}}
+{{- end -}}
