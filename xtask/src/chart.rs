@@ -5,6 +5,7 @@
 
 use crate::crd::stripped;
 use crate::merge::merge;
+use crate::parts::Parts;
 use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
@@ -179,59 +180,83 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             .entry(format!("{}-{}", slug(&key.kind), slug(&key.name)))
             .or_default() += 1;
     }
-    for (key, versions) in &templates {
-        let key: &ResKey = key;
-        let mut base = format!("{}-{}", slug(&key.kind), slug(&key.name));
-        if base_count[&base] > 1 {
-            base = format!(
-                "{base}-{}",
-                slug(if key.namespace.is_empty() {
-                    "cluster"
-                } else {
-                    &key.namespace
-                })
-            );
+    let every: Vec<(&Value, &[String])> = objects
+        .values()
+        .flat_map(|vs| vs.iter().map(|v| (&v.doc, v.scenarios.as_slice())))
+        .collect();
+    let parts = Parts::assign(
+        chart,
+        &spec.parts,
+        spec.part_prefixes.as_deref(),
+        spec.main_part.as_deref(),
+        &every,
+    )?;
+    values.main = parts.main.clone();
+    // Two passes: the first records every scenario's upstream values, so the
+    // second knows which defaults scenarios disagree on (null, each template
+    // falling back to its own upstream value).
+    let render_all = |values: &mut ValuesTree| -> Result<(Files, Files)> {
+        let mut files = Files::new();
+        let mut crds = Files::new();
+        for (key, versions) in &templates {
+            let key: &ResKey = key;
+            let mut base = format!("{}-{}", slug(&key.kind), slug(&key.name));
+            if base_count[&base] > 1 {
+                base = format!(
+                    "{base}-{}",
+                    slug(if key.namespace.is_empty() {
+                        "cluster"
+                    } else {
+                        &key.namespace
+                    })
+                );
+            }
+            if key.kind == "CustomResourceDefinition" {
+                let (template, published) =
+                    crd_files(spec, key, versions, values, &parts, &webhook_certs)?;
+                files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
+                crds.extend(published);
+                continue;
+            }
+            // One template per object: its versions merged, only what differs guarded
+            // (crate::merge); the whole of it guarded when some scenarios lack it.
+            let mut rendered = Vec::new();
+            for v in versions {
+                let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
+                let body = Injector::new(chart, values, &parts, &v.scenarios)
+                    .with_webhook_certs(&webhook_certs)
+                    .with_credentials(&spec.credentials, &spec.credential_env)
+                    .with_settings(&spec.settings)
+                    .with_sequencing(sequenced)
+                    .render(&v.doc)
+                    .with_context(ctx)?;
+                rendered.push((v.scenarios.clone(), body));
+            }
+            let present: Vec<String> = all
+                .iter()
+                .filter(|s| versions.iter().any(|v| v.scenarios.contains(s)))
+                .cloned()
+                .collect();
+            let dirs: BTreeSet<&str> = versions
+                .iter()
+                .flat_map(|v| v.dirs.iter().map(String::as_str))
+                .collect();
+            let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
+            let body = merge(&rendered);
+            let text = if present.len() == all.len() {
+                format!("{{{{- /* {src} */}}}}\n{body}")
+            } else {
+                let guard = variant_guard("if", &present);
+                format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
+            };
+            files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
         }
-        if key.kind == "CustomResourceDefinition" {
-            let (template, published) =
-                crd_files(spec, key, versions, &mut values, &webhook_certs)?;
-            files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
-            crds.extend(published);
-            continue;
-        }
-        // One template per object: its versions merged, only what differs guarded
-        // (crate::merge); the whole of it guarded when some scenarios lack it.
-        let mut rendered = Vec::new();
-        for v in versions {
-            let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
-            let body = Injector::new(chart, &mut values, &v.scenarios[0])
-                .with_webhook_certs(&webhook_certs)
-                .with_credentials(&spec.credentials, &spec.credential_env)
-                .with_settings(&spec.settings)
-                .with_sequencing(sequenced)
-                .render(&v.doc)
-                .with_context(ctx)?;
-            rendered.push((v.scenarios.clone(), body));
-        }
-        let present: Vec<String> = all
-            .iter()
-            .filter(|s| versions.iter().any(|v| v.scenarios.contains(s)))
-            .cloned()
-            .collect();
-        let dirs: BTreeSet<&str> = versions
-            .iter()
-            .flat_map(|v| v.dirs.iter().map(String::as_str))
-            .collect();
-        let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
-        let body = merge(&rendered);
-        let text = if present.len() == all.len() {
-            format!("{{{{- /* {src} */}}}}\n{body}")
-        } else {
-            let guard = variant_guard("if", &present);
-            format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
-        };
-        files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
-    }
+        Ok((files, crds))
+    };
+    render_all(&mut values)?;
+    let (rendered_files, published) = render_all(&mut values)?;
+    files.extend(rendered_files);
+    crds.extend(published);
 
     for (i, v) in spec.variables.iter().enumerate() {
         if !used_variables.contains(&i) {
@@ -367,6 +392,7 @@ fn crd_files(
     key: &ResKey,
     versions: &[&Version],
     values: &mut ValuesTree,
+    parts: &Parts,
     webhook_certs: &WebhookCerts,
 ) -> Result<(String, Files)> {
     let chart = spec.chart.as_str();
@@ -395,7 +421,7 @@ fn crd_files(
     let name = slug(&key.name);
     for (i, (scenarios, v)) in guarded.iter().enumerate() {
         let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
-        let body = Injector::new(chart, values, &v.scenarios[0])
+        let body = Injector::new(chart, values, parts, &v.scenarios)
             .with_webhook_certs(webhook_certs)
             .render(&stripped(&v.doc))
             .with_context(ctx)?;
@@ -455,15 +481,38 @@ fn helpers(chart: &str, hdr: &str) -> String {
     format!(
         r#"{{{{- /* {hdr} */}}}}
 {{{{- /*
-Image reference from (list $.Values.global <image values>): registry/repository:tag@digest,
-empty parts omitted; global.imageRegistry replaces the registry when set.
+Image reference from (list $.Values.global <image values> [<upstream image>]):
+registry/repository:tag@digest, empty parts omitted; a null part is the upstream
+image's (variants that disagree); global.imageRegistry replaces the registry when set.
 */}}}}
 {{{{- define "{chart}.image" -}}}}
 {{{{- $g := index . 0 | default dict -}}}}
-{{{{- $i := index . 1 -}}}}
+{{{{- $i := dict -}}}}
+{{{{- $up := dict -}}}}
+{{{{- if gt (len .) 2 }}}}{{{{ $up = index . 2 }}}}{{{{ end -}}}}
+{{{{- range $k, $v := index . 1 }}}}{{{{ $_ := set $i $k $v }}}}{{{{ end -}}}}
+{{{{- range $k, $v := $up }}}}{{{{ if kindIs "invalid" (index $i $k) }}}}{{{{ $_ := set $i $k $v }}}}{{{{ end }}}}{{{{ end -}}}}
 {{{{- $reg := $i.registry -}}}}
 {{{{- if $g.imageRegistry }}}}{{{{ $reg = $g.imageRegistry }}}}{{{{ end -}}}}
 {{{{- if $reg }}}}{{{{ $reg }}}}/{{{{ end }}}}{{{{ $i.repository }}}}{{{{ if $i.tag }}}}:{{{{ $i.tag }}}}{{{{ end }}}}{{{{ if $i.digest }}}}@{{{{ $i.digest }}}}{{{{ end }}}}
+{{{{- end -}}}}
+{{{{- /*
+Extra entries of a mapping from (list (list <maps>...) (list <keys upstream sets>)):
+the maps merged (later wins), minus the keys upstream sets, as YAML; empty if none.
+*/}}}}
+{{{{- define "{chart}.extraEntries" -}}}}
+{{{{- $m := dict -}}}}
+{{{{- range index . 0 }}}}{{{{- range $k, $v := . }}}}{{{{- $_ := set $m $k $v -}}}}{{{{- end }}}}{{{{- end -}}}}
+{{{{- range index . 1 }}}}{{{{- $_ := unset $m . -}}}}{{{{- end -}}}}
+{{{{- if $m }}}}{{{{- toYaml $m -}}}}{{{{- end -}}}}
+{{{{- end -}}}}
+{{{{- /*
+A list of env entries as JSON, keyed by name (for the merge by name).
+*/}}}}
+{{{{- define "{chart}.envByName" -}}}}
+{{{{- $m := dict -}}}}
+{{{{- range . }}}}{{{{- $_ := set $m .name . -}}}}{{{{- end -}}}}
+{{{{- toJson $m -}}}}
 {{{{- end -}}}}
 {{{{- /*
 Extra labels from (list $ <label keys upstream sets on this object>): commonLabels,

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod crd;
 pub mod merge;
 pub mod parity;
+pub mod parts;
 pub mod sequencing;
 pub mod sync;
 pub mod template;
