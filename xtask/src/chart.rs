@@ -656,8 +656,11 @@ fn readme(
     s.push_str("One template per upstream object: what differs between scenarios is guarded by `variant` line by line, an object only some scenarios have is guarded whole ");
     s.push_str("(an object an overlay moves to another namespace is one object). Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
     s.push_str("PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
-    s.push_str("Values are injected only at customisation points: container images, pull policy, `global.imagePullSecrets`, resources, ");
-    s.push_str("replicas, nodeSelector/tolerations/affinity, PVC size and storageClass. Defaults equal upstream. Strings containing `{{`/`}}` ");
+    s.push_str("Values are grouped by *part* (one workload a person thinks of, with its PVC and ServiceAccount; declared in `catalog/components.yaml`, see docs/charts.md#parts): ");
+    s.push_str("`<part>.replicas`, `<part>.image.*`, `<part>.resources`, `<part>.env` (merged by name), `<part>.securityContext` and `<part>.podSecurityContext` (merged over upstream's), ");
+    s.push_str("`<part>.podAnnotations`, `<part>.podLabels`, `<part>.nodeSelector`, `<part>.tolerations`, `<part>.affinity`, `<part>.topologySpreadConstraints`, `<part>.priorityClassName`, ");
+    s.push_str("`<part>.serviceAccount.annotations`, `<part>.persistence.*`, `<part>.service.*` for a user-facing Service, and `<part>.containers.<container>.*` for the other containers. ");
+    s.push_str("Defaults equal upstream; where this chart's variants disagree the default is null, meaning the selected variant's upstream value (listed per value). Strings containing `{{`/`}}` ");
     s.push_str("in upstream content are escaped and render literally.\n\n");
     s.push_str("## Values\n\n| Key | Type | Default | Description |\n|---|---|---|---|\n");
     for d in docs {
