@@ -924,7 +924,11 @@ impl<'a> Injector<'a> {
                 );
                 let mut expr = self.val(part, &path, resources.as_ref().unwrap_or(&Value::Null));
                 if is_main && sized_by_chart {
-                    expr = format!("($.Values.resources | default {expr})");
+                    // Chart-level `resources` (KEP 831's `<chart>.resources.limits`)
+                    // merged over the part's, as Helm merges values into defaults.
+                    expr = format!(
+                        "(mergeOverwrite (deepCopy ({expr} | default dict)) $.Values.resources)"
+                    );
                 }
                 self.set(c, "resources", resources.is_some(), &expr, true);
                 self.merged(c, "securityContext", part, &format!("{pfx}securityContext"));

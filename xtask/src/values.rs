@@ -185,7 +185,7 @@ fn leaf_spec(path: &str) -> (&'static str, &'static str, serde_json::Value) {
         (Some("image"), "tag") => ("string", "Image tag", json!({"type": "string"})),
         (Some("image"), "digest") => ("string", "Image digest (appended as `@digest`)", json!({"type": "string"})),
         (Some("image"), "pullPolicy") => ("string", "imagePullPolicy (empty: unset)", json!({"type": "string", "enum": ["", "Always", "IfNotPresent", "Never"]})),
-        (None, "resources") => ("object", "Container resources (requests/limits); replaces upstream's", json!({"type": "object"})),
+        (None, "resources") => ("object", "Container resources (requests/limits); what you set is merged into upstream's (set a key to null to drop it)", json!({"type": "object"})),
         (None, "env") => ("list", "Extra container env, merged by name over upstream's (same name: replaces it in place; new names: appended)", json!({"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}})),
         (None, "securityContext") => ("object", "Container securityContext, merged key by key over upstream's", json!({"type": "object"})),
         (None, "podSecurityContext") => ("object", "Pod securityContext, merged key by key over upstream's", json!({"type": "object"})),
@@ -492,7 +492,7 @@ impl ValuesTree {
             }
         }
         if let Some(main) = &self.main {
-            let d = format!("Resources of the main container of `{main}` (the chart's main part); when set, replaces `{main}.resources`");
+            let d = format!("Resources of the main container of `{main}` (the chart's main part), merged over `{main}.resources`");
             out.push_str(&format!("# -- {d}\nresources: {{}}\n"));
             docs.push(Doc {
                 key: "resources".into(),

@@ -530,6 +530,16 @@ fn check_chart_resources(docs: &[Value]) -> Result<(), String> {
     )
 }
 
+/// Chart-level `resources` is merged over the main part's upstream resources.
+fn check_chart_resources_merge(docs: &[Value]) -> Result<(), String> {
+    let up = upstream("applications/pvcviewer-controller/upstream/base");
+    let mut want = container(&up, "pvcviewer-controller-manager")["resources"].clone();
+    ensure(want["requests"].is_mapping(), "premise: upstream requests")?;
+    want["limits"]["memory"] = "1Gi".into();
+    let got = &container(docs, "pvcviewer-controller-manager")["resources"];
+    ensure(*got == want, format!("resources {got:?}, want {want:?}"))
+}
+
 #[test]
 fn values_switches_change_what_they_should() {
     let cases: &[(&str, &str, &str, Check)] = &[
@@ -582,6 +592,7 @@ fn values_switches_change_what_they_should() {
         ("variants' replicas: set wins", "katib", "variant: leader-election\ncontroller: {replicas: 3}", check_leader_election_set),
         ("ingress gateway Service", "istio", "ingressGateway: {service: {type: LoadBalancer, annotations: {lb.example/x: internal}, loadBalancerSourceRanges: [10.0.0.0/8]}}", check_gateway_service),
         ("chart-level resources", "training-operator", "resources: {limits: {cpu: '2', memory: 4Gi}}", check_chart_resources),
+        ("chart-level resources merge", "pvcviewer-controller", "resources: {limits: {memory: 1Gi}}", check_chart_resources_merge),
         ("umbrella passes enabled and globals", "katib", "enabled: true\nglobal: {imageRegistry: '', other: {x: 1}}", check_defaults),
     ];
     let mut failures = Vec::new();
