@@ -329,7 +329,9 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
     files.insert("templates/NOTES.txt".into(), notes(spec, &hdr, fixed.crds));
-    files.insert(".helmignore".into(), format!("# {hdr}\nci/\n"));
+    // tests/: the chart's helm-unittest suites (hand-written, kept by sync), not
+    // shipped in the package.
+    files.insert(".helmignore".into(), format!("# {hdr}\nci/\ntests/\n"));
     for (name, sc) in &spec.scenarios {
         let dirs = sc
             .dirs

@@ -97,8 +97,13 @@ pub fn owned_dirs(chart: &str) -> [String; 2] {
     [format!("charts/{chart}"), format!("crds/{chart}")]
 }
 
+/// The one hand-written directory of a generated chart: its helm-unittest suites
+/// (`charts/<chart>/tests/`), which sync neither removes nor reports as stale.
+pub const SUITES_DIR: &str = "tests";
+
 /// Files under `root` that differ from `files` (changed, missing, stale); `files`
-/// are keyed relative to `root`, and every file in the chart's owned dirs counts.
+/// are keyed relative to `root`, and every file in the chart's owned dirs counts,
+/// except the chart's suites.
 pub fn diff_chart(root: &Path, chart: &str, files: &Files) -> Result<Vec<PathBuf>> {
     let mut differ = Vec::new();
     for (rel, content) in files {
@@ -107,10 +112,12 @@ pub fn diff_chart(root: &Path, chart: &str, files: &Files) -> Result<Vec<PathBuf
             differ.push(p);
         }
     }
+    let suites = format!("charts/{chart}/{SUITES_DIR}/");
     for dir in owned_dirs(chart) {
         for rel in existing_files(&root.join(&dir))? {
-            if !files.contains_key(&format!("{dir}/{rel}")) {
-                differ.push(root.join(&dir).join(rel));
+            let rel = format!("{dir}/{rel}");
+            if !rel.starts_with(&suites) && !files.contains_key(&rel) {
+                differ.push(root.join(rel));
             }
         }
     }
