@@ -179,7 +179,7 @@ fn leaf_spec(path: &str) -> (&'static str, &'static str, serde_json::Value) {
         .nth(1)
         .filter(|p| ["image", "persistence", "service", "serviceAccount"].contains(p));
     match (parent, field) {
-        (None, "replicas") => ("int", "Replicas (null: not set)", json!({"type": ["integer", "null"], "minimum": 0})),
+        (None, "replicas") => ("int", "Replicas", json!({"type": ["integer", "null"], "minimum": 0})),
         (Some("image"), "registry") => ("string", "Image registry (replaced by `global.imageRegistry` when that is set)", json!({"type": "string"})),
         (Some("image"), "repository") => ("string", "Image repository", json!({"type": "string"})),
         (Some("image"), "tag") => ("string", "Image tag", json!({"type": "string"})),
@@ -299,6 +299,9 @@ fn leaf_description(path: &str, leaf: &Leaf) -> String {
         ),
         None => doc.to_string(),
     };
+    if !leaf.varies() && leaf.default().is_null() {
+        d.push_str(" (null: not set, as upstream)");
+    }
     if leaf.varies() {
         let each = leaf
             .upstream
@@ -699,7 +702,7 @@ mod tests {
         assert_eq!(p.leaves["image.tag"].default(), Value::from("v1"));
         assert_eq!(
             leaf_description("replicas", &p.leaves["replicas"]),
-            "Replicas (null: not set). Null: the selected variant's upstream value (`a`, `b`: `1`; `leader-election`: `2`)"
+            "Replicas. Null: the selected variant's upstream value (`a`, `b`: `1`; `leader-election`: `2`)"
         );
         let fixed = Fixed {
             chart: "c",
