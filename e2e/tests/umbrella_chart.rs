@@ -892,3 +892,79 @@ fn inconsistent_gateway_values_fail_naming_the_value() {
         "{err}"
     );
 }
+/// One rendered object (`kind`, `name`) of a stream, parsed.
+fn object(stream: &str, kind: &str, name: &str) -> serde_yaml::Value {
+    let d = docs(stream)
+        .into_iter()
+        .find(|d| d.kind == kind && d.name == name)
+        .unwrap_or_else(|| panic!("{kind} {name} not rendered"));
+    serde_yaml::from_str(&d.text).unwrap()
+}
+
+/// The first container of a rendered workload.
+fn main_container(stream: &str, kind: &str, name: &str) -> serde_yaml::Value {
+    object(stream, kind, name)["spec"]["template"]["spec"]["containers"][0].clone()
+}
+
+/// KEP 831's example values file renders as written: each value lands on the
+/// object the KEP means (charts' parts, docs/charts.md#parts).
+#[test]
+fn the_keps_values_file_renders_as_written() {
+    let fixture = repo_root().join("e2e/fixtures/kep-values.yaml");
+    let out =
+        template(&["-f", fixture.to_str().unwrap()]).expect("helm template -f kep-values.yaml");
+    let pvc = object(&out, "PersistentVolumeClaim", "mysql-pv-claim");
+    assert_eq!(
+        pvc["spec"]["storageClassName"].as_str(),
+        Some("fast-ssd"),
+        "{pvc:?}"
+    );
+    assert_eq!(
+        pvc["spec"]["resources"]["requests"]["storage"].as_str(),
+        Some("20Gi"),
+        "{pvc:?}"
+    );
+    let limits = |c: &serde_yaml::Value| c["resources"]["limits"].clone();
+    let want: serde_yaml::Value = serde_yaml::from_str("{cpu: '2', memory: 4Gi}").unwrap();
+    let to = main_container(&out, "Deployment", "training-operator");
+    assert_eq!(limits(&to), want, "{to:?}");
+    let want: serde_yaml::Value = serde_yaml::from_str("{cpu: '1', memory: 1Gi}").unwrap();
+    let katib = main_container(&out, "Deployment", "katib-controller");
+    assert_eq!(limits(&katib), want, "{katib:?}");
+    // Only what the file names changed: Pipelines' other claim keeps upstream's size.
+    let defaults = template(&[
+        "--set",
+        "pipelines.enabled=true",
+        "--set",
+        "katib.enabled=true",
+    ])
+    .unwrap();
+    assert_eq!(
+        object(&out, "PersistentVolumeClaim", "seaweedfs-pvc")["spec"],
+        object(&defaults, "PersistentVolumeClaim", "seaweedfs-pvc")["spec"]
+    );
+    assert_eq!(
+        main_container(&out, "Deployment", "katib-ui"),
+        main_container(&defaults, "Deployment", "katib-ui")
+    );
+}
+
+/// The generated names of before the parts (`workloads.`, `containers.`,
+/// `persistence.`) are gone: the schema refuses them, naming the key.
+#[test]
+fn old_value_names_are_refused_by_the_schema() {
+    for (set, key) in [
+        ("katib.workloads.katibController.replicas=2", "workloads"),
+        (
+            "katib.containers.katibController.resources.limits.cpu=1",
+            "containers",
+        ),
+        (
+            "pipelines.persistence.mysqlPvClaim.size=20Gi",
+            "persistence",
+        ),
+    ] {
+        let err = template(&["--set", set]).expect_err(set);
+        assert!(err.contains("schema") && err.contains(key), "{set}: {err}");
+    }
+}

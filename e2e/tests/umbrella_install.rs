@@ -150,10 +150,7 @@ fn preset_production_installs_and_keeps_generated_credentials_across_upgrades() 
     );
     // Two upgrades with the user's values (the second changes a value elsewhere):
     // the generated credentials are looked up, not generated again.
-    for (revision, extra) in [
-        (2, "katib.workloads.katibUi.replicas=2"),
-        (3, "katib.workloads.katibUi.replicas=1"),
-    ] {
+    for (revision, extra) in [(2, "katib.ui.replicas=2"), (3, "katib.ui.replicas=1")] {
         e2e::run_ok(
             cluster
                 .helm()

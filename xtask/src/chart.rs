@@ -5,6 +5,7 @@
 
 use crate::crd::stripped;
 use crate::merge::merge;
+use crate::parts::Parts;
 use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
@@ -179,65 +180,92 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             .entry(format!("{}-{}", slug(&key.kind), slug(&key.name)))
             .or_default() += 1;
     }
-    for (key, versions) in &templates {
-        let key: &ResKey = key;
-        let mut base = format!("{}-{}", slug(&key.kind), slug(&key.name));
-        if base_count[&base] > 1 {
-            base = format!(
-                "{base}-{}",
-                slug(if key.namespace.is_empty() {
-                    "cluster"
-                } else {
-                    &key.namespace
-                })
-            );
-        }
-        if key.kind == "CustomResourceDefinition" {
-            let (template, published) =
-                crd_files(spec, key, versions, &mut values, &webhook_certs)?;
-            files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
-            crds.extend(published);
-            continue;
-        }
-        // One template per object: its versions merged, only what differs guarded
-        // (crate::merge); the whole of it guarded when some scenarios lack it.
-        let mut rendered = Vec::new();
-        for v in versions {
-            let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
-            let body = Injector::new(chart, &mut values, &v.scenarios[0])
-                .with_webhook_certs(&webhook_certs)
-                .with_credentials(&spec.credentials, &spec.credential_env)
-                .with_settings(&spec.settings)
-                .with_fields(&spec.fields, &spec.chart_values)
-                .with_sequencing(sequenced)
-                .render(&v.doc)
-                .with_context(ctx)?;
-            rendered.push((v.scenarios.clone(), body));
-        }
-        let present: Vec<String> = all
-            .iter()
-            .filter(|s| versions.iter().any(|v| v.scenarios.contains(s)))
-            .cloned()
-            .collect();
-        let dirs: BTreeSet<&str> = versions
-            .iter()
-            .flat_map(|v| v.dirs.iter().map(String::as_str))
-            .collect();
-        let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
-        let body = merge(&rendered);
-        let body =
-            match crate::fields::unless_condition(&spec.rendered_unless, &key.kind, &key.name) {
+    let every: Vec<(&Value, &[String])> = objects
+        .values()
+        .flat_map(|vs| vs.iter().map(|v| (&v.doc, v.scenarios.as_slice())))
+        .collect();
+    let parts = Parts::assign(
+        chart,
+        &spec.parts,
+        spec.part_prefixes.as_deref(),
+        spec.main_part.as_deref(),
+        &every,
+    )?;
+    values.main = parts.main.clone();
+    // Two passes: the first records every scenario's upstream values, so the
+    // second knows which defaults scenarios disagree on (null, each template
+    // falling back to its own upstream value).
+    let render_all = |values: &mut ValuesTree| -> Result<(Files, Files)> {
+        let mut files = Files::new();
+        let mut crds = Files::new();
+        for (key, versions) in &templates {
+            let key: &ResKey = key;
+            let mut base = format!("{}-{}", slug(&key.kind), slug(&key.name));
+            if base_count[&base] > 1 {
+                base = format!(
+                    "{base}-{}",
+                    slug(if key.namespace.is_empty() {
+                        "cluster"
+                    } else {
+                        &key.namespace
+                    })
+                );
+            }
+            if key.kind == "CustomResourceDefinition" {
+                let (template, published) =
+                    crd_files(spec, key, versions, values, &parts, &webhook_certs)?;
+                files.insert(format!("templates/crds/{}.yaml", slug(&key.name)), template);
+                crds.extend(published);
+                continue;
+            }
+            // One template per object: its versions merged, only what differs guarded
+            // (crate::merge); the whole of it guarded when some scenarios lack it.
+            let mut rendered = Vec::new();
+            for v in versions {
+                let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
+                let body = Injector::new(chart, values, &parts, &v.scenarios)
+                    .with_webhook_certs(&webhook_certs)
+                    .with_credentials(&spec.credentials, &spec.credential_env)
+                    .with_settings(&spec.settings)
+                    .with_fields(&spec.fields, &spec.chart_values)
+                    .with_sequencing(sequenced)
+                    .render(&v.doc)
+                    .with_context(ctx)?;
+                rendered.push((v.scenarios.clone(), body));
+            }
+            let present: Vec<String> = all
+                .iter()
+                .filter(|s| versions.iter().any(|v| v.scenarios.contains(s)))
+                .cloned()
+                .collect();
+            let dirs: BTreeSet<&str> = versions
+                .iter()
+                .flat_map(|v| v.dirs.iter().map(String::as_str))
+                .collect();
+            let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
+            let body = merge(&rendered);
+            let body = match crate::fields::unless_condition(
+                &spec.rendered_unless,
+                &key.kind,
+                &key.name,
+            ) {
                 Some(cond) => format!("{cond}\n{body}{{{{- end }}}}\n"),
                 None => body,
             };
-        let text = if present.len() == all.len() {
-            format!("{{{{- /* {src} */}}}}\n{body}")
-        } else {
-            let guard = variant_guard("if", &present);
-            format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
-        };
-        files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
-    }
+            let text = if present.len() == all.len() {
+                format!("{{{{- /* {src} */}}}}\n{body}")
+            } else {
+                let guard = variant_guard("if", &present);
+                format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
+            };
+            files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
+        }
+        Ok((files, crds))
+    };
+    render_all(&mut values)?;
+    let (rendered_files, published) = render_all(&mut values)?;
+    files.extend(rendered_files);
+    crds.extend(published);
 
     for (i, v) in spec.variables.iter().enumerate() {
         if !used_variables.contains(&i) {
@@ -412,6 +440,7 @@ fn crd_files(
     key: &ResKey,
     versions: &[&Version],
     values: &mut ValuesTree,
+    parts: &Parts,
     webhook_certs: &WebhookCerts,
 ) -> Result<(String, Files)> {
     let chart = spec.chart.as_str();
@@ -440,7 +469,7 @@ fn crd_files(
     let name = slug(&key.name);
     for (i, (scenarios, v)) in guarded.iter().enumerate() {
         let ctx = || format!("chart {chart}: {key} (scenario {})", v.scenarios[0]);
-        let body = Injector::new(chart, values, &v.scenarios[0])
+        let body = Injector::new(chart, values, parts, &v.scenarios)
             .with_webhook_certs(webhook_certs)
             .render(&stripped(&v.doc))
             .with_context(ctx)?;
@@ -500,15 +529,38 @@ fn helpers(chart: &str, hdr: &str) -> String {
     format!(
         r#"{{{{- /* {hdr} */}}}}
 {{{{- /*
-Image reference from (list $.Values.global <image values>): registry/repository:tag@digest,
-empty parts omitted; global.imageRegistry replaces the registry when set.
+Image reference from (list $.Values.global <image values> [<upstream image>]):
+registry/repository:tag@digest, empty parts omitted; a null part is the upstream
+image's (variants that disagree); global.imageRegistry replaces the registry when set.
 */}}}}
 {{{{- define "{chart}.image" -}}}}
 {{{{- $g := index . 0 | default dict -}}}}
-{{{{- $i := index . 1 -}}}}
+{{{{- $i := dict -}}}}
+{{{{- $up := dict -}}}}
+{{{{- if gt (len .) 2 }}}}{{{{ $up = index . 2 }}}}{{{{ end -}}}}
+{{{{- range $k, $v := index . 1 }}}}{{{{ $_ := set $i $k $v }}}}{{{{ end -}}}}
+{{{{- range $k, $v := $up }}}}{{{{ if kindIs "invalid" (index $i $k) }}}}{{{{ $_ := set $i $k $v }}}}{{{{ end }}}}{{{{ end -}}}}
 {{{{- $reg := $i.registry -}}}}
 {{{{- if $g.imageRegistry }}}}{{{{ $reg = $g.imageRegistry }}}}{{{{ end -}}}}
 {{{{- if $reg }}}}{{{{ $reg }}}}/{{{{ end }}}}{{{{ $i.repository }}}}{{{{ if $i.tag }}}}:{{{{ $i.tag }}}}{{{{ end }}}}{{{{ if $i.digest }}}}@{{{{ $i.digest }}}}{{{{ end }}}}
+{{{{- end -}}}}
+{{{{- /*
+Extra entries of a mapping from (list (list <maps>...) (list <keys upstream sets>)):
+the maps merged (later wins), minus the keys upstream sets, as YAML; empty if none.
+*/}}}}
+{{{{- define "{chart}.extraEntries" -}}}}
+{{{{- $m := dict -}}}}
+{{{{- range index . 0 }}}}{{{{- range $k, $v := . }}}}{{{{- $_ := set $m $k $v -}}}}{{{{- end }}}}{{{{- end -}}}}
+{{{{- range index . 1 }}}}{{{{- $_ := unset $m . -}}}}{{{{- end -}}}}
+{{{{- if $m }}}}{{{{- toYaml $m -}}}}{{{{- end -}}}}
+{{{{- end -}}}}
+{{{{- /*
+A list of env entries as JSON, keyed by name (for the merge by name).
+*/}}}}
+{{{{- define "{chart}.envByName" -}}}}
+{{{{- $m := dict -}}}}
+{{{{- range . }}}}{{{{- $_ := set $m .name . -}}}}{{{{- end -}}}}
+{{{{- toJson $m -}}}}
 {{{{- end -}}}}
 {{{{- /*
 Extra labels from (list $ <label keys upstream sets on this object>): commonLabels,
@@ -652,8 +704,11 @@ fn readme(
     s.push_str("One template per upstream object: what differs between scenarios is guarded by `variant` line by line, an object only some scenarios have is guarded whole ");
     s.push_str("(an object an overlay moves to another namespace is one object). Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
     s.push_str("PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
-    s.push_str("Values are injected only at customisation points: container images, pull policy, `global.imagePullSecrets`, resources, ");
-    s.push_str("replicas, nodeSelector/tolerations/affinity, PVC size and storageClass. Defaults equal upstream. Strings containing `{{`/`}}` ");
+    s.push_str("Values are grouped by *part* (one workload a person thinks of, with its PVC and ServiceAccount; declared in `catalog/components.yaml`, see docs/charts.md#parts): ");
+    s.push_str("`<part>.replicas`, `<part>.image.*`, `<part>.resources`, `<part>.env` (merged by name), `<part>.securityContext` and `<part>.podSecurityContext` (merged over upstream's), ");
+    s.push_str("`<part>.podAnnotations`, `<part>.podLabels`, `<part>.nodeSelector`, `<part>.tolerations`, `<part>.affinity`, `<part>.topologySpreadConstraints`, `<part>.priorityClassName`, ");
+    s.push_str("`<part>.serviceAccount.annotations`, `<part>.persistence.*`, `<part>.service.*` for a user-facing Service, and `<part>.containers.<container>.*` for the other containers. ");
+    s.push_str("Defaults equal upstream; where this chart's variants disagree the default is null, meaning the selected variant's upstream value (listed per value). Strings containing `{{`/`}}` ");
     s.push_str("in upstream content are escaped and render literally.\n\n");
     s.push_str("## Values\n\n| Key | Type | Default | Description |\n|---|---|---|---|\n");
     for d in docs {

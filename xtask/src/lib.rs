@@ -7,6 +7,7 @@ pub mod crd;
 pub mod fields;
 pub mod merge;
 pub mod parity;
+pub mod parts;
 pub mod sequencing;
 pub mod sync;
 pub mod template;

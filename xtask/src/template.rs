@@ -8,6 +8,7 @@
 //! into its template expression (indentation is known only after serialisation).
 
 use crate::fields::{self, FieldSpec, ValueSpec};
+use crate::parts::{main_container, pod_path, Parts};
 use crate::sequencing::SequencedKinds;
 use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
 use crate::values::{camel, ValuesTree};
@@ -49,6 +50,30 @@ enum Sub {
     /// items (mapping entries) `text`, YAML unindented, rendered only when `cond`
     /// (an `if` action) holds (crate::fields).
     OptionalItem { cond: String, text: String },
+    /// A `- TOKEN: null` env list item opens the guard of upstream's env entry
+    /// `name`: the user's entry of that name (from the list `env`) in its place,
+    /// else (up to the `End` item after it) upstream's.
+    EnvItem { env: String, name: String },
+    /// A `TOKEN: null` line becomes `key:` with the block `expr` (piped to
+    /// `nindent`) when `cond` holds, else `key: otherwise` (upstream's empty value).
+    Either {
+        cond: String,
+        key: &'static str,
+        expr: String,
+        otherwise: &'static str,
+    },
+    /// A `- TOKEN: null` list item closes an `EnvItem` guard.
+    End,
+    /// A `- TOKEN: null` list item becomes the user's env entries (list `env`)
+    /// whose names upstream's list (`names`) does not have.
+    EnvAppend { env: String, names: Vec<String> },
+    /// A `TOKEN: null` line becomes `key:` with upstream's mapping, or with the
+    /// mapping `expr` merged over it key by key when `expr` is not empty.
+    Merged {
+        key: &'static str,
+        expr: String,
+        upstream: Value,
+    },
     /// A `- TOKEN: null` list item becomes `upstream` while the credential named
     /// `credential` is upstream's demo value, `replacement` otherwise.
     CredentialEnv {
@@ -62,8 +87,10 @@ enum Sub {
 pub struct Injector<'a> {
     pub chart: &'a str,
     pub values: &'a mut ValuesTree,
-    /// Suffix for values keys that conflict with another variant's defaults.
-    pub variant: &'a str,
+    /// Which part each workload, PVC, ServiceAccount and Service belongs to.
+    parts: &'a Parts,
+    /// The scenarios whose upstream this object is.
+    scenarios: &'a [String],
     credentials: &'a [CredentialSpec],
     credential_env: &'a [CredentialEnvSpec],
     settings: &'a [SettingSpec],
@@ -79,20 +106,18 @@ pub struct Injector<'a> {
     webhook_certs: Option<&'a WebhookCerts>,
 }
 
-const POD_KINDS: &[&str] = &[
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-];
-
 impl<'a> Injector<'a> {
-    pub fn new(chart: &'a str, values: &'a mut ValuesTree, variant: &'a str) -> Self {
+    pub fn new(
+        chart: &'a str,
+        values: &'a mut ValuesTree,
+        parts: &'a Parts,
+        scenarios: &'a [String],
+    ) -> Self {
         Injector {
             chart,
             values,
-            variant,
+            parts,
+            scenarios,
             credentials: &[],
             credential_env: &[],
             settings: &[],
@@ -218,21 +243,40 @@ impl<'a> Injector<'a> {
         }
         if kind == "PersistentVolumeClaim" {
             set_annotation(&mut doc, "helm.sh/resource-policy", "keep")?;
-            let key = camel(&name);
+            let part = self.part_of(self.parts.pvc(&name), &place)?;
+            self.values.object(&part, &place);
             let spec = mapping_at(&mut doc, &["spec"])?;
-            self.pvc(spec, &key, &place)?;
+            self.pvc(spec, &part, &place)?;
         }
-        let pod_path: Option<&[&str]> = if POD_KINDS.contains(&kind.as_str()) {
-            Some(&["spec", "template", "spec"])
-        } else if kind == "CronJob" {
-            Some(&["spec", "jobTemplate", "spec", "template", "spec"])
-        } else {
-            None
-        };
-        if let Some(path) = pod_path {
-            self.workload(&mut doc, &kind, &name, &place, path)?;
+        if kind == "ServiceAccount" {
+            let parts = self.parts.service_account(&namespace, &name).to_vec();
+            if !parts.is_empty() {
+                let maps: Vec<String> = parts
+                    .iter()
+                    .map(|p| {
+                        self.claim(
+                            p,
+                            "serviceAccount.annotations",
+                            Value::Mapping(Mapping::new()),
+                        );
+                        format!("$.Values.{p}.serviceAccount.annotations")
+                    })
+                    .collect();
+                self.extra_entries(&mut doc, &["metadata"], "annotations", &maps)?;
+            }
+        }
+        if kind == "Service" {
+            if let Some(part) = self.parts.service(&name).map(str::to_string) {
+                self.values.object(&part, &place);
+                self.service(&mut doc, &part)?;
+            }
+        }
+        if let Some(path) = pod_path(&kind) {
+            let part = self.part_of(self.parts.workload(&name), &place)?;
+            self.values.object(&part, &place);
+            self.workload(&mut doc, &kind, &part, path)?;
             let pod = mapping_at(&mut doc, path)?;
-            self.containers(pod, &name, &place)?;
+            self.containers(pod, &part, &name, &place)?;
             if kind == "StatefulSet" {
                 if let Some(Value::Sequence(vcts)) = doc
                     .get_mut("spec")
@@ -240,10 +284,9 @@ impl<'a> Injector<'a> {
                 {
                     for vct in vcts.iter_mut() {
                         let vname = meta_str(vct, "name");
-                        let key = camel(&format!("{name}-{vname}"));
                         let vplace = format!("volumeClaimTemplate {vname} of {place}");
                         let spec = mapping_at(vct, &["spec"])?;
-                        self.pvc(spec, &key, &vplace)?;
+                        self.pvc(spec, &part, &vplace)?;
                     }
                 }
             }
@@ -547,113 +590,227 @@ impl<'a> Injector<'a> {
         Ok(())
     }
 
-    fn pvc(&mut self, spec: &mut Mapping, key: &str, place: &str) -> Result<()> {
-        let size = spec
-            .get("resources")
-            .and_then(|r| r.get("requests"))
-            .and_then(|r| r.get("storage"))
-            .cloned();
-        let class = spec.get("storageClassName").cloned();
-        let mut entry = Mapping::new();
-        entry.insert(
-            "size".into(),
-            size.clone().unwrap_or(Value::String(String::new())),
-        );
-        entry.insert(
-            "storageClass".into(),
-            class.clone().unwrap_or(Value::String(String::new())),
-        );
-        let key = self.values.claim(
-            "persistence",
-            key,
-            self.variant,
-            entry,
-            &format!("Storage of {place}"),
-        )?;
-        let base = format!("$.Values.persistence.{key}");
-        if size.is_some() {
-            let t = self.token(Sub::Inline(format!("{{{{ {base}.size | quote }}}}")));
-            let storage = mapping_at_mapping(spec, &["resources", "requests"])?;
-            storage.insert("storage".into(), Value::String(t));
+    fn part_of(&self, part: Option<&str>, place: &str) -> Result<String> {
+        part.map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("{place} has no part (crate::parts)"))
+    }
+
+    /// Record upstream's value of `part.path` for this object's scenarios.
+    fn claim(&mut self, part: &str, path: &str, upstream: Value) {
+        self.values.claim(part, path, upstream, self.scenarios);
+    }
+
+    /// The template expression of `part.path`: the value, or, when scenarios
+    /// disagree on its default (null), this object's upstream value `up` in place
+    /// of null.
+    fn val(&self, part: &str, path: &str, up: &Value) -> String {
+        let e = format!("$.Values.{part}.{path}");
+        if self.values.varies(part, path) && !up.is_null() {
+            format!("(ternary {} {e} (kindIs \"invalid\" {e}))", literal(up))
         } else {
-            bail!("{place}: spec.resources.requests.storage is missing; a PVC needs a size");
+            e
         }
-        let t = if class.is_some() {
-            self.token(Sub::Inline(format!(
-                "{{{{ {base}.storageClass | quote }}}}"
-            )))
+    }
+
+    /// `field` of `m` becomes `part.path` (upstream's value as its default):
+    /// rendered as a block or scalar where upstream has it, only when set where not.
+    fn field(
+        &mut self,
+        m: &mut Mapping,
+        field: &'static str,
+        part: &str,
+        path: &str,
+        empty: Value,
+        block: bool,
+    ) {
+        let up = m.get(field).cloned();
+        self.claim(part, path, up.clone().unwrap_or_else(|| empty.clone()));
+        let expr = self.val(part, path, up.as_ref().unwrap_or(&Value::Null));
+        self.set(m, field, up.is_some(), &expr, block);
+    }
+
+    /// `field` of `m` from the template expression `expr`.
+    fn set(
+        &mut self,
+        m: &mut Mapping,
+        field: &'static str,
+        upstream: bool,
+        expr: &str,
+        block: bool,
+    ) {
+        if upstream {
+            let sub = if block {
+                Sub::Block(expr.to_string())
+            } else {
+                Sub::Inline(format!("{{{{ {expr} | quote }}}}"))
+            };
+            let t = self.token(sub);
+            m.insert(field.into(), Value::String(t));
         } else {
-            let cond = format!("{{{{- with {base}.storageClass }}}}");
             let t = self.token(Sub::Optional {
-                cond,
-                key: "storageClassName",
-                value: "{{ . | quote }}".into(),
-                block: false,
+                cond: format!("{{{{- with {expr} }}}}"),
+                key: field,
+                value: if block {
+                    ".".into()
+                } else {
+                    "{{ . | quote }}".into()
+                },
+                block,
             });
-            spec.insert(Value::String(t), Value::Null);
-            return Ok(());
+            m.insert(Value::String(t), Value::Null);
+        }
+    }
+
+    /// A mapping merged key by key over upstream's (`securityContext`): default {}.
+    fn merged(&mut self, m: &mut Mapping, field: &'static str, part: &str, path: &str) {
+        self.claim(part, path, Value::Mapping(Mapping::new()));
+        let expr = format!("$.Values.{part}.{path}");
+        match m.remove(field) {
+            Some(upstream) => {
+                let t = self.token(Sub::Merged {
+                    key: field,
+                    expr,
+                    upstream,
+                });
+                m.insert(Value::String(t), Value::Null);
+            }
+            None => self.set(m, field, false, &expr, true),
+        }
+    }
+
+    /// Extra entries (the mappings `maps`, merged, minus the keys upstream sets)
+    /// in the mapping `key` of the mapping at `path`.
+    fn extra_entries(
+        &mut self,
+        doc: &mut Value,
+        path: &[&str],
+        key: &'static str,
+        maps: &[String],
+    ) -> Result<()> {
+        let m = mapping_at(doc, path)?;
+        let upstream: Vec<String> = match m.get(key) {
+            Some(Value::Mapping(a)) => a
+                .keys()
+                .filter_map(Value::as_str)
+                .filter(|k| !k.starts_with("__KFS_"))
+                .map(|k| format!("{k:?}"))
+                .collect(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => bail!("{} is not a mapping", [path, &[key]].concat().join(".")),
         };
-        spec.insert("storageClassName".into(), Value::String(t));
+        let args = format!(
+            "(list (list {}) (list {}))",
+            maps.join(" "),
+            upstream.join(" ")
+        );
+        if matches!(m.get(key), Some(Value::Null) | Some(Value::Mapping(_)) if !has_entries(m, key)?)
+            && m.contains_key(key)
+        {
+            // Upstream's explicit `key: null` / `key: {}` stays when nothing is added.
+            let otherwise = if m.get(key) == Some(&Value::Null) {
+                "null"
+            } else {
+                "{}"
+            };
+            let t = self.token(Sub::Either {
+                cond: format!(
+                    "{{{{- with include \"{}.extraEntries\" {args} }}}}",
+                    self.chart
+                ),
+                key,
+                expr: ".".into(),
+                otherwise,
+            });
+            m.remove(key);
+            m.insert(Value::String(t), Value::Null);
+            return Ok(());
+        }
+        let inside = matches!(m.get(key), Some(Value::Mapping(a)) if !a.is_empty());
+        let t = self.token(Sub::HelperEntries {
+            helper: "extraEntries",
+            args,
+            map: if inside { None } else { Some(key) },
+        });
+        if inside {
+            if let Some(Value::Mapping(a)) = m.get_mut(key) {
+                a.insert(Value::String(t), Value::Null);
+            }
+        } else {
+            m.remove(key);
+            m.insert(Value::String(t), Value::Null);
+        }
         Ok(())
     }
 
-    /// Replicas and scheduling of a workload.
+    fn pvc(&mut self, spec: &mut Mapping, part: &str, place: &str) -> Result<()> {
+        let Some(size) = spec
+            .get("resources")
+            .and_then(|r| r.get("requests"))
+            .and_then(|r| r.get("storage"))
+            .cloned()
+        else {
+            bail!("{place}: spec.resources.requests.storage is missing; a PVC needs a size");
+        };
+        self.claim(part, "persistence.size", size.clone());
+        let t = self.token(Sub::Inline(format!(
+            "{{{{ {} | quote }}}}",
+            self.val(part, "persistence.size", &size)
+        )));
+        mapping_at_mapping(spec, &["resources", "requests"])?
+            .insert("storage".into(), Value::String(t));
+        self.field(
+            spec,
+            "storageClassName",
+            part,
+            "persistence.storageClass",
+            Value::String(String::new()),
+            false,
+        );
+        Ok(())
+    }
+
+    /// The user-facing Service of a part: type, annotations, loadBalancerSourceRanges.
+    fn service(&mut self, doc: &mut Value, part: &str) -> Result<()> {
+        self.claim(part, "service.annotations", Value::Mapping(Mapping::new()));
+        self.extra_entries(
+            doc,
+            &["metadata"],
+            "annotations",
+            &[format!("$.Values.{part}.service.annotations")],
+        )?;
+        let spec = mapping_at(doc, &["spec"])?;
+        self.field(
+            spec,
+            "type",
+            part,
+            "service.type",
+            Value::String(String::new()),
+            false,
+        );
+        self.field(
+            spec,
+            "loadBalancerSourceRanges",
+            part,
+            "service.loadBalancerSourceRanges",
+            Value::Sequence(Vec::new()),
+            true,
+        );
+        Ok(())
+    }
+
+    /// Replicas, scheduling, pod metadata and pod securityContext of a workload.
     fn workload(
         &mut self,
         doc: &mut Value,
         kind: &str,
-        name: &str,
-        place: &str,
+        part: &str,
         pod_path: &[&str],
     ) -> Result<()> {
-        let replicas = doc.get("spec").and_then(|s| s.get("replicas")).cloned();
-        let takes_replicas = matches!(kind, "Deployment" | "StatefulSet" | "ReplicaSet");
-        let pod = mapping_at(doc, pod_path)?;
-        let mut entry = Mapping::new();
-        if takes_replicas {
-            entry.insert("replicas".into(), replicas.clone().unwrap_or(Value::Null));
-        }
-        for (field, empty) in SCHEDULING {
-            entry.insert(
-                (*field).into(),
-                pod.get(*field).cloned().unwrap_or_else(*empty),
-            );
-        }
-        let key = self.values.claim(
-            "workloads",
-            &camel(name),
-            self.variant,
-            entry,
-            &format!("Scheduling of {place}"),
-        )?;
-        let base = format!("$.Values.workloads.{key}");
-        for (field, _) in SCHEDULING {
-            let expr = format!("{base}.{field}");
-            if pod.contains_key(*field) {
-                let t = self.token(Sub::Block(expr));
-                pod.insert((*field).into(), Value::String(t));
-            } else {
-                let t = self.token(Sub::Optional {
-                    cond: format!("{{{{- with {expr} }}}}"),
-                    key: field,
-                    value: ".".into(),
-                    block: true,
-                });
-                pod.insert(Value::String(t), Value::Null);
-            }
-        }
-        if !pod.contains_key("imagePullSecrets") {
-            let t = self.token(Sub::Optional {
-                cond: "{{- with $.Values.global.imagePullSecrets }}".into(),
-                key: "imagePullSecrets",
-                value: ".".into(),
-                block: true,
-            });
-            pod.insert(Value::String(t), Value::Null);
-        }
-        if takes_replicas {
-            let expr = format!("{base}.replicas");
+        if matches!(kind, "Deployment" | "StatefulSet" | "ReplicaSet") {
             let spec = mapping_at(doc, &["spec"])?;
+            let replicas = spec.get("replicas").cloned();
+            self.claim(part, "replicas", replicas.clone().unwrap_or(Value::Null));
+            let expr = self.val(part, "replicas", replicas.as_ref().unwrap_or(&Value::Null));
             if replicas.is_some() {
                 let t = self.token(Sub::Inline(format!("{{{{ {expr} }}}}")));
                 spec.insert("replicas".into(), Value::String(t));
@@ -668,20 +825,69 @@ impl<'a> Injector<'a> {
                 spec.insert(Value::String(t), Value::Null);
             }
         }
+        let template = &pod_path[..pod_path.len() - 1];
+        if mapping_at(doc, template)?.get("metadata").is_some() {
+            let meta = [template, &["metadata"]].concat();
+            for (field, path) in [("labels", "podLabels"), ("annotations", "podAnnotations")] {
+                self.claim(part, path, Value::Mapping(Mapping::new()));
+                self.extra_entries(doc, &meta, field, &[format!("$.Values.{part}.{path}")])?;
+            }
+        }
+        let pod = mapping_at(doc, pod_path)?;
+        for (field, empty) in SCHEDULING {
+            self.field(pod, field, part, field, empty(), true);
+        }
+        self.field(
+            pod,
+            "priorityClassName",
+            part,
+            "priorityClassName",
+            Value::String(String::new()),
+            false,
+        );
+        self.merged(pod, "securityContext", part, "podSecurityContext");
+        if !pod.contains_key("imagePullSecrets") {
+            let t = self.token(Sub::Optional {
+                cond: "{{- with $.Values.global.imagePullSecrets }}".into(),
+                key: "imagePullSecrets",
+                value: ".".into(),
+                block: true,
+            });
+            pod.insert(Value::String(t), Value::Null);
+        }
         Ok(())
     }
 
-    fn containers(&mut self, pod: &mut Mapping, workload: &str, place: &str) -> Result<()> {
-        let count = ["initContainers", "containers"]
-            .iter()
-            .filter_map(|f| pod.get(*f).and_then(Value::as_sequence))
-            .map(Vec::len)
-            .sum::<usize>();
+    /// Image, resources, env and securityContext of every container: the main
+    /// one's under `<part>`, the others' under `<part>.containers.<container>`.
+    fn containers(
+        &mut self,
+        pod: &mut Mapping,
+        part: &str,
+        workload: &str,
+        place: &str,
+    ) -> Result<()> {
+        let names: Vec<String> = pod
+            .get("containers")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                c.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let main = main_container(self.parts.container(part), workload, &refs);
+        let sized_by_chart = self.values.main.as_deref() == Some(part);
+        let mut seen = std::collections::HashSet::new();
         for field in ["initContainers", "containers"] {
             let Some(Value::Sequence(list)) = pod.get_mut(field) else {
                 continue;
             };
-            for c in list.iter_mut() {
+            for (i, c) in list.iter_mut().enumerate() {
                 let Value::Mapping(c) = c else {
                     bail!("{place}: {field} entry is not a mapping")
                 };
@@ -693,62 +899,124 @@ impl<'a> Injector<'a> {
                 let Some(image) = c.get("image").and_then(Value::as_str).map(str::to_string) else {
                     bail!("{place}: {field} {cname:?} has no image");
                 };
-                self.credential_env(workload, c, place)?;
-                let key = if count == 1 || cname == workload {
-                    camel(workload)
+                let is_main = field == "containers" && main == Some(i);
+                let pfx = if is_main {
+                    String::new()
                 } else {
-                    camel(&format!("{workload}-{cname}"))
+                    format!("containers.{}.", camel(&cname))
                 };
+                if !seen.insert(pfx.clone()) {
+                    bail!("{place}: two containers have the values key {pfx:?}");
+                }
+                self.env(c, part, &pfx, place)?;
+                self.credential_env(workload, c, place)?;
                 let policy = c.get("imagePullPolicy").cloned();
-                let resources = c.get("resources").cloned();
                 let mut img = parse_image(&image);
                 img.insert(
                     "pullPolicy".into(),
                     policy.clone().unwrap_or(Value::String(String::new())),
                 );
-                let mut entry = Mapping::new();
-                entry.insert("image".into(), Value::Mapping(img));
-                entry.insert(
-                    "resources".into(),
-                    resources.clone().unwrap_or(Value::Mapping(Mapping::new())),
-                );
-                let desc = format!("Container `{cname}` of {place}");
-                let key = self
-                    .values
-                    .claim("containers", &key, self.variant, entry, &desc)?;
-                let base = format!("$.Values.containers.{key}");
+                let mut varies = false;
+                for (k, v) in &img {
+                    let k = k.as_str().unwrap_or_default();
+                    self.claim(part, &format!("{pfx}image.{k}"), v.clone());
+                    varies |=
+                        k != "pullPolicy" && self.values.varies(part, &format!("{pfx}image.{k}"));
+                }
+                let base = format!("$.Values.{part}.{pfx}image");
+                let fallback = if varies {
+                    let entries = ["registry", "repository", "tag", "digest"]
+                        .iter()
+                        .map(|k| format!("{k:?} {}", literal(&img[*k])))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    format!(" (dict {entries})")
+                } else {
+                    String::new()
+                };
                 let t = self.token(Sub::Inline(format!(
-                    "{{{{ include \"{}.image\" (list $.Values.global {base}.image) | quote }}}}",
+                    "{{{{ include \"{}.image\" (list $.Values.global {base}{fallback}) | quote }}}}",
                     self.chart
                 )));
                 c.insert("image".into(), Value::String(t));
-                if policy.is_some() {
-                    let t = self.token(Sub::Inline(format!(
-                        "{{{{ {base}.image.pullPolicy | quote }}}}"
-                    )));
-                    c.insert("imagePullPolicy".into(), Value::String(t));
-                } else {
-                    let t = self.token(Sub::Optional {
-                        cond: format!("{{{{- with {base}.image.pullPolicy }}}}"),
-                        key: "imagePullPolicy",
-                        value: "{{ . | quote }}".into(),
-                        block: false,
-                    });
-                    c.insert(Value::String(t), Value::Null);
+                let pull = format!("{pfx}image.pullPolicy");
+                let expr = self.val(part, &pull, policy.as_ref().unwrap_or(&Value::Null));
+                self.set(c, "imagePullPolicy", policy.is_some(), &expr, false);
+                let resources = c.get("resources").cloned();
+                let path = format!("{pfx}resources");
+                self.claim(
+                    part,
+                    &path,
+                    resources.clone().unwrap_or(Value::Mapping(Mapping::new())),
+                );
+                let mut expr = self.val(part, &path, resources.as_ref().unwrap_or(&Value::Null));
+                if is_main && sized_by_chart {
+                    // Chart-level `resources` (KEP 831's `<chart>.resources.limits`)
+                    // merged over the part's, as Helm merges values into defaults.
+                    expr = format!(
+                        "(mergeOverwrite (deepCopy ({expr} | default dict)) $.Values.resources)"
+                    );
                 }
-                if resources.is_some() {
-                    let t = self.token(Sub::Block(format!("{base}.resources")));
-                    c.insert("resources".into(), Value::String(t));
-                } else {
-                    let t = self.token(Sub::Optional {
-                        cond: format!("{{{{- with {base}.resources }}}}"),
-                        key: "resources",
-                        value: ".".into(),
-                        block: true,
-                    });
-                    c.insert(Value::String(t), Value::Null);
-                }
+                self.set(c, "resources", resources.is_some(), &expr, true);
+                self.merged(c, "securityContext", part, &format!("{pfx}securityContext"));
             }
+        }
+        Ok(())
+    }
+
+    /// Env of a container: each upstream entry replaceable by name, extra
+    /// entries appended (`<part>.<pfx>env`).
+    fn env(&mut self, c: &mut Mapping, part: &str, pfx: &str, place: &str) -> Result<()> {
+        let path = format!("{pfx}env");
+        self.claim(part, &path, Value::Sequence(Vec::new()));
+        let env = format!("$.Values.{part}.{path}");
+        if matches!(c.get("env"), Some(Value::Sequence(items)) if items.is_empty()) {
+            // Upstream's `env: []` stays when nothing is added.
+            let t = self.token(Sub::Either {
+                cond: format!("{{{{- with {env} }}}}"),
+                key: "env",
+                expr: "toYaml .".into(),
+                otherwise: "[]",
+            });
+            c.remove("env");
+            c.insert(Value::String(t), Value::Null);
+            return Ok(());
+        }
+        let Some(Value::Sequence(items)) = c.get_mut("env") else {
+            if c.contains_key("env") {
+                bail!("{place}: env is not a list");
+            }
+            self.set(c, "env", false, &env, true);
+            return Ok(());
+        };
+        let mut out = Vec::with_capacity(items.len() * 3 + 1);
+        let mut names = Vec::new();
+        let item = |t: String| {
+            let mut m = Mapping::new();
+            m.insert(Value::String(t), Value::Null);
+            Value::Mapping(m)
+        };
+        for e in std::mem::take(items) {
+            // An entry an earlier step templated whole (a catalog `fields`
+            // `add:`, rendered only when its value is set) stays as it is.
+            if is_token_item(&e) {
+                out.push(e);
+                continue;
+            }
+            let Some(name) = e.get("name").and_then(Value::as_str).map(str::to_string) else {
+                bail!("{place}: an env entry has no name");
+            };
+            out.push(item(self.token(Sub::EnvItem {
+                env: env.clone(),
+                name: name.clone(),
+            })));
+            out.push(e);
+            out.push(item(self.token(Sub::End)));
+            names.push(name);
+        }
+        out.push(item(self.token(Sub::EnvAppend { env, names })));
+        if let Some(Value::Sequence(items)) = c.get_mut("env") {
+            *items = out;
         }
         Ok(())
     }
@@ -807,6 +1075,73 @@ impl<'a> Injector<'a> {
                     out.push_str(&format!(
                         "{{{{- with include \"{}.labels\" (list $ (list {keys})) }}}}{{{{- . | nindent {indent} }}}}{{{{- end }}}}",
                         self.chart
+                    ));
+                }
+                Sub::EnvItem { env, name } => {
+                    if !list_item {
+                        bail!("sentinel line {line:?} is not a list item");
+                    }
+                    out.push_str(&format!(
+                        "{{{{- with index (include \"{}.envByName\" {env} | fromJson) {name:?} }}}}\n{}- {{{{- toYaml . | nindent {} }}}}\n{{{{- else }}}}",
+                        self.chart,
+                        " ".repeat(indent),
+                        indent + 2
+                    ));
+                }
+                Sub::Either {
+                    cond,
+                    key,
+                    expr,
+                    otherwise,
+                } => {
+                    if !whole_line {
+                        bail!("sentinel line {line:?} is not a plain mapping entry");
+                    }
+                    let pad = " ".repeat(indent);
+                    out.push_str(&format!(
+                        "{cond}\n{pad}{key}: {{{{- {expr} | nindent {} }}}}\n{{{{- else }}}}\n{pad}{key}: {otherwise}\n{{{{- end }}}}",
+                        indent + 2
+                    ));
+                }
+                Sub::End => {
+                    if !list_item {
+                        bail!("sentinel line {line:?} is not a list item");
+                    }
+                    out.push_str("{{- end }}");
+                }
+                Sub::EnvAppend { env, names } => {
+                    if !list_item {
+                        bail!("sentinel line {line:?} is not a list item");
+                    }
+                    let names = names
+                        .iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    out.push_str(&format!(
+                        "{{{{- range {env} }}}}{{{{- if not (has .name (list {names})) }}}}\n{}- {{{{- toYaml . | nindent {} }}}}\n{{{{- end }}}}{{{{- end }}}}",
+                        " ".repeat(indent),
+                        indent + 2
+                    ));
+                }
+                Sub::Merged {
+                    key,
+                    expr,
+                    upstream,
+                } => {
+                    if !whole_line || line.trim_start().starts_with('-') {
+                        bail!("sentinel line {line:?} is not a plain mapping entry");
+                    }
+                    let pad = " ".repeat(indent);
+                    let body = escape_braces(&to_yaml(upstream)?)
+                        .lines()
+                        .map(|l| format!("{pad}  {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    out.push_str(&format!(
+                        "{{{{- if {expr} }}}}\n{pad}{key}: {{{{- toYaml (mergeOverwrite {} (deepCopy {expr})) | nindent {} }}}}\n{{{{- else }}}}\n{pad}{key}:\n{body}\n{{{{- end }}}}",
+                        literal(upstream),
+                        indent + 2
                     ));
                 }
                 Sub::CredentialEnv {
@@ -906,7 +1241,23 @@ const SCHEDULING: &[(&str, Empty)] = &[
     ("nodeSelector", || Value::Mapping(Mapping::new())),
     ("tolerations", || Value::Sequence(Vec::new())),
     ("affinity", || Value::Mapping(Mapping::new())),
+    ("topologySpreadConstraints", || Value::Sequence(Vec::new())),
 ];
+
+/// `v` as a template literal (a string, number, boolean, or `fromJson` of a
+/// collection).
+fn literal(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "nil".into(),
+        other => {
+            let json = serde_json::to_string(other).unwrap_or_default();
+            format!("(fromJson {json:?})")
+        }
+    }
+}
 
 fn meta_str(doc: &Value, field: &str) -> String {
     doc.get("metadata")
@@ -1000,6 +1351,13 @@ pub fn parse_image(image: &str) -> Mapping {
     m.insert("tag".into(), tag.into());
     m.insert("digest".into(), digest.into());
     m
+}
+
+/// A `- TOKEN: null` list item made by [`Injector::token`].
+fn is_token_item(v: &Value) -> bool {
+    matches!(v, Value::Mapping(m) if m.len() == 1
+        && m.iter().all(|(k, v)| v.is_null()
+            && k.as_str().is_some_and(|k| k.starts_with("__KFS_") && k.ends_with("__"))))
 }
 
 fn token(s: &str, table: &mut Vec<String>) -> Value {

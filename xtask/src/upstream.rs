@@ -86,6 +86,37 @@ pub struct ChartSpec {
     /// host); the parity allowlist lists what they change.
     #[serde(default)]
     pub ci_values: IndexMap<String, serde_yaml::Mapping>,
+    /// Parts (values keys) that the naming rule (`crate::parts`) gets wrong:
+    /// part key -> the upstream objects it covers.
+    #[serde(default)]
+    pub parts: IndexMap<String, PartSpec>,
+    /// Name prefixes stripped from workload names to derive part keys
+    /// (default: `<chart>-`).
+    #[serde(default)]
+    pub part_prefixes: Option<Vec<String>>,
+    /// The part whose main container chart-level `resources` sizes (default: the
+    /// chart's only part, if it has one).
+    #[serde(default)]
+    pub main_part: Option<String>,
+}
+
+/// One declared part: upstream objects (by name) that belong to it.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PartSpec {
+    /// Deployments / StatefulSets / DaemonSets / Jobs / CronJobs (at most one per scenario).
+    #[serde(default)]
+    pub workloads: Vec<String>,
+    /// PVCs (default: the PVC goes to the part of the workload that mounts it).
+    #[serde(default)]
+    pub pvcs: Vec<String>,
+    /// User-facing Services: `<part>.service.{type,annotations,loadBalancerSourceRanges}`.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// The main container (default: the one named like the workload, else the only
+    /// one, else the first).
+    #[serde(default)]
+    pub container: Option<String>,
 }
 
 /// A field of an upstream object holding `$(NAME)` that upstream never resolved:

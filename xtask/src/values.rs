@@ -3,10 +3,9 @@
 //! values table, all from the same model so they cannot drift.
 
 use crate::upstream::{CredentialSpec, SettingSpec};
-use anyhow::{bail, Result};
 use indexmap::IndexMap;
 use serde_json::json;
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
 /// `kebab-case.name_x` -> `kebabCaseNameX`; values keys must be valid template paths.
 pub fn camel(s: &str) -> String {
@@ -33,62 +32,81 @@ pub fn camel(s: &str) -> String {
     out
 }
 
-pub struct Entry {
-    pub description: String,
-    pub fields: Mapping,
+/// One value of a part (a leaf of the values tree): the upstream value of each
+/// group of scenarios that has it.
+pub struct Leaf {
+    pub upstream: Vec<(Vec<String>, Value)>,
 }
 
-/// section (containers / workloads / persistence) -> key -> entry.
+impl Leaf {
+    /// Upstream's value when every scenario agrees, else null ("the selected
+    /// variant's upstream value").
+    pub fn default(&self) -> Value {
+        if self.varies() {
+            Value::Null
+        } else {
+            self.upstream[0].1.clone()
+        }
+    }
+    pub fn varies(&self) -> bool {
+        self.upstream.iter().any(|(_, v)| *v != self.upstream[0].1)
+    }
+}
+
+/// The values of one part: what it covers (for the docs) and its leaves by dotted path.
+#[derive(Default)]
+pub struct Part {
+    pub objects: Vec<String>,
+    pub leaves: IndexMap<String, Leaf>,
+}
+
+/// The generated values: one entry per part (crate::parts), plus chart-level
+/// `resources` when the chart has a main part.
 #[derive(Default)]
 pub struct ValuesTree {
-    pub sections: IndexMap<String, IndexMap<String, Entry>>,
+    pub parts: IndexMap<String, Part>,
+    pub main: Option<String>,
 }
 
 impl ValuesTree {
-    /// Reserve `key` in `section` for `fields`. Objects of different variants that
-    /// share a key and a default share the entry; if their defaults differ the later
-    /// one gets the key suffixed with its variant, so every variant's defaults stay
-    /// exactly upstream's. Returns the key to use.
-    pub fn claim(
-        &mut self,
-        section: &str,
-        key: &str,
-        variant: &str,
-        fields: Mapping,
-        description: &str,
-    ) -> Result<String> {
-        let sec = self.sections.entry(section.to_string()).or_default();
-        let suffix = camel(variant);
-        let mut suffix_chars = suffix.chars();
-        let pascal: String = suffix_chars
-            .next()
-            .map(|c| c.to_ascii_uppercase())
-            .into_iter()
-            .chain(suffix_chars)
-            .collect();
-        let candidates = [key.to_string(), format!("{key}{pascal}")];
-        for cand in candidates.iter().chain(
-            (2..100)
-                .map(|n| format!("{}{n}", candidates[1]))
-                .collect::<Vec<_>>()
-                .iter(),
-        ) {
-            match sec.get(cand) {
-                Some(e) if e.fields == fields => return Ok(cand.clone()),
-                Some(_) => continue,
-                None => {
-                    sec.insert(
-                        cand.clone(),
-                        Entry {
-                            description: description.to_string(),
-                            fields,
-                        },
-                    );
-                    return Ok(cand.clone());
+    /// Record that `object` belongs to `part`.
+    pub fn object(&mut self, part: &str, object: &str) {
+        let p = self.parts.entry(part.to_string()).or_default();
+        if !p.objects.iter().any(|o| o == object) {
+            p.objects.push(object.to_string());
+        }
+    }
+
+    /// Record upstream's value of `part.path` in `scenarios`.
+    pub fn claim(&mut self, part: &str, path: &str, value: Value, scenarios: &[String]) {
+        let leaf = self
+            .parts
+            .entry(part.to_string())
+            .or_default()
+            .leaves
+            .entry(path.to_string())
+            .or_insert_with(|| Leaf {
+                upstream: Vec::new(),
+            });
+        match leaf.upstream.iter_mut().find(|(_, v)| *v == value) {
+            Some((s, _)) => {
+                for x in scenarios {
+                    if !s.contains(x) {
+                        s.push(x.clone());
+                    }
                 }
             }
+            None => leaf.upstream.push((scenarios.to_vec(), value)),
         }
-        bail!("no free values key for {section}.{key}")
+    }
+
+    /// Whether scenarios disagree on `part.path` (its default is then null and
+    /// templates fall back to their own upstream value).
+    pub fn varies(&self, part: &str, path: &str) -> bool {
+        self.parts
+            .get(part)
+            .and_then(|p| p.leaves.get(path))
+            .is_some_and(Leaf::varies)
     }
 }
 
@@ -154,18 +172,159 @@ pub struct Doc {
     pub description: String,
 }
 
-fn field_doc(section: &str, field: &str) -> (&'static str, &'static str) {
-    match (section, field) {
-        ("containers", "image") => ("object", "Image: `registry` (replaced by `global.imageRegistry` when set), `repository`, `tag`, `digest` (appended as `@digest`), `pullPolicy` (empty: unset)"),
-        ("containers", "resources") => ("object", "Container resources (requests/limits)"),
-        ("workloads", "replicas") => ("int", "Replicas (null: not set, as upstream)"),
-        ("workloads", "nodeSelector") => ("object", "Pod nodeSelector"),
-        ("workloads", "tolerations") => ("list", "Pod tolerations"),
-        ("workloads", "affinity") => ("object", "Pod affinity"),
-        ("persistence", "size") => ("string", "Requested storage size"),
-        ("persistence", "storageClass") => ("string", "storageClassName (empty: cluster default, as upstream)"),
-        _ => ("object", ""),
+/// README type, description and JSON schema of the leaf at dotted `path` of a part.
+fn leaf_spec(path: &str) -> (&'static str, &'static str, serde_json::Value) {
+    let strings = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let parent = path
+        .rsplit('.')
+        .nth(1)
+        .filter(|p| ["image", "persistence", "service", "serviceAccount"].contains(p));
+    match (parent, field) {
+        (None, "replicas") => ("int", "Replicas", json!({"type": ["integer", "null"], "minimum": 0})),
+        (Some("image"), "registry") => ("string", "Image registry (replaced by `global.imageRegistry` when that is set)", json!({"type": "string"})),
+        (Some("image"), "repository") => ("string", "Image repository", json!({"type": "string"})),
+        (Some("image"), "tag") => ("string", "Image tag", json!({"type": "string"})),
+        (Some("image"), "digest") => ("string", "Image digest (appended as `@digest`)", json!({"type": "string"})),
+        (Some("image"), "pullPolicy") => ("string", "imagePullPolicy (empty: unset)", json!({"type": "string", "enum": ["", "Always", "IfNotPresent", "Never"]})),
+        (None, "resources") => ("object", "Container resources (requests/limits); what you set is merged into upstream's (set a key to null to drop it)", json!({"type": "object"})),
+        (None, "env") => ("list", "Extra container env, merged by name over upstream's (same name: replaces it in place; new names: appended)", json!({"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}})),
+        (None, "securityContext") => ("object", "Container securityContext, merged key by key over upstream's", json!({"type": "object"})),
+        (None, "podSecurityContext") => ("object", "Pod securityContext, merged key by key over upstream's", json!({"type": "object"})),
+        (None, "podAnnotations") => ("object", "Extra pod annotations (keys upstream sets are kept)", strings),
+        (None, "podLabels") => ("object", "Extra pod labels (keys upstream sets are kept: selectors depend on them)", strings),
+        (None, "nodeSelector") => ("object", "Pod nodeSelector", json!({"type": "object"})),
+        (None, "tolerations") => ("list", "Pod tolerations", json!({"type": "array"})),
+        (None, "affinity") => ("object", "Pod affinity", json!({"type": "object"})),
+        (None, "topologySpreadConstraints") => ("list", "Pod topologySpreadConstraints", json!({"type": "array"})),
+        (None, "priorityClassName") => ("string", "Pod priorityClassName (empty: unset)", json!({"type": "string"})),
+        (Some("serviceAccount"), "annotations") => ("object", "Extra annotations of the pods' ServiceAccount, e.g. `eks.amazonaws.com/role-arn` (EKS IRSA) or `iam.gke.io/gcp-service-account` (GKE Workload Identity); keys upstream sets are kept", strings),
+        (Some("persistence"), "size") => ("string", "Requested storage size", json!({"type": "string"})),
+        (Some("persistence"), "storageClass") => ("string", "storageClassName (empty: unset, the cluster default)", json!({"type": "string"})),
+        (Some("service"), "type") => ("string", "Service type (empty: unset, ClusterIP)", json!({"type": "string", "enum": ["", "ClusterIP", "NodePort", "LoadBalancer"]})),
+        (Some("service"), "annotations") => ("object", "Extra Service annotations (e.g. a cloud load balancer's); keys upstream sets are kept", strings),
+        (Some("service"), "loadBalancerSourceRanges") => ("list", "Service loadBalancerSourceRanges (CIDRs allowed to reach a LoadBalancer)", json!({"type": "array", "items": {"type": "string"}})),
+        _ => ("object", "", json!({})),
     }
+}
+
+/// Sort rank of a path segment: the order fields appear in within a part.
+fn rank(seg: &str) -> usize {
+    const ORDER: &[&str] = &[
+        "replicas",
+        "image",
+        "registry",
+        "repository",
+        "tag",
+        "digest",
+        "pullPolicy",
+        "resources",
+        "env",
+        "securityContext",
+        "podAnnotations",
+        "podLabels",
+        "podSecurityContext",
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "topologySpreadConstraints",
+        "priorityClassName",
+        "serviceAccount",
+        "annotations",
+        "persistence",
+        "size",
+        "storageClass",
+        "service",
+        "type",
+        "loadBalancerSourceRanges",
+        "containers",
+    ];
+    ORDER.iter().position(|o| *o == seg).unwrap_or(ORDER.len())
+}
+
+/// A part's leaves as a tree (paths split at `.`), children in `rank` order
+/// (unknown segments, i.e. container keys, in first-seen order).
+enum Node<'a> {
+    Leaf(&'a str, &'a Leaf),
+    Map(Vec<(String, Node<'a>)>),
+}
+
+fn tree(leaves: &IndexMap<String, Leaf>) -> Node<'_> {
+    fn insert<'a>(
+        node: &mut Vec<(String, Node<'a>)>,
+        segs: &[&str],
+        path: &'a str,
+        leaf: &'a Leaf,
+    ) {
+        let (first, rest) = segs.split_first().expect("non-empty path");
+        if rest.is_empty() {
+            node.push((first.to_string(), Node::Leaf(path, leaf)));
+            return;
+        }
+        let i = match node.iter().position(|(k, _)| k == first) {
+            Some(i) => i,
+            None => {
+                node.push((first.to_string(), Node::Map(Vec::new())));
+                node.len() - 1
+            }
+        };
+        if let Node::Map(m) = &mut node[i].1 {
+            insert(m, rest, path, leaf);
+        }
+    }
+    fn sort(node: &mut Node) {
+        if let Node::Map(m) = node {
+            m.sort_by_key(|(k, _)| rank(k));
+            for (_, n) in m.iter_mut() {
+                sort(n);
+            }
+        }
+    }
+    let mut root = Vec::new();
+    for (path, leaf) in leaves {
+        let segs: Vec<&str> = path.split('.').collect();
+        insert(&mut root, &segs, path, leaf);
+    }
+    let mut root = Node::Map(root);
+    sort(&mut root);
+    root
+}
+
+/// Description of a leaf: its field's, with the container it is of and, when
+/// scenarios disagree, each scenario's upstream value.
+fn leaf_description(path: &str, leaf: &Leaf) -> String {
+    let (_, doc, _) = leaf_spec(path);
+    let mut d = match path.strip_prefix("containers.") {
+        Some(rest) => format!(
+            "Container `{}`: {doc}",
+            rest.split('.').next().unwrap_or_default()
+        ),
+        None => doc.to_string(),
+    };
+    if !leaf.varies() && leaf.default().is_null() {
+        d.push_str(" (null: not set, as upstream)");
+    }
+    if leaf.varies() {
+        let each = leaf
+            .upstream
+            .iter()
+            .map(|(s, v)| {
+                format!(
+                    "{}: `{}`",
+                    s.iter()
+                        .map(|x| format!("`{x}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    inline(v)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        d.push_str(&format!(
+            ". Null: the selected variant's upstream value ({each})"
+        ));
+    }
+    d
 }
 
 pub fn inline(v: &Value) -> String {
@@ -338,48 +497,55 @@ impl ValuesTree {
             }
         }
         crate::fields::values_yaml(fixed.chart_values, &mut out, &mut docs);
-        for (section, entries) in &self.sections {
-            if entries.is_empty() {
-                continue;
-            }
-            out.push_str(&format!("{section}:\n"));
-            for (key, e) in entries {
-                out.push_str(&format!("  # {}\n  {key}:\n", e.description));
-                for (f, v) in &e.fields {
-                    let f = f.as_str().unwrap_or_default();
-                    let (kind, d) = field_doc(section, f);
-                    let description = format!("{}: {d}", e.description);
-                    out.push_str(&format!("    # -- {description}\n"));
-                    emit(&mut out, 4, f, v);
-                    docs.push(Doc {
-                        key: format!("{section}.{key}.{f}"),
-                        kind,
-                        default: inline(v),
-                        description,
-                    });
+        if let Some(main) = &self.main {
+            let d = format!("Resources of the main container of `{main}` (the chart's main part), merged over `{main}.resources`");
+            out.push_str(&format!("# -- {d}\nresources: {{}}\n"));
+            docs.push(Doc {
+                key: "resources".into(),
+                kind: "object",
+                default: "{}".into(),
+                description: d,
+            });
+        }
+        fn walk(out: &mut String, docs: &mut Vec<Doc>, node: &Node, indent: usize, prefix: &str) {
+            let Node::Map(children) = node else { return };
+            for (key, child) in children {
+                let pad = " ".repeat(indent);
+                match child {
+                    Node::Leaf(path, leaf) => {
+                        let description = leaf_description(path, leaf);
+                        out.push_str(&format!("{pad}# -- {description}\n"));
+                        let v = leaf.default();
+                        emit(out, indent, key, &v);
+                        docs.push(Doc {
+                            key: format!("{prefix}{key}"),
+                            kind: leaf_spec(path).0,
+                            default: inline(&v),
+                            description,
+                        });
+                    }
+                    Node::Map(_) => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        walk(out, docs, child, indent + 2, &format!("{prefix}{key}."));
+                    }
                 }
             }
+        }
+        for (key, part) in &self.parts {
+            out.push_str(&format!("# {key}: {}\n{key}:\n", part.objects.join(", ")));
+            walk(
+                &mut out,
+                &mut docs,
+                &tree(&part.leaves),
+                2,
+                &format!("{key}."),
+            );
         }
         (out, docs)
     }
 
     pub fn schema(&self, fixed: &Fixed, comment: &str) -> serde_json::Value {
         let names = &fixed.scenarios;
-        let image = json!({
-            "type": "object", "additionalProperties": false,
-            "properties": {
-                "registry": {"type": "string"}, "repository": {"type": "string"},
-                "tag": {"type": "string"}, "digest": {"type": "string"},
-                "pullPolicy": {"type": "string", "enum": ["", "Always", "IfNotPresent", "Never"]}
-            }
-        });
-        let field_schema = |section: &str, f: &str| match (section, f) {
-            ("containers", "image") => image.clone(),
-            ("workloads", "replicas") => json!({"type": ["integer", "null"], "minimum": 0}),
-            ("workloads", "tolerations") => json!({"type": "array"}),
-            ("persistence", _) => json!({"type": "string"}),
-            _ => json!({"type": "object"}),
-        };
         let mut props = serde_json::Map::new();
         props.insert(
             "enabled".into(),
@@ -458,23 +624,44 @@ impl ValuesTree {
             );
         }
         crate::fields::schema(fixed.chart_values, &mut props);
-        for (section, entries) in &self.sections {
-            let mut sp = serde_json::Map::new();
-            for (key, e) in entries {
-                let mut fp = serde_json::Map::new();
-                for (f, _) in &e.fields {
-                    let f = f.as_str().unwrap_or_default();
-                    fp.insert(f.into(), field_schema(section, f));
+        if self.main.is_some() {
+            props.insert("resources".into(), json!({"type": "object"}));
+        }
+        fn node_schema(node: &Node) -> serde_json::Value {
+            match node {
+                Node::Leaf(path, leaf) => {
+                    let (_, _, mut schema) = leaf_spec(path);
+                    if leaf.varies() {
+                        // Null: the variant's upstream value.
+                        if let Some(t) = schema.get("type").cloned() {
+                            let mut types: Vec<serde_json::Value> = match t {
+                                serde_json::Value::Array(a) => a,
+                                other => vec![other],
+                            };
+                            if !types.contains(&json!("null")) {
+                                types.push(json!("null"));
+                            }
+                            schema["type"] = json!(types);
+                        }
+                        if let Some(serde_json::Value::Array(e)) = schema.get_mut("enum") {
+                            e.push(serde_json::Value::Null);
+                        }
+                    }
+                    schema
                 }
-                sp.insert(
-                    key.clone(),
-                    json!({"type": "object", "additionalProperties": false, "properties": fp}),
-                );
+                Node::Map(children) => {
+                    let p: serde_json::Map<String, serde_json::Value> = children
+                        .iter()
+                        .map(|(k, n)| (k.clone(), node_schema(n)))
+                        .collect();
+                    json!({"type": "object", "additionalProperties": false, "properties": p})
+                }
             }
-            props.insert(
-                section.clone(),
-                json!({"type": "object", "additionalProperties": false, "properties": sp}),
-            );
+        }
+        for (key, part) in &self.parts {
+            let mut schema = node_schema(&tree(&part.leaves));
+            schema["description"] = json!(part.objects.join(", "));
+            props.insert(key.clone(), schema);
         }
         json!({
             "$schema": "http://json-schema.org/draft-07/schema#",
@@ -505,29 +692,48 @@ mod tests {
     }
 
     #[test]
-    fn claims_share_equal_defaults_and_split_different_ones() {
+    fn variants_that_disagree_get_a_null_default() {
         let mut t = ValuesTree::default();
-        let m = |n: i64| {
-            let mut m = Mapping::new();
-            m.insert("replicas".into(), n.into());
-            m
+        let sc = |s: &str| vec![s.to_string()];
+        t.claim("controller", "replicas", 1.into(), &sc("a"));
+        t.claim("controller", "replicas", 1.into(), &sc("b"));
+        t.claim("controller", "image.tag", "v1".into(), &sc("a"));
+        t.claim("controller", "replicas", 2.into(), &sc("leader-election"));
+        assert!(t.varies("controller", "replicas"));
+        assert!(!t.varies("controller", "image.tag"));
+        let p = &t.parts["controller"];
+        assert_eq!(p.leaves["replicas"].default(), Value::Null);
+        assert_eq!(p.leaves["image.tag"].default(), Value::from("v1"));
+        assert_eq!(
+            leaf_description("replicas", &p.leaves["replicas"]),
+            "Replicas. Null: the selected variant's upstream value (`a`, `b`: `1`; `leader-election`: `2`)"
+        );
+        let fixed = Fixed {
+            chart: "c",
+            scenarios: vec!["a", "b", "leader-election"],
+            credentials: &[],
+            settings: &[],
+            crds: false,
+            webhook_certificates: false,
         };
-        assert_eq!(t.claim("workloads", "ui", "a", m(1), "d").unwrap(), "ui");
-        assert_eq!(t.claim("workloads", "ui", "b", m(1), "d").unwrap(), "ui");
+        let (yaml, docs) = t.values_yaml(&fixed, "# h");
+        assert!(yaml.contains("controller:\n  # -- Replicas"), "{yaml}");
+        assert!(yaml.contains("  replicas: null\n"), "{yaml}");
+        assert!(
+            yaml.contains("  image:\n    # -- Image tag\n    tag: v1\n"),
+            "{yaml}"
+        );
+        assert!(docs.iter().any(|d| d.key == "controller.image.tag"));
+        let schema = t.schema(&fixed, "c");
+        let ctl = &schema["properties"]["controller"];
+        assert_eq!(ctl["additionalProperties"], json!(false));
         assert_eq!(
-            t.claim("workloads", "ui", "leader-election", m(2), "d")
-                .unwrap(),
-            "uiLeaderElection"
+            ctl["properties"]["replicas"]["type"],
+            json!(["integer", "null"])
         );
         assert_eq!(
-            t.claim("workloads", "ui", "leader-election", m(2), "d")
-                .unwrap(),
-            "uiLeaderElection"
-        );
-        assert_eq!(
-            t.claim("workloads", "ui", "leader-election", m(3), "d")
-                .unwrap(),
-            "uiLeaderElection2"
+            ctl["properties"]["image"]["properties"]["tag"]["type"],
+            json!("string")
         );
     }
 }

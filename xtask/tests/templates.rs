@@ -353,6 +353,193 @@ fn check_description_property_kept(docs: &[Value]) -> Result<(), String> {
     Ok(())
 }
 
+fn container<'a>(docs: &'a [Value], name: &str) -> &'a Value {
+    containers(pod_spec(find(docs, "Deployment", name)).unwrap())[0]
+}
+
+fn check_env_merge(docs: &[Value]) -> Result<(), String> {
+    let up = container(&upstream(KATIB), "katib-controller")["env"].clone();
+    let env = container(docs, "katib-controller")["env"].clone();
+    let names: Vec<&str> = env
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    let up_names: Vec<&str> = up
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    ensure(
+        up_names.contains(&"KATIB_CORE_NAMESPACE"),
+        "premise: upstream env",
+    )?;
+    // Same name replaced in place, the new one appended.
+    let mut want = up_names.clone();
+    want.push("EXTRA");
+    ensure(names == want, format!("env names {names:?}, want {want:?}"))?;
+    let core = env
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str() == Some("KATIB_CORE_NAMESPACE"))
+        .unwrap();
+    ensure(
+        *core == y("{name: KATIB_CORE_NAMESPACE, value: other}"),
+        format!("replaced entry {core:?}"),
+    )?;
+    ensure(
+        container(docs, "katib-ui")["env"] == container(&upstream(KATIB), "katib-ui")["env"],
+        "env leaked to katib-ui",
+    )
+}
+
+fn check_security_context_merge(docs: &[Value]) -> Result<(), String> {
+    let up = upstream(KATIB);
+    let mut want = container(&up, "katib-mysql")["securityContext"].clone();
+    ensure(
+        want["runAsUser"].as_i64() == Some(999),
+        "premise: upstream runAsUser",
+    )?;
+    want["runAsUser"] = 1001.into();
+    let got = &container(docs, "katib-mysql")["securityContext"];
+    ensure(
+        *got == want,
+        format!("securityContext {got:?}, want {want:?}"),
+    )?;
+    let mut want =
+        pod_spec(find(&up, "Deployment", "katib-mysql")).unwrap()["securityContext"].clone();
+    want["fsGroup"] = 1001.into();
+    let got = &pod_spec(find(docs, "Deployment", "katib-mysql")).unwrap()["securityContext"];
+    ensure(
+        *got == want,
+        format!("pod securityContext {got:?}, want {want:?}"),
+    )
+}
+
+fn check_pod_knobs(docs: &[Value]) -> Result<(), String> {
+    let d = find(docs, "Deployment", "katib-controller");
+    let meta = &d["spec"]["template"]["metadata"];
+    let up = find(&upstream(KATIB), "Deployment", "katib-controller")["spec"]["template"]
+        ["metadata"]
+        .clone();
+    ensure(
+        meta["annotations"]["a.example/x"].as_str() == Some("1"),
+        "podAnnotations",
+    )?;
+    ensure(
+        meta["annotations"]["prometheus.io/port"] == up["annotations"]["prometheus.io/port"],
+        "upstream annotation overridden",
+    )?;
+    ensure(meta["labels"]["team"].as_str() == Some("ml"), "podLabels")?;
+    for (k, v) in up["labels"].as_mapping().unwrap() {
+        ensure(
+            meta["labels"][k] == *v,
+            format!("upstream label {k:?} lost"),
+        )?;
+    }
+    let pod = pod_spec(d).unwrap();
+    ensure(
+        pod["priorityClassName"].as_str() == Some("high"),
+        "priorityClassName",
+    )?;
+    ensure(
+        pod["topologySpreadConstraints"][0]["topologyKey"].as_str() == Some("zone"),
+        "topologySpreadConstraints",
+    )?;
+    ensure(
+        pod_spec(find(docs, "Deployment", "katib-ui"))
+            .unwrap()
+            .get("priorityClassName")
+            .is_none(),
+        "priorityClassName leaked",
+    )
+}
+
+fn check_sa_annotations(docs: &[Value]) -> Result<(), String> {
+    let sa = find(docs, "ServiceAccount", "katib-controller");
+    ensure(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str()
+            == Some("arn:aws:iam::1:role/k"),
+        format!("ServiceAccount {:?}", sa["metadata"]),
+    )?;
+    ensure(
+        find(docs, "ServiceAccount", "katib-ui")["metadata"]
+            .get("annotations")
+            .is_none(),
+        "annotation leaked to katib-ui's ServiceAccount",
+    )
+}
+
+fn replicas(docs: &[Value], name: &str) -> Option<i64> {
+    find(docs, "Deployment", name)["spec"]["replicas"].as_i64()
+}
+
+fn check_leader_election_default(docs: &[Value]) -> Result<(), String> {
+    let up = upstream("applications/katib/upstream/installs/katib-leader-election");
+    let want = replicas(&up, "katib-controller");
+    ensure(want == Some(2), "premise: leader-election runs 2")?;
+    ensure(
+        replicas(docs, "katib-controller") == want,
+        "leader-election replicas",
+    )?;
+    let default = render("katib", "{}").unwrap();
+    ensure(
+        replicas(&default, "katib-controller") == replicas(&upstream(KATIB), "katib-controller"),
+        "default variant replicas",
+    )
+}
+
+fn check_leader_election_set(docs: &[Value]) -> Result<(), String> {
+    ensure(
+        replicas(docs, "katib-controller") == Some(3),
+        "set replicas ignored",
+    )
+}
+
+fn check_gateway_service(docs: &[Value]) -> Result<(), String> {
+    let svc = find(docs, "Service", "istio-ingressgateway");
+    ensure(
+        svc["spec"]["type"].as_str() == Some("LoadBalancer"),
+        format!("type {:?}", svc["spec"]["type"]),
+    )?;
+    ensure(
+        svc["spec"]["loadBalancerSourceRanges"] == y("[10.0.0.0/8]"),
+        "loadBalancerSourceRanges",
+    )?;
+    ensure(
+        svc["metadata"]["annotations"]["lb.example/x"].as_str() == Some("internal"),
+        "annotations",
+    )?;
+    let default = render("istio", "{}").unwrap();
+    let up = upstream("common/istio/istio-install/overlays/oauth2-proxy");
+    ensure(
+        find(&default, "Service", "istio-ingressgateway")["spec"]
+            == find(&up, "Service", "istio-ingressgateway")["spec"],
+        "default Service differs from upstream",
+    )
+}
+
+fn check_chart_resources(docs: &[Value]) -> Result<(), String> {
+    let got = &container(docs, "training-operator")["resources"];
+    ensure(
+        *got == y("{limits: {cpu: '2', memory: 4Gi}}"),
+        format!("resources {got:?}"),
+    )
+}
+
+/// Chart-level `resources` is merged over the main part's upstream resources.
+fn check_chart_resources_merge(docs: &[Value]) -> Result<(), String> {
+    let up = upstream("applications/pvcviewer-controller/upstream/base");
+    let mut want = container(&up, "pvcviewer-controller-manager")["resources"].clone();
+    ensure(want["requests"].is_mapping(), "premise: upstream requests")?;
+    want["limits"]["memory"] = "1Gi".into();
+    let got = &container(docs, "pvcviewer-controller-manager")["resources"];
+    ensure(*got == want, format!("resources {got:?}, want {want:?}"))
+}
+
 #[test]
 fn values_switches_change_what_they_should() {
     let cases: &[(&str, &str, &str, Check)] = &[
@@ -361,23 +548,23 @@ fn values_switches_change_what_they_should() {
         (
             "tag and digest",
             "katib",
-            "containers: {katibController: {image: {tag: v9, digest: 'sha256:0123'}}}",
+            "controller: {image: {tag: v9, digest: 'sha256:0123'}}",
             check_tag_digest,
         ),
         (
             "pull policy, resources",
             "katib",
-            "containers:\n  katibUi: {image: {pullPolicy: Always}}\n  katibDbManager: {resources: {limits: {memory: 1Gi}, requests: {cpu: 50m}}}",
+            "ui: {image: {pullPolicy: Always}}\ndbManager: {resources: {limits: {memory: 1Gi}, requests: {cpu: 50m}}}",
             check_pull_policy_and_resources,
         ),
         (
             "replicas, scheduling",
             "katib",
-            "workloads:\n  katibController:\n    replicas: 3\n    nodeSelector: {pool: ml}\n    tolerations: [{key: gpu, operator: Exists}]\n    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [ml]}]}]}}}",
+            "controller:\n    replicas: 3\n    nodeSelector: {pool: ml}\n    tolerations: [{key: gpu, operator: Exists}]\n    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [ml]}]}]}}}",
             check_scheduling,
         ),
         ("pull secrets", "katib", "global: {imagePullSecrets: [{name: regcred}]}", check_pull_secrets),
-        ("pvc", "katib", "persistence: {katibMysql: {size: 20Gi, storageClass: fast}}", check_pvc),
+        ("pvc", "katib", "mysql: {persistence: {size: 20Gi, storageClass: fast}}", check_pvc),
         ("common labels", "katib", "commonLabels: {team: ml}", check_common_labels),
         ("helm labels", "katib", "helmLabels: true", check_helm_labels),
         (
@@ -388,7 +575,7 @@ fn values_switches_change_what_they_should() {
         ),
         ("kfPost", "katib", "kfPost: {namespace: {target: ml}}", check_kfpost),
         ("variant", "katib", "variant: standalone-postgres", check_variant),
-        ("replicas absent upstream", "knative-serving", "workloads: {activator: {replicas: 2}}", check_optional_replicas),
+        ("replicas absent upstream", "knative-serving", "activator: {replicas: 2}", check_optional_replicas),
         ("replicas absent upstream, default", "knative-serving", "{}", check_knative_default),
         ("CRDs by default", "katib", "{}", check_crds_default),
         ("crds.install false", "katib", "crds: {install: false}", check_crds_not_installed),
@@ -397,6 +584,15 @@ fn values_switches_change_what_they_should() {
         ("crds.keep false", "katib", "crds: {keep: false}", check_crds_not_kept),
         ("crds.keep false drops upstream's own keep", "cert-manager", "crds: {keep: false}", check_crds_not_kept),
         ("a property named description stays", "knative-eventing", "{}", check_description_property_kept),
+        ("env merged by name", "katib", "controller: {env: [{name: KATIB_CORE_NAMESPACE, value: other}, {name: EXTRA, value: x}]}", check_env_merge),
+        ("securityContext merged", "katib", "mysql: {securityContext: {runAsUser: 1001}, podSecurityContext: {fsGroup: 1001}}", check_security_context_merge),
+        ("pod metadata, priority, spread", "katib", "controller:\n  podAnnotations: {a.example/x: '1', prometheus.io/port: '9'}\n  podLabels: {team: ml}\n  priorityClassName: high\n  topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]", check_pod_knobs),
+        ("serviceAccount annotations", "katib", "controller: {serviceAccount: {annotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::1:role/k'}}}", check_sa_annotations),
+        ("variants' replicas: null is the variant's", "katib", "variant: leader-election", check_leader_election_default),
+        ("variants' replicas: set wins", "katib", "variant: leader-election\ncontroller: {replicas: 3}", check_leader_election_set),
+        ("ingress gateway Service", "istio", "ingressGateway: {service: {type: LoadBalancer, annotations: {lb.example/x: internal}, loadBalancerSourceRanges: [10.0.0.0/8]}}", check_gateway_service),
+        ("chart-level resources", "training-operator", "resources: {limits: {cpu: '2', memory: 4Gi}}", check_chart_resources),
+        ("chart-level resources merge", "pvcviewer-controller", "resources: {limits: {memory: 1Gi}}", check_chart_resources_merge),
         ("umbrella passes enabled and globals", "katib", "enabled: true\nglobal: {imageRegistry: '', other: {x: 1}}", check_defaults),
     ];
     let mut failures = Vec::new();
@@ -418,11 +614,19 @@ fn schema_rejects_typos_and_unknown_variants() {
     let cases = [
         ("replica: 3", "replica"),
         ("variant: nope", "variant"),
-        ("containers: {katibController: {image: {tagg: x}}}", "tagg"),
-        ("workloads: {katibUi: {replicas: two}}", "replicas"),
+        ("controller: {image: {tagg: x}}", "tagg"),
+        ("ui: {replicas: two}", "replicas"),
+        ("workloads: {katibController: {replicas: 2}}", "workloads"),
         (
-            "containers: {noSuchContainer: {resources: {}}}",
-            "noSuchContainer",
+            "containers: {katibController: {resources: {}}}",
+            "containers",
+        ),
+        ("persistence: {katibMysql: {size: 1Gi}}", "persistence"),
+        ("ui: {persistence: {size: 1Gi}}", "persistence"),
+        ("controller: {service: {type: LoadBalancer}}", "service"),
+        (
+            "controller: {containers: {noSuchContainer: {resources: {}}}}",
+            "containers",
         ),
         ("crds: {instal: false}", "instal"),
         ("crds: {install: 'no'}", "install"),
