@@ -78,9 +78,13 @@ fn objects(stream: &str) -> Vec<(String, String, String, String)> {
 }
 
 /// One `helm install … --wait` of `preset` on a fresh cluster, and what a
-/// user would check afterwards.
-fn preset_installs(name: &str, which: Helm, extra: &[&str]) {
-    let cluster = Cluster::start();
+/// user would check afterwards; the cluster, for tests that go on from there.
+fn preset_installs(name: &str, which: Helm, extra: &[&str]) -> Cluster {
+    preset_installs_on(Cluster::start(), name, which, extra)
+}
+
+/// [`preset_installs`] on a cluster the caller prepared.
+fn preset_installs_on(cluster: Cluster, name: &str, which: Helm, extra: &[&str]) -> Cluster {
     let file = preset(name);
     let start = Instant::now();
     e2e::run_ok(
@@ -195,6 +199,7 @@ fn preset_installs(name: &str, which: Helm, extra: &[&str]) {
         stored <= MIB * 3 / 4,
         "{label}: release Secret data {stored} B > 75% of 1 MiB"
     );
+    cluster
 }
 
 // The other Helm 4 installs of a preset with `--wait` are in the tests that go
@@ -212,9 +217,156 @@ fn full_helm3() {
     preset_installs("full", Helm::V3, &[]);
 }
 
+/// KEP 831's values file as written, then the company's database and bucket
+/// (issue 15): `helm install -f kep-values.yaml`, where the KEP's storage
+/// class and limits land; `helm upgrade -f external-stores-values.yaml`,
+/// after which no in-cluster MySQL or SeaweedFS runs and every reader points
+/// at the external ones.
 #[test]
-fn pipelines_katib_helm4() {
-    preset_installs("pipelines-katib", Helm::V4, &[]);
+fn pipelines_katib_kep_values_then_external_stores_helm4() {
+    let fixtures = e2e::repo_root().join("e2e/fixtures");
+    let kep = fixtures.join("kep-values.yaml");
+    let external = fixtures.join("external-stores-values.yaml");
+    let cluster = Cluster::start();
+    {
+        // The cluster has the storage class the KEP's file names (provisioned
+        // like the default one, docs/emulation.md).
+        let class = cluster.cp.dir().join("fast-ssd.yaml");
+        std::fs::write(
+            &class,
+            "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast-ssd}\n\
+             provisioner: kube-emulator.kubeflow-helm.local/volume\nvolumeBindingMode: Immediate\n",
+        )
+        .unwrap();
+        e2e::run_ok(cluster.kubectl().arg("apply").arg("-f").arg(&class));
+    }
+    let cluster = preset_installs_on(
+        cluster,
+        "pipelines-katib",
+        Helm::V4,
+        &["-f", kep.to_str().unwrap()],
+    );
+    let pvc = kubectl_json(
+        &cluster,
+        &["get", "pvc", "mysql-pv-claim", "-n", "kubeflow"],
+    );
+    assert_eq!(pvc["spec"]["storageClassName"], "fast-ssd", "{pvc}");
+    assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "20Gi");
+    assert_eq!(pvc["status"]["phase"], "Bound", "{pvc}");
+    let limits = |name: &str| {
+        let d = kubectl_json(&cluster, &["get", "deployment", name, "-n", "kubeflow"]);
+        d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"].clone()
+    };
+    assert_eq!(limits("training-operator")["memory"], "4Gi");
+    assert_eq!(limits("katib-controller")["cpu"], "1");
+
+    e2e::run_ok(
+        cluster
+            .helm()
+            .args(["upgrade", "kubeflow"])
+            .arg(umbrella_chart())
+            .arg("-f")
+            .arg(preset("pipelines-katib"))
+            .arg("-f")
+            .arg(&kep)
+            .arg("-f")
+            .arg(&external)
+            .args(KF_POST_WAIT),
+    );
+    let deployments = cluster.names("deployments");
+    for gone in [
+        "kubeflow/mysql",
+        "kubeflow/seaweedfs",
+        "kubeflow/katib-mysql",
+    ] {
+        assert!(
+            !deployments.contains(gone),
+            "{gone} still runs: {deployments:?}"
+        );
+    }
+    for gone in [
+        "kubeflow/mysql",
+        "kubeflow/seaweedfs",
+        "kubeflow/katib-mysql",
+    ] {
+        assert!(!cluster.names("services").contains(gone), "{gone}");
+    }
+    // The MySQL claim is kept (helm.sh/resource-policy: keep): its data
+    // survives the switch, to be migrated or deleted by the user.
+    assert!(cluster.names("pvc").contains("kubeflow/mysql-pv-claim"));
+    let config = kubectl_json(
+        &cluster,
+        &[
+            "get",
+            "configmap",
+            "pipeline-install-config",
+            "-n",
+            "kubeflow",
+        ],
+    );
+    assert_eq!(config["data"]["dbHost"], "mysql.db.example.com", "{config}");
+    assert_eq!(config["data"]["dbPort"], "3307");
+    assert_eq!(config["data"]["bucketName"], "example-kfp-artifacts");
+    let argo = kubectl_json(
+        &cluster,
+        &[
+            "get",
+            "configmap",
+            "workflow-controller-configmap",
+            "-n",
+            "kubeflow",
+        ],
+    );
+    let repo = argo["data"]["artifactRepository"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        repo.contains("endpoint: s3.eu-west-1.amazonaws.com:443")
+            && repo.contains("bucket: example-kfp-artifacts"),
+        "{repo}"
+    );
+    let api = kubectl_json(
+        &cluster,
+        &["get", "deployment", "ml-pipeline", "-n", "kubeflow"],
+    );
+    let env = &api["spec"]["template"]["spec"]["containers"][0]["env"];
+    let host = env
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "OBJECTSTORECONFIG_HOST");
+    assert_eq!(
+        host.map(|e| &e["value"]),
+        Some(&Value::from("s3.eu-west-1.amazonaws.com")),
+        "{env}"
+    );
+    // Katib's external database: the Secret katib-db-manager reads.
+    let secret = kubectl_json(
+        &cluster,
+        &[
+            "get",
+            "secret",
+            "katib-mysql-secrets-th9dkf48dg",
+            "-n",
+            "kubeflow",
+        ],
+    );
+    let host = secret["data"]["KATIB_MYSQL_DB_HOST"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        host, "bXlzcWwuZGIuZXhhbXBsZS5jb20=",
+        "base64 of mysql.db.example.com: {secret}"
+    );
+    let ready = kubectl_json(
+        &cluster,
+        &["get", "deployment", "katib-db-manager", "-n", "kubeflow"],
+    );
+    assert_eq!(
+        ready["status"]["availableReplicas"], 1,
+        "{}",
+        ready["status"]
+    );
 }
 
 #[test]

@@ -892,8 +892,9 @@ fn inconsistent_gateway_values_fail_naming_the_value() {
         "{err}"
     );
 }
+
 /// One rendered object (`kind`, `name`) of a stream, parsed.
-fn object(stream: &str, kind: &str, name: &str) -> serde_yaml::Value {
+fn rendered_object(stream: &str, kind: &str, name: &str) -> serde_yaml::Value {
     let d = docs(stream)
         .into_iter()
         .find(|d| d.kind == kind && d.name == name)
@@ -903,7 +904,7 @@ fn object(stream: &str, kind: &str, name: &str) -> serde_yaml::Value {
 
 /// The first container of a rendered workload.
 fn main_container(stream: &str, kind: &str, name: &str) -> serde_yaml::Value {
-    object(stream, kind, name)["spec"]["template"]["spec"]["containers"][0].clone()
+    rendered_object(stream, kind, name)["spec"]["template"]["spec"]["containers"][0].clone()
 }
 
 /// KEP 831's example values file renders as written: each value lands on the
@@ -913,7 +914,7 @@ fn the_keps_values_file_renders_as_written() {
     let fixture = repo_root().join("e2e/fixtures/kep-values.yaml");
     let out =
         template(&["-f", fixture.to_str().unwrap()]).expect("helm template -f kep-values.yaml");
-    let pvc = object(&out, "PersistentVolumeClaim", "mysql-pv-claim");
+    let pvc = rendered_object(&out, "PersistentVolumeClaim", "mysql-pv-claim");
     assert_eq!(
         pvc["spec"]["storageClassName"].as_str(),
         Some("fast-ssd"),
@@ -940,8 +941,8 @@ fn the_keps_values_file_renders_as_written() {
     ])
     .unwrap();
     assert_eq!(
-        object(&out, "PersistentVolumeClaim", "seaweedfs-pvc")["spec"],
-        object(&defaults, "PersistentVolumeClaim", "seaweedfs-pvc")["spec"]
+        rendered_object(&out, "PersistentVolumeClaim", "seaweedfs-pvc")["spec"],
+        rendered_object(&defaults, "PersistentVolumeClaim", "seaweedfs-pvc")["spec"]
     );
     assert_eq!(
         main_container(&out, "Deployment", "katib-ui"),

@@ -713,6 +713,7 @@ mod tests {
             scenarios: vec!["a", "b", "leader-election"],
             credentials: &[],
             settings: &[],
+            chart_values: &[],
             crds: false,
             webhook_certificates: false,
         };
