@@ -556,6 +556,19 @@ impl<'a> Injector<'a> {
             .cloned()
             .collect();
         for spec in specs {
+            if !spec.scenarios.is_empty() {
+                let inside = self.scenarios.iter().filter(|s| spec.scenarios.contains(s));
+                match inside.count() {
+                    0 => continue,
+                    n if n == self.scenarios.len() => {}
+                    _ => bail!(
+                        "{place}: credentialEnv {} of scenarios {:?} matches one version of the object shared with scenarios {:?}",
+                        spec.replaces,
+                        spec.scenarios,
+                        self.scenarios
+                    ),
+                }
+            }
             let cred = self
                 .credentials
                 .iter()

@@ -195,6 +195,10 @@ pub struct CredentialEnvSpec {
     pub env: String,
     /// `value` of the credential (see `CredentialSpec`).
     pub credential: String,
+    /// Only the workload of these scenarios (default: every scenario), when the
+    /// others read `replaces` from elsewhere (Katib's MySQL variants).
+    #[serde(default)]
+    pub scenarios: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
