@@ -217,11 +217,25 @@ fn full_helm3() {
     preset_installs("full", Helm::V3, &[]);
 }
 
+/// Katib on the company's database from the first install (variant
+/// `external-db`: switching an installed Katib to it is refused by Kubernetes,
+/// docs/values.md#katib-external-database).
+const KATIB_EXTERNAL_DB: &[&str] = &[
+    "--set",
+    "katib.variant=external-db",
+    "--set",
+    "katib.externalDatabase.host=mysql.db.example.com",
+    "--set",
+    "katib.externalDatabase.user=katib",
+    "--set",
+    "katib.externalDatabase.password=katib-db-password",
+];
+
 /// KEP 831's values file as written, then the company's database and bucket
-/// (issue 15): `helm install -f kep-values.yaml`, where the KEP's storage
-/// class and limits land; `helm upgrade -f external-stores-values.yaml`,
-/// after which no in-cluster MySQL or SeaweedFS runs and every reader points
-/// at the external ones.
+/// (issue 15): `helm install -f kep-values.yaml` (with Katib on an external
+/// database), where the KEP's storage class and limits land; `helm upgrade -f
+/// external-stores-values.yaml`, after which no in-cluster MySQL or SeaweedFS
+/// runs and every Pipelines reader points at the external ones.
 #[test]
 fn pipelines_katib_kep_values_then_external_stores_helm4() {
     let fixtures = e2e::repo_root().join("e2e/fixtures");
@@ -244,7 +258,7 @@ fn pipelines_katib_kep_values_then_external_stores_helm4() {
         cluster,
         "pipelines-katib",
         Helm::V4,
-        &["-f", kep.to_str().unwrap()],
+        &[&["-f", kep.to_str().unwrap()], KATIB_EXTERNAL_DB].concat(),
     );
     let pvc = kubectl_json(
         &cluster,
@@ -271,6 +285,7 @@ fn pipelines_katib_kep_values_then_external_stores_helm4() {
             .arg(&kep)
             .arg("-f")
             .arg(&external)
+            .args(KATIB_EXTERNAL_DB)
             .args(KF_POST_WAIT),
     );
     let deployments = cluster.names("deployments");
