@@ -4,7 +4,7 @@
 //! construction.
 
 use crate::crd::stripped;
-use crate::merge::merge;
+use crate::merge::{merge, variant_condition, variant_guard};
 use crate::parts::Parts;
 use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
@@ -413,20 +413,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
 /// `global.crds.install` (one umbrella-wide switch) is false.
 const CRDS_INSTALL: &str =
     "{{- if and $.Values.crds.install (dig \"crds\" \"install\" true ($.Values.global | default dict)) }}";
-
-fn variant_guard(keyword: &str, scenarios: &[String]) -> String {
-    format!("{{{{- {keyword} {} }}}}", variant_condition(scenarios))
-}
-
-/// The template condition "the chart's `variant` is one of `scenarios`".
-fn variant_condition(scenarios: &[String]) -> String {
-    let list = scenarios
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!("has $.Values.variant (list {list})")
-}
 
 /// One CRD: its template (`templates/crds/<name>.yaml`: every variant's version,
 /// schema descriptions stripped, guarded by `variant` where versions differ, all of

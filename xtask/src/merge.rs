@@ -74,13 +74,15 @@ fn common_units(a: &[String], b: &[String]) -> Vec<String> {
     out
 }
 
-fn guard(keyword: &str, scenarios: &[String]) -> String {
-    let list = scenarios
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!("{{{{- {keyword} has $.Values.variant (list {list}) }}}}\n")
+/// `{{- <keyword> <variant_condition> }}` (`if`, `else if`).
+pub fn variant_guard(keyword: &str, scenarios: &[String]) -> String {
+    format!("{{{{- {keyword} {} }}}}", variant_condition(scenarios))
+}
+
+/// The template condition "the chart's `variant` is one of `scenarios`".
+pub fn variant_condition(scenarios: &[String]) -> String {
+    let list = crate::template::go_strings(scenarios);
+    format!("has $.Values.variant (list {list})")
 }
 
 /// Merge the versions (scenarios, template text) of one object into one text.
@@ -121,7 +123,11 @@ pub fn merge(versions: &[(Vec<String>, String)]) -> String {
                 }
             }
             for (i, (scenarios, lines)) in branches.iter().enumerate() {
-                out.push_str(&guard(if i == 0 { "if" } else { "else if" }, scenarios));
+                out.push_str(&variant_guard(
+                    if i == 0 { "if" } else { "else if" },
+                    scenarios,
+                ));
+                out.push('\n');
                 lines.iter().for_each(|l| out.push_str(l));
             }
             out.push_str("{{- end }}\n");

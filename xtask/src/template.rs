@@ -166,7 +166,7 @@ impl<'a> Injector<'a> {
 
     fn token(&mut self, sub: Sub) -> String {
         self.subs.push(sub);
-        format!("__KFS_{}__", self.subs.len() - 1)
+        format!("{TOKEN_PREFIX}{}__", self.subs.len() - 1)
     }
 
     /// Render one object as template text (without header).
@@ -394,7 +394,7 @@ impl<'a> Injector<'a> {
                 let keys = labels
                     .keys()
                     .filter_map(Value::as_str)
-                    .filter(|k| !k.starts_with("__KFS_"))
+                    .filter(|k| !k.starts_with(TOKEN_PREFIX))
                     .map(str::to_string)
                     .collect();
                 let t = self.token(Sub::LabelEntries(keys));
@@ -525,12 +525,7 @@ impl<'a> Injector<'a> {
             let expr = if spec.global.is_empty() {
                 format!("{{{{ {local}{quote} }}}}")
             } else {
-                let keys = spec
-                    .global
-                    .split('.')
-                    .map(|k| format!("{k:?}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let keys = go_strings(spec.global.split('.'));
                 format!(
                     "{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local}{quote} }}}}"
                 )
@@ -705,7 +700,7 @@ impl<'a> Injector<'a> {
             Some(Value::Mapping(a)) => a
                 .keys()
                 .filter_map(Value::as_str)
-                .filter(|k| !k.starts_with("__KFS_"))
+                .filter(|k| !k.starts_with(TOKEN_PREFIX))
                 .map(|k| format!("{k:?}"))
                 .collect(),
             None | Some(Value::Null) => Vec::new(),
@@ -1037,7 +1032,7 @@ impl<'a> Injector<'a> {
     fn expand(&self, text: &str) -> Result<String> {
         let mut out = String::with_capacity(text.len() + 256);
         for line in text.lines() {
-            let Some(start) = line.find("__KFS_") else {
+            let Some(start) = line.find(TOKEN_PREFIX) else {
                 out.push_str(line);
                 out.push('\n');
                 continue;
@@ -1080,11 +1075,7 @@ impl<'a> Injector<'a> {
                     if !whole_line {
                         bail!("sentinel line {line:?} is not a plain mapping entry");
                     }
-                    let keys = keys
-                        .iter()
-                        .map(|k| format!("{k:?}"))
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    let keys = go_strings(keys);
                     out.push_str(&format!(
                         "{{{{- with include \"{}.labels\" (list $ (list {keys})) }}}}{{{{- . | nindent {indent} }}}}{{{{- end }}}}",
                         self.chart
@@ -1126,11 +1117,7 @@ impl<'a> Injector<'a> {
                     if !list_item {
                         bail!("sentinel line {line:?} is not a list item");
                     }
-                    let names = names
-                        .iter()
-                        .map(|n| format!("{n:?}"))
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    let names = go_strings(names);
                     out.push_str(&format!(
                         "{{{{- range {env} }}}}{{{{- if not (has .name (list {names})) }}}}\n{}- {{{{- toYaml . | nindent {} }}}}\n{{{{- end }}}}{{{{- end }}}}",
                         " ".repeat(indent),
@@ -1238,7 +1225,7 @@ impl fields::Tokens for Injector<'_> {
     }
     fn existing(&self, text: &str) -> Option<String> {
         let n: usize = text
-            .strip_prefix("__KFS_")?
+            .strip_prefix(TOKEN_PREFIX)?
             .strip_suffix("__")?
             .parse()
             .ok()?;
@@ -1366,11 +1353,25 @@ pub fn parse_image(image: &str) -> Mapping {
     m
 }
 
+/// Start of the sentinels [`Injector::token`] makes (`__KFS_<n>__`), which
+/// [`Injector::expand`] replaces by template text.
+const TOKEN_PREFIX: &str = "__KFS_";
+
+/// Space-separated Go string literals of `items`: the arguments of a
+/// template's `list`.
+pub fn go_strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("{:?}", s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A `- TOKEN: null` list item made by [`Injector::token`].
 fn is_token_item(v: &Value) -> bool {
     matches!(v, Value::Mapping(m) if m.len() == 1
         && m.iter().all(|(k, v)| v.is_null()
-            && k.as_str().is_some_and(|k| k.starts_with("__KFS_") && k.ends_with("__"))))
+            && k.as_str().is_some_and(|k| k.starts_with(TOKEN_PREFIX) && k.ends_with("__"))))
 }
 
 fn token(s: &str, table: &mut Vec<String>) -> Value {

@@ -186,12 +186,7 @@ impl WebhookCert {
     /// The helper call returning this certificate's PEM data (`ca`, `crt`, `key`,
     /// base64) as YAML.
     pub fn data_expr(&self, chart: &str) -> String {
-        let dns = self
-            .dns_names
-            .iter()
-            .map(|d| format!("{d:?}"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let dns = crate::template::go_strings(&self.dns_names);
         format!(
             "(include \"{chart}.webhookCertificateData\" (dict \"root\" $ \"namespace\" {:?} \"secret\" {:?} \"commonName\" {:?} \"dnsNames\" (list {dns})) | fromYaml)",
             self.namespace, self.secret, self.common_name
