@@ -892,6 +892,14 @@ mod tests {
             "[{path: db.host, type: string, default: '', description: d}, {path: on, type: boolean, default: false, description: d}, {path: res, type: object, default: {}, description: d}]",
         )
         .unwrap();
+        // One declaration applied to ConfigMap `c`: the edited document and the
+        // recorded template text.
+        let run = |f: FieldSpec, doc: &str| -> (Result<()>, Value, Recorder) {
+            let mut d: Value = serde_yaml::from_str(doc).unwrap();
+            let mut t = Recorder::default();
+            let r = apply("chart", &[f], &v, &mut d, "ConfigMap", "c", "p", &mut t);
+            (r, d, t)
+        };
         let cases = [
             (
                 "{kind: ConfigMap, name: c, field: [data, dbHost], set: '{db.host}', when: db.host}",
@@ -925,27 +933,15 @@ mod tests {
             ),
         ];
         for (f, doc, want_doc, want) in cases {
-            let mut d: Value = serde_yaml::from_str(doc).unwrap();
-            let mut t = Recorder::default();
-            apply(
-                "chart",
-                &[field(f)],
-                &v,
-                &mut d,
-                "ConfigMap",
-                "c",
-                "p",
-                &mut t,
-            )
-            .unwrap();
+            let (r, d, t) = run(field(f), doc);
+            r.unwrap();
             assert_eq!(t.0, vec![want.to_string()], "{f}");
             assert_eq!(serde_yaml::to_string(&d).unwrap(), want_doc, "{f}");
         }
         // An added list item: rendered only when set, placeholders quoted.
-        let mut d: Value = serde_yaml::from_str("env: [{name: A, value: x}]").unwrap();
         let f = field("{kind: ConfigMap, name: c, field: [env], when: db.host, add: {name: B, value: '{db.host}:1', raw: $(A)}}");
-        let mut t = Recorder::default();
-        apply("chart", &[f], &v, &mut d, "ConfigMap", "c", "p", &mut t).unwrap();
+        let (r, d, t) = run(f, "env: [{name: A, value: x}]");
+        r.unwrap();
         assert_eq!(t.0, vec!["{{- if $.Values.db.host }}|- name: B\n  value: {{ (printf \"%v:1\" $.Values.db.host) | toString | quote }}\n  raw: $(A)\n".to_string()]);
         assert_eq!(
             serde_yaml::to_string(&d).unwrap(),
@@ -962,18 +958,7 @@ mod tests {
             ("{kind: ConfigMap, name: c, field: [data, y], payload: text, text: 'q', replaces: q, set: '{db.host}', when: db.host}", "data: {y: 'qq'}"),
         ];
         for (f, doc) in refused {
-            let mut d: Value = serde_yaml::from_str(doc).unwrap();
-            let r = apply(
-                "chart",
-                &[field(f)],
-                &v,
-                &mut d,
-                "ConfigMap",
-                "c",
-                "p",
-                &mut Recorder::default(),
-            );
-            assert!(r.is_err(), "{f}");
+            assert!(run(field(f), doc).0.is_err(), "{f}");
         }
     }
 
