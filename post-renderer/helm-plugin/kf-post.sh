@@ -11,8 +11,9 @@
 # - a regular file written at Helm's own offset (`2>log`): appending now would
 #   be overwritten by what Helm writes next, so a background process appends
 #   it once Helm has exited (after Helm's own `Error: ...` line).
-# Anything else (a socket, /dev/null) is left alone: use --explain-file for
-# the report, and Helm 3 or the pipe for the message.
+# - a socket, which cannot be reopened through /proc: kf-post takes Helm's
+#   descriptor itself (pidfd_getfd, see KF_POST_STDERR_OF_PID in main.rs).
+# /dev/null is a character device: written to, that is, discarded as asked.
 if [ -x "${HELM_PLUGIN_DIR}/bin/kf-post" ]; then
   kf_post="${HELM_PLUGIN_DIR}/bin/kf-post"
 elif command -v kf-post >/dev/null 2>&1; then
@@ -27,6 +28,10 @@ helm_pid=$PPID
 helm_stderr="/proc/$helm_pid/fd/2"
 if [ -w "$helm_stderr" ] && { [ -p "$helm_stderr" ] || [ -c "$helm_stderr" ]; }; then
   exec 2>>"$helm_stderr"
+  exec "$kf_post" "$@"
+fi
+if [ -S "$helm_stderr" ]; then
+  export KF_POST_STDERR_OF_PID="$helm_pid"
   exec "$kf_post" "$@"
 fi
 if ! { [ -f "$helm_stderr" ] && [ -w "$helm_stderr" ]; }; then

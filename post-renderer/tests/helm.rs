@@ -439,6 +439,31 @@ fn errors_and_explain_reach_the_user() {
             );
         }
 
+        // Helm's stderr a socket (a service manager's journal, a supervisor):
+        // the plugin cannot reopen it, kf-post takes Helm's own descriptor.
+        let (mut ours, helms_end) = std::os::unix::net::UnixStream::pair().unwrap();
+        let status = env
+            .command(helm)
+            .args(["template", "rel", chart, "--post-renderer", "kf-post"])
+            .args([
+                "--post-renderer-args",
+                "--config",
+                "--post-renderer-args",
+                &bad,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::os::fd::OwnedFd::from(helms_end))
+            .status()
+            .unwrap();
+        assert!(!status.success(), "{name}: bad config accepted");
+        // The Command (and with it the other end) is gone: read to the end.
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut ours, &mut text).unwrap();
+        assert!(
+            text.contains(message) && text.contains("Error:"),
+            "{name}: stderr a socket: {text:?}"
+        );
+
         // Helm 3 drops a successful post-renderer's stderr, so the report
         // goes to a file; with Helm 4 the plugin also forwards stderr.
         let report = env.dir.join(format!("explain-{name}.txt"));
