@@ -10,8 +10,8 @@ use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
-use crate::variables;
 use crate::webhook_certs::{self, WebhookCerts};
+use crate::{immutable, variables};
 use anyhow::{bail, Context, Result};
 use indexmap::IndexMap;
 use serde_yaml::Value;
@@ -73,6 +73,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     let mut objects: IndexMap<ResKey, Vec<Version>> = IndexMap::new();
     let mut sources: Vec<String> = Vec::new();
     let mut used_variables = BTreeSet::new();
+    let mut used_keeps = BTreeSet::new();
     for (name, sc) in &spec.scenarios {
         // An object in two dirs of one scenario: the later dir wins, as it would when
         // applying the dirs in order (istio-install/overlays/insecure relabels the
@@ -91,6 +92,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 let key = ResKey::of(&doc).with_context(|| format!("{described}: document {i}"))?;
                 let place = format!("chart {chart}: {key} (scenario {name}, {described})");
                 used_variables.extend(variables::resolve(&spec.variables, &mut doc, &place)?);
+                used_keeps.extend(immutable::keep(&spec.keep_immutable, &mut doc, &place)?);
                 if in_dir.insert(key.clone(), i).is_some() {
                     bail!("chart {chart} scenario {name}: {key} appears twice in {described} (document {i})");
                 }
@@ -274,6 +276,15 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 v.kind,
                 v.name,
                 v.field.join(".")
+            );
+        }
+    }
+    for (i, k) in spec.keep_immutable.iter().enumerate() {
+        if !used_keeps.contains(&i) {
+            bail!(
+                "chart {chart}: keepImmutable entry for {} {} matches no object of any scenario",
+                k.kind,
+                k.name
             );
         }
     }

@@ -72,6 +72,10 @@ pub struct ChartSpec {
     /// (`crate::variables`).
     #[serde(default)]
     pub variables: Vec<VariableSpec>,
+    /// Immutable fields kept as an older release had them, so `helm upgrade`
+    /// from it works (`crate::immutable`).
+    #[serde(default)]
+    pub keep_immutable: Vec<crate::immutable::KeepSpec>,
     /// Values declared in the catalog (`crate::fields`).
     #[serde(default)]
     pub chart_values: Vec<crate::fields::ValueSpec>,
@@ -312,6 +316,17 @@ pub fn load_catalog() -> Result<Catalog> {
                     c.chart,
                     cred.secret,
                     cred.key
+                );
+            }
+        }
+        for k in &c.keep_immutable {
+            if k.reason.trim().is_empty() || k.since.trim().is_empty() {
+                bail!(
+                    "{}: chart {}: keepImmutable entry for {} {} needs the release it keeps (since) and a reason",
+                    path.display(),
+                    c.chart,
+                    k.kind,
+                    k.name
                 );
             }
         }
