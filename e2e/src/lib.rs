@@ -52,6 +52,19 @@ pub fn tools_bin() -> PathBuf {
     repo_root().join(".tools/bin")
 }
 
+/// Helm 4: `$HELM` if set, else `.tools/bin/helm` (scripts/bootstrap).
+pub fn helm_bin() -> PathBuf {
+    let bin = std::env::var_os("HELM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_bin().join("helm"));
+    assert!(
+        bin.exists(),
+        "Helm 4 not found at {}: run scripts/bootstrap",
+        bin.display()
+    );
+    bin
+}
+
 /// A fixture chart shipped with this crate, e.g. `fixture_chart("tiny")`.
 pub fn fixture_chart(name: &str) -> PathBuf {
     repo_root().join("e2e/fixtures/charts").join(name)
@@ -329,7 +342,7 @@ pub fn throwaway_keyrings(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         cmd.env("GNUPGHOME", &gnupg)
             .args(["--batch", "--quiet"])
             .args(args);
-        let out = output(&mut cmd);
+        let out = run(&mut cmd);
         assert!(
             out.status.success(),
             "gpg {args:?}: {}",
@@ -388,7 +401,9 @@ fn describe(cmd: &Command) -> String {
     format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" "))
 }
 
-fn output(cmd: &mut Command) -> Output {
+/// Runs `cmd` and returns its output, whatever its exit status (panics only if
+/// it cannot be started).
+pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("could not run `{}`: {e}", describe(cmd)))
 }
@@ -396,7 +411,7 @@ fn output(cmd: &mut Command) -> Output {
 /// Runs `cmd`; returns its stdout, or panics with the command line, exit status,
 /// stdout and stderr if it fails.
 pub fn run_ok(cmd: &mut Command) -> String {
-    let out = output(cmd);
+    let out = run(cmd);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         panic!(
@@ -412,7 +427,7 @@ pub fn run_ok(cmd: &mut Command) -> String {
 /// Runs `cmd`, which must fail; returns its stderr, or panics with stdout if
 /// it succeeded. For asserting that something is rejected, and why.
 pub fn run_fail(cmd: &mut Command) -> String {
-    let out = output(cmd);
+    let out = run(cmd);
     if out.status.success() {
         panic!(
             "`{}` succeeded but was expected to fail\n--- stdout\n{}",

@@ -21,39 +21,7 @@ use e2e::repo_root;
 
 // ---- harness ------------------------------------------------------------
 
-/// Helm 4 from `.tools/bin` (scripts/bootstrap).
-fn helm_bin() -> PathBuf {
-    let bin = e2e::tools_bin().join("helm");
-    assert!(
-        bin.exists(),
-        "Helm 4 not found at {}: run scripts/bootstrap",
-        bin.display()
-    );
-    bin
-}
-
-fn kf_post_bin() -> PathBuf {
-    e2e::kf_post_bin().to_path_buf()
-}
-
-use e2e::Scratch;
-
-fn run(mut cmd: Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn run_ok(cmd: Command) -> Vec<u8> {
-    let shown = format!("{cmd:?}");
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{shown} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+use e2e::{helm_bin, kf_post_bin, run, run_ok, Scratch};
 
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
@@ -106,7 +74,8 @@ fn project_snapshot() -> &'static [(PathBuf, Vec<u8>)] {
             "--exclude-standard",
         ])
         .current_dir(repo_root());
-        run_ok(ls)
+        run_ok(&mut ls)
+            .into_bytes()
             .split(|b| *b == 0)
             .filter(|p| !p.is_empty())
             .map(|rel| PathBuf::from(std::str::from_utf8(rel).unwrap()))
@@ -252,7 +221,7 @@ impl AppRequest {
         std::fs::create_dir_all(&tools).unwrap();
         for (name, bin) in [
             ("helm", helm_bin()),
-            ("kf-post", kf_post_bin()),
+            ("kf-post", kf_post_bin().to_path_buf()),
             ("kubeflow-cmp", repo_root().join("argocd/cmp/kubeflow-cmp")),
         ] {
             let link = tools.join(name);
@@ -323,11 +292,11 @@ fn cmp_generate(source: &Source, req: &AppRequest) -> Output {
     let scratch = Scratch::new("cmp");
     let repo = fresh_repo(source, &scratch.0);
     let home = scratch.0.join("home");
-    let init = run(req.command(&plugin_command(&["init"]), &repo, &home));
+    let init = run(&mut req.command(&plugin_command(&["init"]), &repo, &home));
     if !init.status.success() {
         return init;
     }
-    run(req.command(&plugin_command(&["generate"]), &repo, &home))
+    run(&mut req.command(&plugin_command(&["generate"]), &repo, &home))
 }
 
 /// The reference: `helm template` with the same values, piped to kf-post,
@@ -357,7 +326,7 @@ fn reference_render(source: &Source, req: &AppRequest, exp: &Expected) -> Vec<u8
         }
         cmd
     };
-    run_ok(helm(&["dependency", "build", "--skip-refresh", "."]));
+    run_ok(&mut helm(&["dependency", "build", "--skip-refresh", "."]));
     let mut args: Vec<String> = vec![
         "template".into(),
         ".".into(),
@@ -394,7 +363,10 @@ fn reference_render(source: &Source, req: &AppRequest, exp: &Expected) -> Vec<u8
     for s in exp.sets {
         args.push(format!("--set={s}"));
     }
-    let rendered = run_ok(helm(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let rendered = run_ok(&mut helm(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ))
+    .into_bytes();
     let mut kf_post = Command::new(kf_post_bin());
     if let Some(c) = exp.kf_post_config {
         kf_post.args(["--config", &repo.join(c).display().to_string()]);
@@ -747,7 +719,7 @@ fn discover_claims_kubeflow_charts_only_and_parameters_announce_the_chart() {
     let discover = plugin_command(&["discover", "find"]);
     let claims = |path: &str| {
         let req = AppRequest::new("kf", "kubeflow", path, vec![]);
-        let out = run(req.command(&discover, &repo, &home));
+        let out = run(&mut req.command(&discover, &repo, &home));
         assert!(
             out.status.success(),
             "{}",
@@ -763,7 +735,7 @@ fn discover_claims_kubeflow_charts_only_and_parameters_announce_the_chart() {
     assert!(!claims("presets"));
 
     let req = AppRequest::new("kf", "kubeflow", FIXTURE, vec![]);
-    let out = run(req.command(&plugin_command(&["parameters", "dynamic"]), &repo, &home));
+    let out = run(&mut req.command(&plugin_command(&["parameters", "dynamic"]), &repo, &home));
     assert!(
         out.status.success(),
         "{}",
@@ -808,7 +780,7 @@ fn discover_and_parameters_on_the_umbrella_chart() {
     let home = scratch.0.join("home");
     let run_in = |path: &str, argv: &[String]| {
         let req = AppRequest::new("kubeflow", "kubeflow", path, vec![]);
-        let out = run(req.command(argv, &repo, &home));
+        let out = run(&mut req.command(argv, &repo, &home));
         assert!(
             out.status.success(),
             "{}",
@@ -1353,7 +1325,7 @@ fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_neede
     let repo = fresh_repo(&Source::Project, &scratch.0);
     let home = scratch.0.join("home");
     let generate = |req: &AppRequest| -> String {
-        let out = run(req.command(&plugin_command(&["generate"]), &repo, &home));
+        let out = run(&mut req.command(&plugin_command(&["generate"]), &repo, &home));
         assert!(
             out.status.success(),
             "{}: {}",
@@ -1368,7 +1340,7 @@ fn app_per_component_renders_the_platform_and_sets_server_side_apply_where_neede
         "charts/kubeflow",
         vec![Param::Str("preset", s("full"))],
     );
-    run_ok(whole.command(&plugin_command(&["init"]), &repo, &home));
+    run_ok(&mut whole.command(&plugin_command(&["init"]), &repo, &home));
     let platform = objects(&generate(&whole));
 
     let catalog = yaml_file(&repo_root().join("catalog/components.yaml"));
@@ -1505,7 +1477,7 @@ metadata: {name: argocd-cm}
     .unwrap();
     let mut kubectl = Command::new("kubectl");
     kubectl.arg("kustomize").arg(&base);
-    let out = String::from_utf8(run_ok(kubectl)).unwrap();
+    let out = run_ok(&mut kubectl);
     let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&out)
         .map(|d| Value::deserialize(d).unwrap())
         .collect();

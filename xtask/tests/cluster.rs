@@ -9,60 +9,25 @@ mod common;
 use common::*;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 use xtask::parity::helm_template;
 use xtask::upstream::{load_catalog, parse_stream};
 
-/// `scripts/cluster up DIR`, stopped (`down DIR`) on drop.
-struct Cluster {
-    dir: PathBuf,
-}
+/// The local control plane (e2e::ControlPlane: `scripts/cluster`, stopped on
+/// drop) with the e2e crate's kubectl and Helm 4 for it.
+struct Cluster(e2e::ControlPlane);
 
 impl Cluster {
     fn up() -> Cluster {
-        let dir = scratch("cluster");
-        let out = Command::new(root().join("scripts/cluster"))
-            .arg("up")
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cluster up: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Cluster { dir }
-    }
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.join("kubeconfig")
+        Cluster(e2e::ControlPlane::start())
     }
     fn kubectl(&self) -> Command {
-        let mut c = Command::new("kubectl");
-        c.env("KUBECONFIG", self.kubeconfig());
-        c
+        e2e::kubectl(&self.0)
     }
     fn helm(&self) -> Command {
-        let mut c = Command::new(helm());
-        let home = self.dir.join("helm");
-        c.env("KUBECONFIG", self.kubeconfig())
-            .env("HELM_CONFIG_HOME", home.join("config"))
-            .env("HELM_DATA_HOME", home.join("data"))
-            .env("HELM_CACHE_HOME", home.join("cache"));
-        c
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(root().join("scripts/cluster"))
-            .arg("down")
-            .arg(&self.dir)
-            .output();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        e2e::helm4(&self.0)
     }
 }
 
