@@ -391,6 +391,23 @@ fn errors_and_explain_reach_the_user() {
         assert!(out.is_empty(), "{name}: output despite the error:\n{out}");
         let message = "kf-post: config: spec.labels.lables: unknown field `lables`";
         assert!(err.contains(message), "{name}: stderr a pipe: {err}");
+        // The bad config again, with Helm's stderr as given.
+        let rejected_with_stderr = |stderr: std::process::Stdio| {
+            let status = env
+                .command(helm)
+                .args(["template", "rel", chart, "--post-renderer", "kf-post"])
+                .args([
+                    "--post-renderer-args",
+                    "--config",
+                    "--post-renderer-args",
+                    &bad,
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr)
+                .status()
+                .unwrap();
+            assert!(!status.success(), "{name}: bad config accepted");
+        };
         // Helm's stderr a regular file, truncated (`2>log`) or appended to
         // (`2>>log`): the message is in the file too, after Helm's own line
         // (Helm 4's plugin appends it once Helm has exited).
@@ -403,20 +420,7 @@ fn errors_and_explain_reach_the_user() {
                 .truncate(!append)
                 .open(&log)
                 .unwrap();
-            let status = env
-                .command(helm)
-                .args(["template", "rel", chart, "--post-renderer", "kf-post"])
-                .args([
-                    "--post-renderer-args",
-                    "--config",
-                    "--post-renderer-args",
-                    &bad,
-                ])
-                .stdout(std::process::Stdio::null())
-                .stderr(file)
-                .status()
-                .unwrap();
-            assert!(!status.success(), "{name}: bad config accepted");
+            rejected_with_stderr(file.into());
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             let text = loop {
                 let text = std::fs::read_to_string(&log).unwrap();
@@ -442,20 +446,7 @@ fn errors_and_explain_reach_the_user() {
         // Helm's stderr a socket (a service manager's journal, a supervisor):
         // the plugin cannot reopen it, kf-post takes Helm's own descriptor.
         let (mut ours, helms_end) = std::os::unix::net::UnixStream::pair().unwrap();
-        let status = env
-            .command(helm)
-            .args(["template", "rel", chart, "--post-renderer", "kf-post"])
-            .args([
-                "--post-renderer-args",
-                "--config",
-                "--post-renderer-args",
-                &bad,
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::os::fd::OwnedFd::from(helms_end))
-            .status()
-            .unwrap();
-        assert!(!status.success(), "{name}: bad config accepted");
+        rejected_with_stderr(std::os::fd::OwnedFd::from(helms_end).into());
         // The Command (and with it the other end) is gone: read to the end.
         let mut text = String::new();
         std::io::Read::read_to_string(&mut ours, &mut text).unwrap();

@@ -92,7 +92,12 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 let key = ResKey::of(&doc).with_context(|| format!("{described}: document {i}"))?;
                 let place = format!("chart {chart}: {key} (scenario {name}, {described})");
                 used_variables.extend(variables::resolve(&spec.variables, &mut doc, &place)?);
-                used_keeps.extend(immutable::keep(&spec.keep_immutable, &mut doc, &place)?);
+                used_keeps.extend(immutable::keep(
+                    &spec.keep_immutable,
+                    &key,
+                    &mut doc,
+                    &place,
+                )?);
                 if in_dir.insert(key.clone(), i).is_some() {
                     bail!("chart {chart} scenario {name}: {key} appears twice in {described} (document {i})");
                 }

@@ -14,6 +14,7 @@
 //! A kept selector must still select the pods of the new pod template (its
 //! labels a subset of the template's), or the sync fails.
 
+use crate::upstream::ResKey;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -74,30 +75,21 @@ pub fn get<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(doc, |v, key| v.get(key))
 }
 
-/// Applies the declarations that name `doc`'s kind and name; returns their
-/// indexes (an unused declaration is an error of the caller's).
-pub fn keep(specs: &[KeepSpec], doc: &mut Value, place: &str) -> Result<Vec<usize>> {
-    let kind = doc
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let name = get(doc, "metadata.name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let mine: Vec<(usize, KeepSpec)> = specs
+/// Applies the declarations that name `key`'s kind and name to `doc`; returns
+/// their indexes (an unused declaration is an error of the caller's).
+pub fn keep(specs: &[KeepSpec], key: &ResKey, doc: &mut Value, place: &str) -> Result<Vec<usize>> {
+    let kind = key.kind.as_str();
+    let mine: Vec<(usize, &KeepSpec)> = specs
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.kind == kind && s.name == name)
-        .map(|(i, s)| (i, s.clone()))
+        .filter(|(_, s)| s.kind == key.kind && s.name == key.name)
         .collect();
     for (_, spec) in &mine {
-        if !fields_of(&kind).contains(&spec.field.as_str()) {
+        if !fields_of(kind).contains(&spec.field.as_str()) {
             bail!(
                 "{place}: keepImmutable field {} is not an immutable field of a {kind} ({})",
                 spec.field,
-                fields_of(&kind).join(", ")
+                fields_of(kind).join(", ")
             );
         }
         if spec.field == "spec.selector" {
@@ -154,28 +146,21 @@ pub struct Change {
 /// The immutable fields that differ between the objects `old` and `new` have in
 /// common (same kind, namespace and name).
 pub fn changes(old: &[Value], new: &[Value]) -> Vec<Change> {
-    let id = |d: &Value| {
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
-        (
-            text(d.get("kind")),
-            text(get(d, "metadata.namespace")),
-            text(get(d, "metadata.name")),
-        )
-    };
-    let old: std::collections::HashMap<_, _> = old.iter().map(|d| (id(d), d)).collect();
+    let old: std::collections::HashMap<ResKey, &Value> = old
+        .iter()
+        .filter_map(|d| Some((ResKey::of(d).ok()?, d)))
+        .collect();
     let mut out = Vec::new();
     for n in new {
-        let (kind, namespace, name) = id(n);
-        let Some(o) = old.get(&(kind.clone(), namespace.clone(), name.clone())) else {
-            continue;
-        };
-        for &field in fields_of(&kind) {
+        let Ok(key) = ResKey::of(n) else { continue };
+        let Some(o) = old.get(&key) else { continue };
+        for &field in fields_of(&key.kind) {
             let (before, after) = (get(o, field), get(n, field));
             if before != after {
                 out.push(Change {
-                    kind: kind.clone(),
-                    namespace: namespace.clone(),
-                    name: name.clone(),
+                    kind: key.kind.clone(),
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
                     field,
                     old: before.cloned(),
                     new: after.cloned(),
@@ -230,7 +215,8 @@ mod tests {
         ];
         for (field, value, want) in cases {
             let mut doc: Value = serde_yaml::from_str(DEPLOYMENT).unwrap();
-            let got = keep(&[spec(field, value)], &mut doc, "test");
+            let key = ResKey::of(&doc).unwrap();
+            let got = keep(&[spec(field, value)], &key, &mut doc, "test");
             match want {
                 Ok(selector) => {
                     assert_eq!(got.unwrap(), vec![0], "{field} {value}");
@@ -269,7 +255,8 @@ mod tests {
         let before = doc.clone();
         let mut other = spec("spec.selector", "{matchLabels: {x: y}}");
         other.name = "another".into();
-        assert!(keep(&[other], &mut doc, "test").unwrap().is_empty());
+        let key = ResKey::of(&doc).unwrap();
+        assert!(keep(&[other], &key, &mut doc, "test").unwrap().is_empty());
         assert_eq!(doc, before);
     }
 }
