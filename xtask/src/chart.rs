@@ -1,10 +1,10 @@
-//! Assemble one chart from its upstream scenarios. An object identical in every
-//! scenario becomes one unconditional template; objects that differ get one template
-//! per distinct version, guarded by `variant`, so each scenario reproduces upstream by
-//! construction.
+//! Assemble one chart from its upstream scenarios. Each upstream object becomes one
+//! template (crate::merge): unconditional where every scenario agrees, guarded by
+//! `variant` where versions differ or some scenarios lack it, so each scenario
+//! reproduces upstream by construction.
 
 use crate::crd::stripped;
-use crate::merge::{merge, variant_condition, variant_guard};
+use crate::merge::{identity_name, merge, one_object_groups, variant_condition, variant_guard};
 use crate::parts::Parts;
 use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
@@ -155,36 +155,49 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     // Published full CRDs, relative to `crds/<chart>/`.
     let mut crds = Files::new();
     let mut values = ValuesTree::default();
-    // An object an overlay moves to another namespace (same group, kind and name,
-    // never two of them in one scenario) is one upstream object: one template.
-    let mut by_name: IndexMap<(&str, &str, &str), Vec<&ResKey>> = IndexMap::new();
-    for key in objects.keys() {
-        by_name
-            .entry((&key.group, &key.kind, &key.name))
-            .or_default()
-            .push(key);
-    }
-    let mut templates: Vec<(&ResKey, Vec<&Version>)> = Vec::new();
-    for keys in by_name.values() {
-        let scenario_sets: Vec<BTreeSet<&String>> = keys
-            .iter()
-            .map(|k| objects[*k].iter().flat_map(|v| &v.scenarios).collect())
-            .collect();
-        let disjoint = scenario_sets
-            .iter()
-            .enumerate()
-            .all(|(i, a)| scenario_sets[i + 1..].iter().all(|b| a.is_disjoint(b)));
-        if keys.len() > 1 && disjoint {
-            templates.push((keys[0], keys.iter().flat_map(|k| &objects[*k]).collect()));
+    // One template per upstream object (crate::merge::one_object_groups): an object
+    // an overlay moves to another namespace, or whose generated name a variant
+    // changes, is one object.
+    let scenarios_of: Vec<(&ResKey, BTreeSet<&str>)> = objects
+        .iter()
+        .map(|(k, vs)| {
+            let s = vs
+                .iter()
+                .flat_map(|v| v.scenarios.iter().map(String::as_str));
+            (k, s.collect())
+        })
+        .collect();
+    let mut templates: Vec<(&ResKey, String, Option<String>, Vec<&Version>)> = Vec::new();
+    for keys in one_object_groups(&scenarios_of) {
+        // Its name where the scenarios agree, else the name they share.
+        let name = if keys.iter().all(|k| k.name == keys[0].name) {
+            keys[0].name.clone()
         } else {
-            templates.extend(keys.iter().map(|k| (*k, objects[*k].iter().collect())));
+            identity_name(&keys[0].kind, &keys[0].name).to_string()
+        };
+        let unless: BTreeSet<Option<String>> = keys
+            .iter()
+            .map(|k| crate::fields::unless_condition(&spec.rendered_unless, &k.kind, &k.name))
+            .collect();
+        if unless.len() > 1 {
+            let names: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}/{}", k.kind, k.name))
+                .collect();
+            bail!(
+                "chart {chart}: renderedUnless must list all of {} alike or none (one upstream object that some variants rename)",
+                names.join(", ")
+            );
         }
+        let unless = unless.into_iter().next().flatten();
+        let versions = keys.iter().flat_map(|k| &objects[*k]).collect();
+        templates.push((keys[0], name, unless, versions));
     }
     // File names: `<kind>-<name>`, plus the namespace when two templates share that.
     let mut base_count: HashMap<String, usize> = HashMap::new();
-    for (key, _) in &templates {
+    for (key, name, _, _) in &templates {
         *base_count
-            .entry(format!("{}-{}", slug(&key.kind), slug(&key.name)))
+            .entry(format!("{}-{}", slug(&key.kind), slug(name)))
             .or_default() += 1;
     }
     let every: Vec<(&Value, &[String])> = objects
@@ -205,9 +218,9 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     let render_all = |values: &mut ValuesTree| -> Result<(Files, Files)> {
         let mut files = Files::new();
         let mut crds = Files::new();
-        for (key, versions) in &templates {
+        for (key, name, unless, versions) in &templates {
             let key: &ResKey = key;
-            let mut base = format!("{}-{}", slug(&key.kind), slug(&key.name));
+            let mut base = format!("{}-{}", slug(&key.kind), slug(name));
             if base_count[&base] > 1 {
                 base = format!(
                     "{base}-{}",
@@ -251,11 +264,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 .collect();
             let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
             let body = merge(&rendered);
-            let body = match crate::fields::unless_condition(
-                &spec.rendered_unless,
-                &key.kind,
-                &key.name,
-            ) {
+            let body = match unless {
                 Some(cond) => format!("{cond}\n{body}{{{{- end }}}}\n"),
                 None => body,
             };
@@ -704,7 +713,7 @@ fn readme(
     s.push_str("\n*variant*: a component variant, a values switch of this chart. *integration*: a Kubeflow integration overlay ");
     s.push_str("(Istio routing/authz, namespace moves, cert wiring); kept in-chart as a variant for now, to move to kf-post transforms.\n\n");
     s.push_str("One template per upstream object: what differs between scenarios is guarded by `variant` line by line, an object only some scenarios have is guarded whole ");
-    s.push_str("(an object an overlay moves to another namespace is one object). Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
+    s.push_str("(an object an overlay moves to another namespace or gives another name hash is one object). Object names and namespaces are upstream's (no release prefix). CRDs are templates (`templates/crds/`, installed and upgraded with the release when `crds.install`, kept on uninstall when `crds.keep`; schema descriptions stripped, the full CRDs are in the repository's `crds/<chart>/`, see docs/charts.md#crds); ");
     s.push_str("PVCs and Namespaces carry `helm.sh/resource-policy: keep` (uninstall never deletes data or other charts' namespaces). Helm's own labels are not added (set `commonLabels` to add labels).\n\n");
     s.push_str("Values are grouped by *part* (one workload a person thinks of, with its PVC and ServiceAccount; declared in `catalog/components.yaml`, see docs/charts.md#parts): ");
     s.push_str("`<part>.replicas`, `<part>.image.*`, `<part>.resources`, `<part>.env` (merged by name), `<part>.securityContext` and `<part>.podSecurityContext` (merged over upstream's), ");

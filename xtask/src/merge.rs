@@ -10,8 +10,70 @@
 //! trim only the newline before them). Lines are grouped first so that a template
 //! action spanning lines (`{{- with … }}` … `{{- end }}` from the value
 //! injection) is one unit that is kept or guarded whole, never split across guards.
+//!
+//! Which objects of the scenarios are one upstream object is [`one_object_groups`]'s
+//! rule: the same group, kind and [`identity_name`], never two in one scenario.
 
+use crate::upstream::ResKey;
+use indexmap::IndexMap;
 use similar::{capture_diff_slices, Algorithm, DiffOp};
+use std::collections::BTreeSet;
+
+/// kustomize's name-hash alphabet: hex digits with 0, 1, 3, a and e replaced by g,
+/// h, k, m and t (sigs.k8s.io/kustomize/api/hasher `encode`).
+const KUSTOMIZE_HASH_CHARS: &str = "2456789bcdfghkmt";
+
+/// The name an object keeps across scenarios: a ConfigMap's or Secret's name
+/// without the content-hash suffix kustomize's generators append (`-` and ten
+/// characters of its alphabet), which changes whenever a variant changes the data
+/// (or generates what another variant lists under its plain name). Other kinds
+/// are never renamed by kustomize, so their name is the identity.
+pub fn identity_name<'a>(kind: &str, name: &'a str) -> &'a str {
+    if !matches!(kind, "ConfigMap" | "Secret") {
+        return name;
+    }
+    match name.rsplit_once('-') {
+        Some((stem, hash))
+            if !stem.is_empty()
+                && hash.len() == 10
+                && hash.chars().all(|c| KUSTOMIZE_HASH_CHARS.contains(c)) =>
+        {
+            stem
+        }
+        _ => name,
+    }
+}
+
+/// The objects of a chart (key, the scenarios that have it), grouped into upstream
+/// objects, one template each, in first-seen order. Keys are one object when they
+/// share group, kind and [`identity_name`] and no scenario has two of them: an
+/// overlay moved it to another namespace or a generator renamed it. If some
+/// scenario has two such keys they are distinct objects there, so each stays its
+/// own. Rendering is unaffected either way: each scenario gets its own version
+/// back from [`merge`]; the rule only decides how many templates there are.
+pub fn one_object_groups<'a>(objects: &[(&'a ResKey, BTreeSet<&'a str>)]) -> Vec<Vec<&'a ResKey>> {
+    let mut by_identity: IndexMap<(&str, &str, &str), Vec<usize>> = IndexMap::new();
+    for (i, (key, _)) in objects.iter().enumerate() {
+        by_identity
+            .entry((&key.group, &key.kind, identity_name(&key.kind, &key.name)))
+            .or_default()
+            .push(i);
+    }
+    let mut groups = Vec::new();
+    for members in by_identity.values() {
+        let disjoint = members.iter().enumerate().all(|(n, &a)| {
+            members[n + 1..]
+                .iter()
+                .all(|&b| objects[a].1.is_disjoint(&objects[b].1))
+        });
+        if disjoint {
+            groups.push(members.iter().map(|&i| objects[i].0).collect());
+        } else {
+            groups.extend(members.iter().map(|&i| vec![objects[i].0]));
+        }
+    }
+    groups
+}
 
 /// Nesting change of one line: template actions it opens minus those it closes.
 fn depth_change(line: &str) -> i64 {
@@ -142,6 +204,112 @@ pub fn merge(versions: &[(Vec<String>, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_names() {
+        // (kind, name, identity)
+        let cases = [
+            (
+                "ConfigMap",
+                "notebook-controller-config-fhm9f7tdt5",
+                "notebook-controller-config",
+            ),
+            (
+                "Secret",
+                "katib-mysql-secrets-th9dkf48dg",
+                "katib-mysql-secrets",
+            ),
+            ("ConfigMap", "katib-config", "katib-config"),
+            // Not kustomize's hash: a character outside its alphabet (a, e, 0, 1, 3), or not ten.
+            ("ConfigMap", "cfg-abcdefghkm", "cfg-abcdefghkm"),
+            ("ConfigMap", "cfg-fhm9f7tdt", "cfg-fhm9f7tdt"),
+            ("ConfigMap", "cfg-fhm9f7tdt55", "cfg-fhm9f7tdt55"),
+            ("ConfigMap", "-fhm9f7tdt5", "-fhm9f7tdt5"),
+            // Only generated kinds are renamed by kustomize.
+            ("Deployment", "web-fhm9f7tdt5", "web-fhm9f7tdt5"),
+        ];
+        for (kind, name, want) in cases {
+            assert_eq!(identity_name(kind, name), want, "{kind} {name}");
+        }
+    }
+
+    #[test]
+    fn one_object_per_identity_never_two_in_a_scenario() {
+        let key = |kind: &str, ns: &str, name: &str| ResKey {
+            group: String::new(),
+            kind: kind.into(),
+            namespace: ns.into(),
+            name: name.into(),
+        };
+        let set = |s: &[&'static str]| s.iter().copied().collect::<BTreeSet<&str>>();
+        // (objects: key and scenarios, groups as indexes into objects)
+        type Case = (Vec<(ResKey, BTreeSet<&'static str>)>, Vec<Vec<usize>>);
+        let cases: Vec<Case> = vec![
+            // A generated ConfigMap whose data one variant changes: one object.
+            (
+                vec![
+                    (key("ConfigMap", "ns", "cfg-fhm9f7tdt5"), set(&["a", "b"])),
+                    (key("ConfigMap", "ns", "cfg-h659mh255b"), set(&["c"])),
+                ],
+                vec![vec![0, 1]],
+            ),
+            // Renamed and moved to another namespace; a plain name and a generated one.
+            (
+                vec![
+                    (
+                        key("ConfigMap", "kserve", "web-config-ftgtkc6mg6"),
+                        set(&["base"]),
+                    ),
+                    (
+                        key("ConfigMap", "kubeflow", "web-config"),
+                        set(&["kubeflow"]),
+                    ),
+                    (
+                        key("Secret", "kubeflow", "db-th9dkf48dg"),
+                        set(&["external"]),
+                    ),
+                    (key("Secret", "kubeflow", "db"), set(&["base", "kubeflow"])),
+                ],
+                vec![vec![0, 1], vec![2, 3]],
+            ),
+            // Moved to another namespace by an overlay: one object.
+            (
+                vec![
+                    (key("Service", "a-system", "svc"), set(&["a"])),
+                    (key("Service", "kubeflow", "svc"), set(&["b"])),
+                ],
+                vec![vec![0, 1]],
+            ),
+            // Two in one scenario are two objects, even if a third is disjoint.
+            (
+                vec![
+                    (key("ConfigMap", "ns", "cfg-fhm9f7tdt5"), set(&["a"])),
+                    (key("ConfigMap", "ns", "cfg-h659mh255b"), set(&["a", "b"])),
+                    (key("ConfigMap", "ns", "cfg"), set(&["c"])),
+                ],
+                vec![vec![0], vec![1], vec![2]],
+            ),
+            // Another kind, or a name that only looks alike, is another object.
+            (
+                vec![
+                    (key("Role", "ns", "r"), set(&["a"])),
+                    (key("ClusterRole", "", "r"), set(&["b"])),
+                    (key("Deployment", "ns", "web-fhm9f7tdt5"), set(&["a"])),
+                    (key("Deployment", "ns", "web"), set(&["b"])),
+                ],
+                vec![vec![0], vec![1], vec![2], vec![3]],
+            ),
+        ];
+        for (objects, want) in cases {
+            let input: Vec<(&ResKey, BTreeSet<&str>)> =
+                objects.iter().map(|(k, s)| (k, s.clone())).collect();
+            let want: Vec<Vec<&ResKey>> = want
+                .iter()
+                .map(|g| g.iter().map(|&i| &objects[i].0).collect())
+                .collect();
+            assert_eq!(one_object_groups(&input), want);
+        }
+    }
 
     fn v(scenarios: &[&str], text: &str) -> (Vec<String>, String) {
         (

@@ -412,3 +412,49 @@ fn credential_and_setting_declarations_that_match_nothing_are_errors() {
         assert!(err.contains(want), "{declaration}: want {want:?} in {err}");
     }
 }
+
+/// A generated ConfigMap that a variant gives another name hash is one template
+/// (crate::merge::one_object_groups); `renderedUnless` must then leave out all of its
+/// names alike, never a template guarded for one variant's name only.
+#[test]
+fn rendered_unless_names_every_name_of_a_renamed_object_alike() {
+    let nc = "name: notebook-controller\nversion: v1\ndescription: n\ntag: notebooks\ngroups: [notebooks]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {}\nscenarios:\n  base: {kind: variant, dirs: [applications/jupyter/notebook-controller/upstream/base]}\n  standalone: {kind: variant, dirs: [applications/jupyter/notebook-controller/upstream/overlays/standalone]}\nchartValues: [{path: replaced, type: boolean, default: false, description: d}]\n";
+    let template =
+        "charts/notebook-controller/templates/config/configmap-notebook-controller-config.yaml";
+    // (renderedUnless objects, Err(message part) or Ok(()))
+    let cases: &[(&str, Result<(), &str>)] = &[
+        (
+            "[ConfigMap/notebook-controller-config-fhm9f7tdt5]",
+            Err("renderedUnless must list all of ConfigMap/notebook-controller-config-fhm9f7tdt5, ConfigMap/notebook-controller-config-h659mh255b alike or none"),
+        ),
+        (
+            "[ConfigMap/notebook-controller-config-fhm9f7tdt5, ConfigMap/notebook-controller-config-h659mh255b]",
+            Ok(()),
+        ),
+    ];
+    for (objects, want) in cases {
+        let spec: xtask::upstream::ChartSpec = serde_yaml::from_str(&format!(
+            "{nc}renderedUnless: [{{value: replaced, reason: r, objects: {objects}}}]\n"
+        ))
+        .unwrap();
+        match (
+            xtask::chart::generate(&spec, &snapshot(), &Default::default()),
+            want,
+        ) {
+            (Err(e), Err(part)) => {
+                let e = format!("{e:#}");
+                assert!(e.contains(part), "{objects}: want {part:?} in {e}");
+            }
+            (Ok(files), Ok(())) => {
+                let t = &files[template];
+                assert!(
+                    t.lines().nth(1) == Some("{{- if not $.Values.replaced }}")
+                        && t.contains("name: notebook-controller-config-h659mh255b"),
+                    "{objects}: one template, left out whole:\n{t}"
+                );
+            }
+            (Ok(_), Err(part)) => panic!("{objects}: generated a chart, want {part:?}"),
+            (Err(e), Ok(())) => panic!("{objects}: {e:#}"),
+        }
+    }
+}
