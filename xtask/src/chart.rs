@@ -226,7 +226,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 let body = Injector::new(chart, values, &parts, &v.scenarios)
                     .with_webhook_certs(&webhook_certs)
                     .with_credentials(&spec.credentials, &spec.credential_env)
-                    .with_settings(&spec.settings)
                     .with_fields(&spec.fields, &spec.chart_values)
                     .with_sequencing(sequenced)
                     .render(&v.doc)
@@ -296,19 +295,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             );
         }
     }
-    for setting in &spec.settings {
-        if !objects
-            .keys()
-            .any(|key| key.kind == setting.kind && key.name == setting.name)
-        {
-            bail!(
-                "chart {chart}: setting {} names {} {}, which no scenario has",
-                setting.value,
-                setting.kind,
-                setting.name
-            );
-        }
-    }
     for f in &spec.fields {
         let found = objects.iter().any(|(key, versions)| {
             key.kind == f.kind
@@ -335,7 +321,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
         chart,
         scenarios: spec.scenarios.keys().map(String::as_str).collect(),
         credentials: &spec.credentials,
-        settings: &spec.settings,
         chart_values: &spec.chart_values,
         crds: objects.keys().any(|k| k.kind == "CustomResourceDefinition"),
         webhook_certificates: !webhook_certs.certs.is_empty(),

@@ -106,11 +106,18 @@ pub struct FieldSpec {
     /// Payload `yaml`: the key path inside the document (`*`: every list item).
     #[serde(default)]
     pub within: Vec<String>,
-    /// Payload `text`: the text around `literal` (each occurs once).
+    /// Payload `text`: the text around `replaces` (each occurs once); empty:
+    /// `replaces` itself occurs once.
     #[serde(default)]
     pub text: String,
+    /// Payload `text`: the literal replaced. Without `when`, the value's
+    /// default must be it (the field is always rendered from the value).
     #[serde(default)]
     pub replaces: String,
+    /// Dotted path under `global` whose value, when non-empty, wins over `set`
+    /// (one umbrella value that several objects or charts follow).
+    #[serde(default)]
+    pub global: String,
     /// The render fails naming the value when it is empty.
     #[serde(default)]
     pub required: bool,
@@ -235,6 +242,7 @@ fn bare(set: &str) -> FieldSpec {
         within: Vec::new(),
         text: String::new(),
         replaces: String::new(),
+        global: String::new(),
         required: false,
         base64: false,
     }
@@ -310,10 +318,13 @@ pub fn validate(
             Payload::Yaml if f.within.is_empty() || f.when.is_empty() => {
                 bail!("{place}: payload yaml needs within and when")
             }
-            Payload::Text if f.replaces.is_empty() || f.when.is_empty() => {
-                bail!("{place}: payload text needs replaces and when")
+            Payload::Text if f.replaces.is_empty() => {
+                bail!("{place}: payload text needs replaces")
             }
             _ => {}
+        }
+        if !f.global.is_empty() && (f.set.is_empty() || f.payload == Payload::Yaml) {
+            bail!("{place}: global needs set (and no payload yaml)");
         }
         if f.within.last().is_some_and(|k| k == "*") {
             bail!("{place}: within cannot end with *");
@@ -464,6 +475,26 @@ pub fn apply(
         } else {
             expr
         };
+        let expr = if f.global.is_empty() {
+            expr
+        } else {
+            let keys = crate::template::go_strings(f.global.split('.'));
+            format!("dig {keys} \"\" ($.Values.global | default dict) | default {expr}")
+        };
+        // Without `when` the field always renders its value: its declared
+        // default must be what upstream has there.
+        let default_is = |want: Option<String>| -> Result<()> {
+            let p = set_values(f).remove(0);
+            let v = values.iter().find(|v| v.path == p).expect("validated");
+            if !typed || scalar_text(&v.default) != want {
+                bail!(
+                    "{}: without when, the default of {p} ({:?}) must be upstream's {want:?}",
+                    ctx(f),
+                    v.default
+                );
+            }
+            Ok(())
+        };
         match f.payload {
             Payload::Yaml => {
                 if !matches!(cur, Value::String(_)) {
@@ -478,23 +509,32 @@ pub fn apply(
                 let Value::String(text) = cur else {
                     bail!("{}: not a string", ctx(f));
                 };
-                if text.matches(f.text.as_str()).count() != 1
-                    || f.text.matches(f.replaces.as_str()).count() != 1
+                let around = if f.text.is_empty() {
+                    &f.replaces
+                } else {
+                    &f.text
+                };
+                if text.matches(around.as_str()).count() != 1
+                    || around.matches(f.replaces.as_str()).count() != 1
                 {
                     bail!(
-                        "{}: must contain {:?} once, with {:?} once in it",
+                        "{}: must contain {around:?} once, with {:?} once in it",
                         ctx(f),
-                        f.text,
                         f.replaces
                     );
                 }
-                let token = tokens.inline(format!(
-                    "{{{{ if {} }}}}{{{{ {expr} }}}}{{{{ else }}}}{}{{{{ end }}}}",
-                    values_expr(&f.when),
-                    escape_braces(&f.replaces)
-                ));
-                let replaced = f.text.replace(&f.replaces, &token);
-                *text = text.replace(f.text.as_str(), &replaced);
+                let token = if f.when.is_empty() {
+                    default_is(Some(f.replaces.clone()))?;
+                    tokens.inline(format!("{{{{ {expr} }}}}"))
+                } else {
+                    tokens.inline(format!(
+                        "{{{{ if {} }}}}{{{{ {expr} }}}}{{{{ else }}}}{}{{{{ end }}}}",
+                        values_expr(&f.when),
+                        escape_braces(&f.replaces)
+                    ))
+                };
+                let replaced = around.replace(&f.replaces, &token);
+                *text = text.replace(around.as_str(), &replaced);
             }
             Payload::None => {
                 let up = cur.clone();
@@ -508,20 +548,11 @@ pub fn apply(
                     format!("{{{{ {expr} }}}}")
                 };
                 let expr = if f.when.is_empty() {
-                    let p = set_values(f).remove(0);
-                    let v = values.iter().find(|v| v.path == p).expect("validated");
-                    let want = if f.base64 {
+                    default_is(if f.base64 {
                         base64_decode(&upstream_text)
                     } else {
                         Some(upstream_text.clone())
-                    };
-                    if !typed || scalar_text(&v.default) != want {
-                        bail!(
-                            "{}: without when, the default of {p} ({:?}) must be upstream's {want:?}",
-                            ctx(f),
-                            v.default
-                        );
-                    }
+                    })?;
                     rendered
                 } else {
                     let before = match up.as_str().and_then(|s| tokens.existing(s)) {
@@ -857,6 +888,10 @@ mod tests {
                 "{kind: K, name: n, field: [x], set: '{db.host}', literal: 1, when: db.host}",
                 "exactly one",
             ),
+            (
+                "{kind: K, name: n, field: [x], set: '{db.host}', payload: yaml, within: [a], when: db.host, global: a.b}",
+                "global needs set",
+            ),
         ] {
             let e = validate("c", &v, &[field(bad)], &[])
                 .unwrap_err()
@@ -889,7 +924,7 @@ mod tests {
     #[test]
     fn edits_keep_upstream_unless_set() {
         let v: Vec<ValueSpec> = serde_yaml::from_str(
-            "[{path: db.host, type: string, default: '', description: d}, {path: on, type: boolean, default: false, description: d}, {path: res, type: object, default: {}, description: d}]",
+            "[{path: db.host, type: string, default: '', description: d}, {path: on, type: boolean, default: false, description: d}, {path: res, type: object, default: {}, description: d}, {path: s.email, type: string, default: user@x, description: d}]",
         )
         .unwrap();
         // One declaration applied to ConfigMap `c`: the edited document and the
@@ -931,6 +966,20 @@ mod tests {
                 "data:\n  c.yaml: T0\n",
                 "{{ if $.Values.res }}{{- $c := \"a:\\n- k: x\\n\" | fromYaml }}{{- if $.Values.res }}{{- $_ := include \"chart.setIn\" (list $c (list \"a\" \"*\" \"resources\") $.Values.res) }}{{- end }}{{ toYaml $c | toJson }}{{- else }}{{ \"a:\\n- k: x\\n\" | toJson }}{{- end }}",
             ),
+            // No `when`: always the value (its default is upstream's literal),
+            // and a `global` value wins when set.
+            (
+                "{kind: ConfigMap, name: c, field: [data, cfg], payload: text, replaces: user@x, set: '{s.email}', global: auth.email}",
+                "data: {cfg: \"users:\\n- email: user@x\\n\"}",
+                "data:\n  cfg: |\n    users:\n    - email: T0\n",
+                "{{ dig \"auth\" \"email\" \"\" ($.Values.global | default dict) | default $.Values.s.email }}",
+            ),
+            (
+                "{kind: ConfigMap, name: c, field: [data, X], set: '{s.email}', global: auth.email}",
+                "data: {X: user@x}",
+                "data:\n  X: T0\n",
+                "{{ dig \"auth\" \"email\" \"\" ($.Values.global | default dict) | default $.Values.s.email | toString | quote }}",
+            ),
         ];
         for (f, doc, want_doc, want) in cases {
             let (r, d, t) = run(field(f), doc);
@@ -954,6 +1003,8 @@ mod tests {
             ("{kind: ConfigMap, name: c, field: [data, y], payload: yaml, within: [b, c], set: '{res}', when: res}", "data: {y: 'a: 1'}"),
             // An added item upstream already has.
             ("{kind: ConfigMap, name: c, field: [env], when: db.host, add: {name: A, value: y}}", "env: [{name: A, value: x}]"),
+            // A text literal without when whose value's default is not upstream's.
+            ("{kind: ConfigMap, name: c, field: [data, y], payload: text, replaces: other, set: '{s.email}'}", "data: {y: 'other'}"),
             // A text literal that is not there once.
             ("{kind: ConfigMap, name: c, field: [data, y], payload: text, text: 'q', replaces: q, set: '{db.host}', when: db.host}", "data: {y: 'qq'}"),
         ];

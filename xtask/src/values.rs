@@ -2,7 +2,7 @@
 //! as `values.yaml` (helm-docs `# --` comments), `values.schema.json` and the README
 //! values table, all from the same model so they cannot drift.
 
-use crate::upstream::{CredentialSpec, SettingSpec};
+use crate::upstream::CredentialSpec;
 use indexmap::IndexMap;
 use serde_json::json;
 use serde_yaml::Value;
@@ -117,8 +117,6 @@ pub struct Fixed<'a> {
     pub scenarios: Vec<&'a str>,
     /// Credential keys of the chart's Secrets (`credentials:` values).
     pub credentials: &'a [CredentialSpec],
-    /// ConfigMap literals exposed as `settings:` values.
-    pub settings: &'a [SettingSpec],
     /// Values declared in the catalog (`crate::fields`).
     pub chart_values: &'a [crate::fields::ValueSpec],
     /// The chart has CRDs (`crds.install`, `crds.keep`).
@@ -468,34 +466,6 @@ impl ValuesTree {
                 });
             }
         }
-        if !fixed.settings.is_empty() {
-            out.push_str("settings:\n");
-            for st in fixed.settings {
-                let global = if st.global.is_empty() {
-                    String::new()
-                } else {
-                    format!("; `global.{}` wins when set", st.global)
-                };
-                let description = format!(
-                    "{} (in {} `{}`, `{}`; default: upstream's{global})",
-                    st.description,
-                    st.kind,
-                    st.name,
-                    st.field.join(".")
-                );
-                let default = inline(&Value::String(st.literal.clone()));
-                out.push_str(&format!(
-                    "  # -- {description}\n  {}: {default}\n",
-                    st.value
-                ));
-                docs.push(Doc {
-                    key: format!("settings.{}", st.value),
-                    kind: "string",
-                    default,
-                    description,
-                });
-            }
-        }
         crate::fields::values_yaml(fixed.chart_values, &mut out, &mut docs);
         if let Some(main) = &self.main {
             let d = format!("Resources of the main container of `{main}` (the chart's main part), merged over `{main}.resources`");
@@ -587,23 +557,6 @@ impl ValuesTree {
                     "install": {"type": "boolean", "description": CRDS_INSTALL_DOC},
                     "keep": {"type": "boolean", "description": CRDS_KEEP_DOC}
                 }}),
-            );
-        }
-        if !fixed.settings.is_empty() {
-            let sp: serde_json::Map<String, serde_json::Value> = fixed
-                .settings
-                .iter()
-                // Inserted into upstream text (TOML/YAML strings): one line, no quotes.
-                .map(|st| {
-                    (
-                        st.value.clone(),
-                        json!({"type": "string", "minLength": 1, "pattern": "^[^\"\\\\\n]*$"}),
-                    )
-                })
-                .collect();
-            props.insert(
-                "settings".into(),
-                json!({"type": "object", "additionalProperties": false, "properties": sp}),
             );
         }
         if !fixed.credentials.is_empty() {
@@ -712,7 +665,6 @@ mod tests {
             chart: "c",
             scenarios: vec!["a", "b", "leader-election"],
             credentials: &[],
-            settings: &[],
             chart_values: &[],
             crds: false,
             webhook_certificates: false,
