@@ -343,13 +343,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     if !spec.credentials.is_empty() {
         helpers_tpl.push_str(&credential_helpers(chart));
     }
-    if spec
-        .fields
-        .iter()
-        .any(|f| f.payload == crate::fields::Payload::Yaml)
-    {
-        helpers_tpl.push_str(&crate::fields::helpers(chart));
-    }
+    helpers_tpl.push_str(&crate::fields::helpers(chart, &spec.fields));
     files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
     files.insert("templates/NOTES.txt".into(), notes(spec, &hdr, fixed.crds));

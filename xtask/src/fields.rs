@@ -124,6 +124,11 @@ pub struct FieldSpec {
     /// Base64-encode (a Secret's `data`).
     #[serde(default)]
     pub base64: bool,
+    /// Payload `yaml`: the strings at `within` are image references, which
+    /// follow `global.imageRegistry` as container images do (the
+    /// `<chart>.image` rule). Exclusive with `set`, `literal`, `add` and `when`.
+    #[serde(default)]
+    pub image: bool,
 }
 
 /// Objects not rendered when `value` is set (truthy).
@@ -245,6 +250,7 @@ fn bare(set: &str) -> FieldSpec {
         global: String::new(),
         required: false,
         base64: false,
+        image: false,
     }
 }
 
@@ -295,9 +301,17 @@ pub fn validate(
     }
     for f in fields {
         let place = format!("chart {chart}: fields entry for {} {}", f.kind, f.name);
-        let given = [!f.set.is_empty(), f.literal.is_some(), f.add.is_some()];
+        let given = [
+            !f.set.is_empty(),
+            f.literal.is_some(),
+            f.add.is_some(),
+            f.image,
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            bail!("{place}: exactly one of set, literal and add");
+            bail!("{place}: exactly one of set, literal, add and image");
+        }
+        if f.image && (f.payload != Payload::Yaml || !f.when.is_empty()) {
+            bail!("{place}: image needs payload yaml (and no when: global.imageRegistry is it)");
         }
         if f.add.is_some() && (f.when.is_empty() || f.payload != Payload::None) {
             bail!("{place}: add needs when (and no payload)");
@@ -315,7 +329,7 @@ pub fn validate(
             }
         }
         match f.payload {
-            Payload::Yaml if f.within.is_empty() || f.when.is_empty() => {
+            Payload::Yaml if f.within.is_empty() || (f.when.is_empty() && !f.image) => {
                 bail!("{place}: payload yaml needs within and when")
             }
             Payload::Text if f.replaces.is_empty() => {
@@ -468,6 +482,16 @@ pub fn apply(
             // A variant's version of the object without the field.
             continue;
         };
+        if f.image {
+            if !matches!(cur, Value::String(_)) {
+                bail!("{}: not a string", ctx(f));
+            }
+            match yaml_groups.iter_mut().find(|(p, _)| *p == f.field) {
+                Some((_, g)) => g.push(f),
+                None => yaml_groups.push((f.field.clone(), vec![f])),
+            }
+            continue;
+        }
         let (expr, typed) = set_expr(f).with_context(|| ctx(f))?;
         let expr = if f.required {
             let p = set_values(f).remove(0);
@@ -577,7 +601,14 @@ pub fn apply(
             check_within(&parsed, &f.within)
                 .with_context(|| format!("{place}: {}", path.join(".")))?;
         }
-        let mut whens: Vec<String> = group.iter().map(|f| values_expr(&f.when)).collect();
+        let when = |f: &FieldSpec| {
+            if f.image {
+                IMAGE_REGISTRY.to_string()
+            } else {
+                values_expr(&f.when)
+            }
+        };
+        let mut whens: Vec<String> = group.iter().map(|f| when(f)).collect();
         whens.dedup();
         let cond = if whens.len() == 1 {
             whens[0].clone()
@@ -587,16 +618,50 @@ pub fn apply(
         let lit = serde_json::to_string(&text)?;
         let mut sets = String::new();
         for f in &group {
-            let (expr, _) = set_expr(f)?;
             let keys = f
                 .within
                 .iter()
                 .map(|k| serde_json::to_string(k).expect("string"))
                 .collect::<Vec<_>>()
                 .join(" ");
+            let edit = if f.image {
+                // Each upstream reference split as container images are
+                // (`<chart>.image` takes the parts).
+                let mut refs = Vec::new();
+                strings_at(&parsed, &f.within, &mut refs);
+                if refs.is_empty() {
+                    bail!(
+                        "{place}: {} has no image reference at {}",
+                        path.join("."),
+                        f.within.join(".")
+                    );
+                }
+                refs.dedup();
+                let table = refs
+                    .iter()
+                    .map(|r| {
+                        let parts = crate::template::parse_image(r)
+                            .iter()
+                            .flat_map(|(k, v)| {
+                                [k, v].map(|x| x.as_str().unwrap_or_default().to_string())
+                            })
+                            .collect::<Vec<_>>();
+                        format!(
+                            "{} (dict {})",
+                            crate::template::go_strings([r]),
+                            crate::template::go_strings(parts)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("include \"{chart}.imagesIn\" (list $c (list {keys}) $.Values.global (dict {table}))")
+            } else {
+                let (expr, _) = set_expr(f)?;
+                format!("include \"{chart}.setIn\" (list $c (list {keys}) {expr})")
+            };
             sets.push_str(&format!(
-                "{{{{- if {} }}}}{{{{- $_ := include \"{chart}.setIn\" (list $c (list {keys}) {expr}) }}}}{{{{- end }}}}",
-                values_expr(&f.when)
+                "{{{{- if {} }}}}{{{{- $_ := {edit} }}}}{{{{- end }}}}",
+                when(f)
             ));
         }
         let expr = format!(
@@ -659,6 +724,28 @@ fn base64_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The condition of `image` fields: a mirror is set.
+const IMAGE_REGISTRY: &str = "(dig \"imageRegistry\" \"\" ($.Values.global | default dict))";
+
+/// The strings at `within` in `doc` (`*`: every list item), in order.
+fn strings_at(doc: &Value, within: &[String], out: &mut Vec<String>) {
+    let Some((first, rest)) = within.split_first() else {
+        if let Value::String(s) = doc {
+            out.push(s.clone());
+        }
+        return;
+    };
+    match (doc, first.as_str()) {
+        (Value::Sequence(items), "*") => items.iter().for_each(|i| strings_at(i, rest, out)),
+        (Value::Mapping(m), k) => {
+            if let Some(v) = m.get(k) {
+                strings_at(v, rest, out)
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The key path exists in the payload (`*` over every list item), but for its
 /// last key (which may be new: a setting upstream leaves to the default).
 fn check_within(doc: &Value, within: &[String]) -> Result<()> {
@@ -681,11 +768,19 @@ fn check_within(doc: &Value, within: &[String]) -> Result<()> {
     }
 }
 
-/// The chart helper payload edits use: set `path` (keys; `*` for each list
-/// item) in the dict `obj` to `value`, creating mappings on the way.
-pub fn helpers(chart: &str) -> String {
-    format!(
-        r#"{{{{- /*
+/// The chart helpers payload edits use: `setIn` (set `path` (keys; `*` for
+/// each list item) in the dict `obj` to `value`, creating mappings on the way)
+/// when `fields` set payload keys, `imagesIn` when they mirror images.
+pub fn helpers(chart: &str, fields: &[FieldSpec]) -> String {
+    let yaml = |image: bool| {
+        fields
+            .iter()
+            .any(|f| f.payload == Payload::Yaml && f.image == image)
+    };
+    let mut out = String::new();
+    if yaml(false) {
+        out.push_str(&format!(
+            r#"{{{{- /*
 Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
 `*` walks every item of a list; missing mappings are created.
 */}}}}
@@ -705,7 +800,37 @@ Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
 {{{{- end -}}}}
 {{{{- end -}}}}
 "#
-    )
+        ));
+    }
+    if yaml(true) {
+        out.push_str(&format!(
+            r#"{{{{- /*
+Mirror image references inside a parsed payload, from (list <dict> <list of keys>
+$.Values.global <dict: upstream reference -> its registry/repository/tag/digest>):
+`*` walks every item of a list; a reference in the dict is rendered by
+{chart}.image (global.imageRegistry replaces its registry), anything else is kept.
+*/}}}}
+{{{{- define "{chart}.imagesIn" -}}}}
+{{{{- $obj := index . 0 -}}}}
+{{{{- $path := index . 1 -}}}}
+{{{{- $g := index . 2 -}}}}
+{{{{- $refs := index . 3 -}}}}
+{{{{- $k := first $path -}}}}
+{{{{- $rest := rest $path -}}}}
+{{{{- if eq $k "*" -}}}}
+{{{{- range $obj }}}}{{{{- $_ := include "{chart}.imagesIn" (list . $rest $g $refs) }}}}{{{{- end -}}}}
+{{{{- else if not (hasKey $obj $k) -}}}}
+{{{{- else if not $rest -}}}}
+{{{{- $ref := index $obj $k | toString -}}}}
+{{{{- if hasKey $refs $ref }}}}{{{{- $_ := set $obj $k (include "{chart}.image" (list $g (index $refs $ref))) -}}}}{{{{- end -}}}}
+{{{{- else -}}}}
+{{{{- $_ := include "{chart}.imagesIn" (list (index $obj $k) $rest $g $refs) -}}}}
+{{{{- end -}}}}
+{{{{- end -}}}}
+"#
+        ));
+    }
+    out
 }
 
 /// A nested mapping of the declared values' defaults.
@@ -1011,6 +1136,52 @@ mod tests {
         for (f, doc) in refused {
             assert!(run(field(f), doc).0.is_err(), "{f}");
         }
+    }
+
+    #[test]
+    fn image_fields_mirror_each_reference_only_with_a_registry() {
+        let f = field("{kind: ConfigMap, name: c, field: [data, c.yaml], payload: yaml, within: [a, '*', image], image: true}");
+        assert!(validate("c", &[], std::slice::from_ref(&f), &[]).is_ok());
+        let mut d: Value = serde_yaml::from_str(
+            "data: {c.yaml: \"a:\\n- image: ghcr.io/x/y:1\\n- image: busybox\\n\"}",
+        )
+        .unwrap();
+        let mut t = Recorder::default();
+        apply("chart", &[f], &[], &mut d, "ConfigMap", "c", "p", &mut t).unwrap();
+        let lit = r#""a:\n- image: ghcr.io/x/y:1\n- image: busybox\n""#;
+        let reg = r#"(dig "imageRegistry" "" ($.Values.global | default dict))"#;
+        let refs = r#"(dict "ghcr.io/x/y:1" (dict "registry" "ghcr.io" "repository" "x/y" "tag" "1" "digest" "") "busybox" (dict "registry" "" "repository" "busybox" "tag" "" "digest" ""))"#;
+        assert_eq!(
+            t.0,
+            vec![format!(
+                "{{{{ if {reg} }}}}{{{{- $c := {lit} | fromYaml }}}}{{{{- if {reg} }}}}{{{{- $_ := include \"chart.imagesIn\" (list $c (list \"a\" \"*\" \"image\") $.Values.global {refs}) }}}}{{{{- end }}}}{{{{ toYaml $c | toJson }}}}{{{{- else }}}}{{{{ {lit} | toJson }}}}{{{{- end }}}}"
+            )]
+        );
+        for bad in [
+            "{kind: K, name: n, field: [x], payload: yaml, within: [a], image: true, when: on}",
+            "{kind: K, name: n, field: [x], within: [a], image: true}",
+        ] {
+            let e = validate("c", &[], &[field(bad)], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("image needs payload yaml"), "{bad}: {e}");
+        }
+        // No reference at the path: refused, not silently nothing.
+        let f = field("{kind: ConfigMap, name: c, field: [data, c.yaml], payload: yaml, within: [a, '*', image], image: true}");
+        let mut d: Value = serde_yaml::from_str("data: {c.yaml: \"a:\\n- kind: x\\n\"}").unwrap();
+        let e = apply(
+            "chart",
+            &[f],
+            &[],
+            &mut d,
+            "ConfigMap",
+            "c",
+            "p",
+            &mut Recorder::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no image reference"), "{e}");
     }
 
     #[test]
