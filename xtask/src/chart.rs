@@ -264,6 +264,16 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     render_all(&mut values)?;
     let (rendered_files, published) = render_all(&mut values)?;
     files.extend(rendered_files);
+    for own in parts.own_service_accounts.iter().filter(|o| !o.upstream) {
+        let path = format!("templates/rbac/serviceaccount-{}.yaml", slug(&own.workload));
+        if files.contains_key(&path) {
+            bail!(
+                "chart {chart}: {path} (own ServiceAccount of part {}) is already a template",
+                own.part
+            );
+        }
+        files.insert(path, own_service_account(chart, own, &all));
+    }
     crds.extend(published);
 
     for (i, v) in spec.variables.iter().enumerate() {
@@ -467,6 +477,34 @@ fn crd_files(
         format!("{{{{- /* {src} */}}}}\n{CRDS_INSTALL}\n{body}{{{{- end }}}}\n"),
         published,
     ))
+}
+
+/// The ServiceAccount a part whose pods run as `default` gets on demand
+/// (`crate::parts::OwnServiceAccount`), in the variants that have the workload.
+fn own_service_account(
+    chart: &str,
+    own: &crate::parts::OwnServiceAccount,
+    all: &[String],
+) -> String {
+    let sa = format!("$.Values.{}.serviceAccount", own.part);
+    let namespace = if own.namespace.is_empty() {
+        String::new()
+    } else {
+        format!("  namespace: {}\n", own.namespace)
+    };
+    let mut cond = format!("or {sa}.create {sa}.annotations");
+    if own.scenarios.len() < all.len() {
+        let present: Vec<String> = own.scenarios.iter().cloned().collect();
+        cond = format!("and ({}) ({cond})", variant_condition(&present));
+    }
+    format!(
+        "{{{{- /* {} */}}}}\n{{{{- if {cond} }}}}\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{{{ default {:?} {sa}.name | quote }}}}\n{namespace}{{{{- with include \"{chart}.labels\" (list $ (list)) }}}}\n  labels: {{{{- . | nindent 4 }}}}\n{{{{- end }}}}\n{{{{- with {sa}.annotations }}}}\n  annotations: {{{{- toYaml . | nindent 4 }}}}\n{{{{- end }}}}\n{{{{- end }}}}\n",
+        header(&format!(
+            "the pods of part {} (workload {}), which upstream runs as ServiceAccount default",
+            own.part, own.workload
+        )),
+        own.workload,
+    )
 }
 
 fn chart_yaml(spec: &ChartSpec, hdr: &str) -> String {

@@ -761,6 +761,7 @@ impl<'a> Injector<'a> {
                 spec.insert(Value::String(t), Value::Null);
             }
         }
+        let workload = meta_str(doc, "name");
         let template = &pod_path[..pod_path.len() - 1];
         if mapping_at(doc, template)?.get("metadata").is_some() {
             let meta = [template, &["metadata"]].concat();
@@ -782,6 +783,9 @@ impl<'a> Injector<'a> {
             false,
         );
         self.merged(pod, "securityContext", part, "podSecurityContext");
+        if self.parts.own_service_account(&workload).is_some() {
+            self.own_service_account(pod, part, &workload);
+        }
         if !pod.contains_key("imagePullSecrets") {
             let t = self.token(Sub::Optional {
                 cond: "{{- with $.Values.global.imagePullSecrets }}".into(),
@@ -792,6 +796,42 @@ impl<'a> Injector<'a> {
             pod.insert(Value::String(t), Value::Null);
         }
         Ok(())
+    }
+
+    /// Pods that run as `default` run as the part's own ServiceAccount (named like
+    /// the workload, or `serviceAccount.name`) when `serviceAccount.create` or
+    /// `.annotations` is set, or as the existing `serviceAccount.name`.
+    fn own_service_account(&mut self, pod: &mut Mapping, part: &str, workload: &str) {
+        self.claim(part, "serviceAccount.create", Value::Bool(false));
+        self.claim(part, "serviceAccount.name", Value::String(String::new()));
+        self.claim(
+            part,
+            "serviceAccount.annotations",
+            Value::Mapping(Mapping::new()),
+        );
+        let sa = format!("$.Values.{part}.serviceAccount");
+        let cond = format!("or {sa}.create {sa}.annotations {sa}.name");
+        let name = format!("{{{{ default {workload:?} {sa}.name | quote }}}}");
+        // Upstream may say `default` explicitly (also in the deprecated alias).
+        let explicit = ["serviceAccountName", "serviceAccount"]
+            .into_iter()
+            .filter(|k| pod.contains_key(*k))
+            .collect::<Vec<_>>();
+        for key in &explicit {
+            let t = self.token(Sub::Inline(format!(
+                "{{{{ if {cond} }}}}{name}{{{{ else }}}}default{{{{ end }}}}"
+            )));
+            pod.insert((*key).into(), Value::String(t));
+        }
+        if explicit.is_empty() {
+            let t = self.token(Sub::Optional {
+                cond: format!("{{{{- if {cond} }}}}"),
+                key: "serviceAccountName",
+                value: name,
+                block: false,
+            });
+            pod.insert(Value::String(t), Value::Null);
+        }
     }
 
     /// Image, resources, env and securityContext of every container: the main
