@@ -14,7 +14,7 @@ pub struct Catalog {
 }
 
 /// A component's facts. The catalog's chart-generator fields (scenarios,
-/// credentials, settings, variables, standaloneVariant, authModeVariants) are not
+/// credentials, chartValues, fields, variables, standaloneVariant, authModeVariants) are not
 /// read here; xtask parses the whole entry strictly (`deny_unknown_fields`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]

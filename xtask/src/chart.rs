@@ -246,7 +246,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 let body = Injector::new(chart, values, &parts, &v.scenarios)
                     .with_webhook_certs(&webhook_certs)
                     .with_credentials(&spec.credentials, &spec.credential_env)
-                    .with_settings(&spec.settings)
                     .with_fields(&spec.fields, &spec.chart_values)
                     .with_sequencing(sequenced)
                     .render(&v.doc)
@@ -281,6 +280,16 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     render_all(&mut values)?;
     let (rendered_files, published) = render_all(&mut values)?;
     files.extend(rendered_files);
+    for own in parts.own_service_accounts.iter().filter(|o| !o.upstream) {
+        let path = format!("templates/rbac/serviceaccount-{}.yaml", slug(&own.workload));
+        if files.contains_key(&path) {
+            bail!(
+                "chart {chart}: {path} (own ServiceAccount of part {}) is already a template",
+                own.part
+            );
+        }
+        files.insert(path, own_service_account(chart, own, &all));
+    }
     crds.extend(published);
 
     for (i, v) in spec.variables.iter().enumerate() {
@@ -321,19 +330,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             );
         }
     }
-    for setting in &spec.settings {
-        if !objects
-            .keys()
-            .any(|key| key.kind == setting.kind && key.name == setting.name)
-        {
-            bail!(
-                "chart {chart}: setting {} names {} {}, which no scenario has",
-                setting.value,
-                setting.kind,
-                setting.name
-            );
-        }
-    }
     for f in &spec.fields {
         let found = objects.iter().any(|(key, versions)| {
             key.kind == f.kind
@@ -360,7 +356,6 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
         chart,
         scenarios: spec.scenarios.keys().map(String::as_str).collect(),
         credentials: &spec.credentials,
-        settings: &spec.settings,
         chart_values: &spec.chart_values,
         crds: objects.keys().any(|k| k.kind == "CustomResourceDefinition"),
         webhook_certificates: !webhook_certs.certs.is_empty(),
@@ -383,13 +378,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     if !spec.credentials.is_empty() {
         helpers_tpl.push_str(&credential_helpers(chart));
     }
-    if spec
-        .fields
-        .iter()
-        .any(|f| f.payload == crate::fields::Payload::Yaml)
-    {
-        helpers_tpl.push_str(&crate::fields::helpers(chart));
-    }
+    helpers_tpl.push_str(&crate::fields::helpers(chart, &spec.fields));
     files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
     files.insert("templates/NOTES.txt".into(), notes(spec, &hdr, fixed.crds));
@@ -513,6 +502,34 @@ fn crd_files(
         format!("{{{{- /* {src} */}}}}\n{CRDS_INSTALL}\n{body}{{{{- end }}}}\n"),
         published,
     ))
+}
+
+/// The ServiceAccount a part whose pods run as `default` gets on demand
+/// (`crate::parts::OwnServiceAccount`), in the variants that have the workload.
+fn own_service_account(
+    chart: &str,
+    own: &crate::parts::OwnServiceAccount,
+    all: &[String],
+) -> String {
+    let sa = format!("$.Values.{}.serviceAccount", own.part);
+    let namespace = if own.namespace.is_empty() {
+        String::new()
+    } else {
+        format!("  namespace: {}\n", own.namespace)
+    };
+    let mut cond = format!("or {sa}.create {sa}.annotations");
+    if own.scenarios.len() < all.len() {
+        let present: Vec<String> = own.scenarios.iter().cloned().collect();
+        cond = format!("and ({}) ({cond})", variant_condition(&present));
+    }
+    format!(
+        "{{{{- /* {} */}}}}\n{{{{- if {cond} }}}}\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{{{ default {:?} {sa}.name | quote }}}}\n{namespace}{{{{- with include \"{chart}.labels\" (list $ (list)) }}}}\n  labels: {{{{- . | nindent 4 }}}}\n{{{{- end }}}}\n{{{{- with {sa}.annotations }}}}\n  annotations: {{{{- toYaml . | nindent 4 }}}}\n{{{{- end }}}}\n{{{{- end }}}}\n",
+        header(&format!(
+            "the pods of part {} (workload {}), which upstream runs as ServiceAccount default",
+            own.part, own.workload
+        )),
+        own.workload,
+    )
 }
 
 fn chart_yaml(spec: &ChartSpec, hdr: &str) -> String {

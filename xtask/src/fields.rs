@@ -106,17 +106,29 @@ pub struct FieldSpec {
     /// Payload `yaml`: the key path inside the document (`*`: every list item).
     #[serde(default)]
     pub within: Vec<String>,
-    /// Payload `text`: the text around `literal` (each occurs once).
+    /// Payload `text`: the text around `replaces` (each occurs once); empty:
+    /// `replaces` itself occurs once.
     #[serde(default)]
     pub text: String,
+    /// Payload `text`: the literal replaced. Without `when`, the value's
+    /// default must be it (the field is always rendered from the value).
     #[serde(default)]
     pub replaces: String,
+    /// Dotted path under `global` whose value, when non-empty, wins over `set`
+    /// (one umbrella value that several objects or charts follow).
+    #[serde(default)]
+    pub global: String,
     /// The render fails naming the value when it is empty.
     #[serde(default)]
     pub required: bool,
     /// Base64-encode (a Secret's `data`).
     #[serde(default)]
     pub base64: bool,
+    /// Payload `yaml`: the strings at `within` are image references, which
+    /// follow `global.imageRegistry` as container images do (the
+    /// `<chart>.image` rule). Exclusive with `set`, `literal`, `add` and `when`.
+    #[serde(default)]
+    pub image: bool,
 }
 
 /// Objects not rendered when `value` is set (truthy).
@@ -235,8 +247,10 @@ fn bare(set: &str) -> FieldSpec {
         within: Vec::new(),
         text: String::new(),
         replaces: String::new(),
+        global: String::new(),
         required: false,
         base64: false,
+        image: false,
     }
 }
 
@@ -287,9 +301,17 @@ pub fn validate(
     }
     for f in fields {
         let place = format!("chart {chart}: fields entry for {} {}", f.kind, f.name);
-        let given = [!f.set.is_empty(), f.literal.is_some(), f.add.is_some()];
+        let given = [
+            !f.set.is_empty(),
+            f.literal.is_some(),
+            f.add.is_some(),
+            f.image,
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            bail!("{place}: exactly one of set, literal and add");
+            bail!("{place}: exactly one of set, literal, add and image");
+        }
+        if f.image && (f.payload != Payload::Yaml || !f.when.is_empty()) {
+            bail!("{place}: image needs payload yaml (and no when: global.imageRegistry is it)");
         }
         if f.add.is_some() && (f.when.is_empty() || f.payload != Payload::None) {
             bail!("{place}: add needs when (and no payload)");
@@ -307,13 +329,16 @@ pub fn validate(
             }
         }
         match f.payload {
-            Payload::Yaml if f.within.is_empty() || f.when.is_empty() => {
+            Payload::Yaml if f.within.is_empty() || (f.when.is_empty() && !f.image) => {
                 bail!("{place}: payload yaml needs within and when")
             }
-            Payload::Text if f.replaces.is_empty() || f.when.is_empty() => {
-                bail!("{place}: payload text needs replaces and when")
+            Payload::Text if f.replaces.is_empty() => {
+                bail!("{place}: payload text needs replaces")
             }
             _ => {}
+        }
+        if !f.global.is_empty() && (f.set.is_empty() || f.payload == Payload::Yaml) {
+            bail!("{place}: global needs set (and no payload yaml)");
         }
         if f.within.last().is_some_and(|k| k == "*") {
             bail!("{place}: within cannot end with *");
@@ -457,12 +482,42 @@ pub fn apply(
             // A variant's version of the object without the field.
             continue;
         };
+        if f.image {
+            if !matches!(cur, Value::String(_)) {
+                bail!("{}: not a string", ctx(f));
+            }
+            match yaml_groups.iter_mut().find(|(p, _)| *p == f.field) {
+                Some((_, g)) => g.push(f),
+                None => yaml_groups.push((f.field.clone(), vec![f])),
+            }
+            continue;
+        }
         let (expr, typed) = set_expr(f).with_context(|| ctx(f))?;
         let expr = if f.required {
             let p = set_values(f).remove(0);
             format!("(required \"{chart}: set {p} ({kind} {name} needs it)\" {expr})")
         } else {
             expr
+        };
+        let expr = if f.global.is_empty() {
+            expr
+        } else {
+            let keys = crate::template::go_strings(f.global.split('.'));
+            format!("dig {keys} \"\" ($.Values.global | default dict) | default {expr}")
+        };
+        // Without `when` the field always renders its value: its declared
+        // default must be what upstream has there.
+        let default_is = |want: Option<String>| -> Result<()> {
+            let p = set_values(f).remove(0);
+            let v = values.iter().find(|v| v.path == p).expect("validated");
+            if !typed || scalar_text(&v.default) != want {
+                bail!(
+                    "{}: without when, the default of {p} ({:?}) must be upstream's {want:?}",
+                    ctx(f),
+                    v.default
+                );
+            }
+            Ok(())
         };
         match f.payload {
             Payload::Yaml => {
@@ -478,23 +533,32 @@ pub fn apply(
                 let Value::String(text) = cur else {
                     bail!("{}: not a string", ctx(f));
                 };
-                if text.matches(f.text.as_str()).count() != 1
-                    || f.text.matches(f.replaces.as_str()).count() != 1
+                let around = if f.text.is_empty() {
+                    &f.replaces
+                } else {
+                    &f.text
+                };
+                if text.matches(around.as_str()).count() != 1
+                    || around.matches(f.replaces.as_str()).count() != 1
                 {
                     bail!(
-                        "{}: must contain {:?} once, with {:?} once in it",
+                        "{}: must contain {around:?} once, with {:?} once in it",
                         ctx(f),
-                        f.text,
                         f.replaces
                     );
                 }
-                let token = tokens.inline(format!(
-                    "{{{{ if {} }}}}{{{{ {expr} }}}}{{{{ else }}}}{}{{{{ end }}}}",
-                    values_expr(&f.when),
-                    escape_braces(&f.replaces)
-                ));
-                let replaced = f.text.replace(&f.replaces, &token);
-                *text = text.replace(f.text.as_str(), &replaced);
+                let token = if f.when.is_empty() {
+                    default_is(Some(f.replaces.clone()))?;
+                    tokens.inline(format!("{{{{ {expr} }}}}"))
+                } else {
+                    tokens.inline(format!(
+                        "{{{{ if {} }}}}{{{{ {expr} }}}}{{{{ else }}}}{}{{{{ end }}}}",
+                        values_expr(&f.when),
+                        escape_braces(&f.replaces)
+                    ))
+                };
+                let replaced = around.replace(&f.replaces, &token);
+                *text = text.replace(around.as_str(), &replaced);
             }
             Payload::None => {
                 let up = cur.clone();
@@ -508,20 +572,11 @@ pub fn apply(
                     format!("{{{{ {expr} }}}}")
                 };
                 let expr = if f.when.is_empty() {
-                    let p = set_values(f).remove(0);
-                    let v = values.iter().find(|v| v.path == p).expect("validated");
-                    let want = if f.base64 {
+                    default_is(if f.base64 {
                         base64_decode(&upstream_text)
                     } else {
                         Some(upstream_text.clone())
-                    };
-                    if !typed || scalar_text(&v.default) != want {
-                        bail!(
-                            "{}: without when, the default of {p} ({:?}) must be upstream's {want:?}",
-                            ctx(f),
-                            v.default
-                        );
-                    }
+                    })?;
                     rendered
                 } else {
                     let before = match up.as_str().and_then(|s| tokens.existing(s)) {
@@ -546,7 +601,14 @@ pub fn apply(
             check_within(&parsed, &f.within)
                 .with_context(|| format!("{place}: {}", path.join(".")))?;
         }
-        let mut whens: Vec<String> = group.iter().map(|f| values_expr(&f.when)).collect();
+        let when = |f: &FieldSpec| {
+            if f.image {
+                IMAGE_REGISTRY.to_string()
+            } else {
+                values_expr(&f.when)
+            }
+        };
+        let mut whens: Vec<String> = group.iter().map(|f| when(f)).collect();
         whens.dedup();
         let cond = if whens.len() == 1 {
             whens[0].clone()
@@ -556,16 +618,50 @@ pub fn apply(
         let lit = serde_json::to_string(&text)?;
         let mut sets = String::new();
         for f in &group {
-            let (expr, _) = set_expr(f)?;
             let keys = f
                 .within
                 .iter()
                 .map(|k| serde_json::to_string(k).expect("string"))
                 .collect::<Vec<_>>()
                 .join(" ");
+            let edit = if f.image {
+                // Each upstream reference split as container images are
+                // (`<chart>.image` takes the parts).
+                let mut refs = Vec::new();
+                strings_at(&parsed, &f.within, &mut refs);
+                if refs.is_empty() {
+                    bail!(
+                        "{place}: {} has no image reference at {}",
+                        path.join("."),
+                        f.within.join(".")
+                    );
+                }
+                refs.dedup();
+                let table = refs
+                    .iter()
+                    .map(|r| {
+                        let parts = crate::template::parse_image(r)
+                            .iter()
+                            .flat_map(|(k, v)| {
+                                [k, v].map(|x| x.as_str().unwrap_or_default().to_string())
+                            })
+                            .collect::<Vec<_>>();
+                        format!(
+                            "{} (dict {})",
+                            crate::template::go_strings([r]),
+                            crate::template::go_strings(parts)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("include \"{chart}.imagesIn\" (list $c (list {keys}) $.Values.global (dict {table}))")
+            } else {
+                let (expr, _) = set_expr(f)?;
+                format!("include \"{chart}.setIn\" (list $c (list {keys}) {expr})")
+            };
             sets.push_str(&format!(
-                "{{{{- if {} }}}}{{{{- $_ := include \"{chart}.setIn\" (list $c (list {keys}) {expr}) }}}}{{{{- end }}}}",
-                values_expr(&f.when)
+                "{{{{- if {} }}}}{{{{- $_ := {edit} }}}}{{{{- end }}}}",
+                when(f)
             ));
         }
         let expr = format!(
@@ -628,6 +724,28 @@ fn base64_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The condition of `image` fields: a mirror is set.
+const IMAGE_REGISTRY: &str = "(dig \"imageRegistry\" \"\" ($.Values.global | default dict))";
+
+/// The strings at `within` in `doc` (`*`: every list item), in order.
+fn strings_at(doc: &Value, within: &[String], out: &mut Vec<String>) {
+    let Some((first, rest)) = within.split_first() else {
+        if let Value::String(s) = doc {
+            out.push(s.clone());
+        }
+        return;
+    };
+    match (doc, first.as_str()) {
+        (Value::Sequence(items), "*") => items.iter().for_each(|i| strings_at(i, rest, out)),
+        (Value::Mapping(m), k) => {
+            if let Some(v) = m.get(k) {
+                strings_at(v, rest, out)
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The key path exists in the payload (`*` over every list item), but for its
 /// last key (which may be new: a setting upstream leaves to the default).
 fn check_within(doc: &Value, within: &[String]) -> Result<()> {
@@ -650,11 +768,19 @@ fn check_within(doc: &Value, within: &[String]) -> Result<()> {
     }
 }
 
-/// The chart helper payload edits use: set `path` (keys; `*` for each list
-/// item) in the dict `obj` to `value`, creating mappings on the way.
-pub fn helpers(chart: &str) -> String {
-    format!(
-        r#"{{{{- /*
+/// The chart helpers payload edits use: `setIn` (set `path` (keys; `*` for
+/// each list item) in the dict `obj` to `value`, creating mappings on the way)
+/// when `fields` set payload keys, `imagesIn` when they mirror images.
+pub fn helpers(chart: &str, fields: &[FieldSpec]) -> String {
+    let yaml = |image: bool| {
+        fields
+            .iter()
+            .any(|f| f.payload == Payload::Yaml && f.image == image)
+    };
+    let mut out = String::new();
+    if yaml(false) {
+        out.push_str(&format!(
+            r#"{{{{- /*
 Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
 `*` walks every item of a list; missing mappings are created.
 */}}}}
@@ -674,7 +800,37 @@ Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
 {{{{- end -}}}}
 {{{{- end -}}}}
 "#
-    )
+        ));
+    }
+    if yaml(true) {
+        out.push_str(&format!(
+            r#"{{{{- /*
+Mirror image references inside a parsed payload, from (list <dict> <list of keys>
+$.Values.global <dict: upstream reference -> its registry/repository/tag/digest>):
+`*` walks every item of a list; a reference in the dict is rendered by
+{chart}.image (global.imageRegistry replaces its registry), anything else is kept.
+*/}}}}
+{{{{- define "{chart}.imagesIn" -}}}}
+{{{{- $obj := index . 0 -}}}}
+{{{{- $path := index . 1 -}}}}
+{{{{- $g := index . 2 -}}}}
+{{{{- $refs := index . 3 -}}}}
+{{{{- $k := first $path -}}}}
+{{{{- $rest := rest $path -}}}}
+{{{{- if eq $k "*" -}}}}
+{{{{- range $obj }}}}{{{{- $_ := include "{chart}.imagesIn" (list . $rest $g $refs) }}}}{{{{- end -}}}}
+{{{{- else if not (hasKey $obj $k) -}}}}
+{{{{- else if not $rest -}}}}
+{{{{- $ref := index $obj $k | toString -}}}}
+{{{{- if hasKey $refs $ref }}}}{{{{- $_ := set $obj $k (include "{chart}.image" (list $g (index $refs $ref))) -}}}}{{{{- end -}}}}
+{{{{- else -}}}}
+{{{{- $_ := include "{chart}.imagesIn" (list (index $obj $k) $rest $g $refs) -}}}}
+{{{{- end -}}}}
+{{{{- end -}}}}
+"#
+        ));
+    }
+    out
 }
 
 /// A nested mapping of the declared values' defaults.
@@ -857,6 +1013,10 @@ mod tests {
                 "{kind: K, name: n, field: [x], set: '{db.host}', literal: 1, when: db.host}",
                 "exactly one",
             ),
+            (
+                "{kind: K, name: n, field: [x], set: '{db.host}', payload: yaml, within: [a], when: db.host, global: a.b}",
+                "global needs set",
+            ),
         ] {
             let e = validate("c", &v, &[field(bad)], &[])
                 .unwrap_err()
@@ -889,7 +1049,7 @@ mod tests {
     #[test]
     fn edits_keep_upstream_unless_set() {
         let v: Vec<ValueSpec> = serde_yaml::from_str(
-            "[{path: db.host, type: string, default: '', description: d}, {path: on, type: boolean, default: false, description: d}, {path: res, type: object, default: {}, description: d}]",
+            "[{path: db.host, type: string, default: '', description: d}, {path: on, type: boolean, default: false, description: d}, {path: res, type: object, default: {}, description: d}, {path: s.email, type: string, default: user@x, description: d}]",
         )
         .unwrap();
         // One declaration applied to ConfigMap `c`: the edited document and the
@@ -931,6 +1091,20 @@ mod tests {
                 "data:\n  c.yaml: T0\n",
                 "{{ if $.Values.res }}{{- $c := \"a:\\n- k: x\\n\" | fromYaml }}{{- if $.Values.res }}{{- $_ := include \"chart.setIn\" (list $c (list \"a\" \"*\" \"resources\") $.Values.res) }}{{- end }}{{ toYaml $c | toJson }}{{- else }}{{ \"a:\\n- k: x\\n\" | toJson }}{{- end }}",
             ),
+            // No `when`: always the value (its default is upstream's literal),
+            // and a `global` value wins when set.
+            (
+                "{kind: ConfigMap, name: c, field: [data, cfg], payload: text, replaces: user@x, set: '{s.email}', global: auth.email}",
+                "data: {cfg: \"users:\\n- email: user@x\\n\"}",
+                "data:\n  cfg: |\n    users:\n    - email: T0\n",
+                "{{ dig \"auth\" \"email\" \"\" ($.Values.global | default dict) | default $.Values.s.email }}",
+            ),
+            (
+                "{kind: ConfigMap, name: c, field: [data, X], set: '{s.email}', global: auth.email}",
+                "data: {X: user@x}",
+                "data:\n  X: T0\n",
+                "{{ dig \"auth\" \"email\" \"\" ($.Values.global | default dict) | default $.Values.s.email | toString | quote }}",
+            ),
         ];
         for (f, doc, want_doc, want) in cases {
             let (r, d, t) = run(field(f), doc);
@@ -954,12 +1128,60 @@ mod tests {
             ("{kind: ConfigMap, name: c, field: [data, y], payload: yaml, within: [b, c], set: '{res}', when: res}", "data: {y: 'a: 1'}"),
             // An added item upstream already has.
             ("{kind: ConfigMap, name: c, field: [env], when: db.host, add: {name: A, value: y}}", "env: [{name: A, value: x}]"),
+            // A text literal without when whose value's default is not upstream's.
+            ("{kind: ConfigMap, name: c, field: [data, y], payload: text, replaces: other, set: '{s.email}'}", "data: {y: 'other'}"),
             // A text literal that is not there once.
             ("{kind: ConfigMap, name: c, field: [data, y], payload: text, text: 'q', replaces: q, set: '{db.host}', when: db.host}", "data: {y: 'qq'}"),
         ];
         for (f, doc) in refused {
             assert!(run(field(f), doc).0.is_err(), "{f}");
         }
+    }
+
+    #[test]
+    fn image_fields_mirror_each_reference_only_with_a_registry() {
+        let f = field("{kind: ConfigMap, name: c, field: [data, c.yaml], payload: yaml, within: [a, '*', image], image: true}");
+        assert!(validate("c", &[], std::slice::from_ref(&f), &[]).is_ok());
+        let mut d: Value = serde_yaml::from_str(
+            "data: {c.yaml: \"a:\\n- image: ghcr.io/x/y:1\\n- image: busybox\\n\"}",
+        )
+        .unwrap();
+        let mut t = Recorder::default();
+        apply("chart", &[f], &[], &mut d, "ConfigMap", "c", "p", &mut t).unwrap();
+        let lit = r#""a:\n- image: ghcr.io/x/y:1\n- image: busybox\n""#;
+        let reg = r#"(dig "imageRegistry" "" ($.Values.global | default dict))"#;
+        let refs = r#"(dict "ghcr.io/x/y:1" (dict "registry" "ghcr.io" "repository" "x/y" "tag" "1" "digest" "") "busybox" (dict "registry" "" "repository" "busybox" "tag" "" "digest" ""))"#;
+        assert_eq!(
+            t.0,
+            vec![format!(
+                "{{{{ if {reg} }}}}{{{{- $c := {lit} | fromYaml }}}}{{{{- if {reg} }}}}{{{{- $_ := include \"chart.imagesIn\" (list $c (list \"a\" \"*\" \"image\") $.Values.global {refs}) }}}}{{{{- end }}}}{{{{ toYaml $c | toJson }}}}{{{{- else }}}}{{{{ {lit} | toJson }}}}{{{{- end }}}}"
+            )]
+        );
+        for bad in [
+            "{kind: K, name: n, field: [x], payload: yaml, within: [a], image: true, when: on}",
+            "{kind: K, name: n, field: [x], within: [a], image: true}",
+        ] {
+            let e = validate("c", &[], &[field(bad)], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("image needs payload yaml"), "{bad}: {e}");
+        }
+        // No reference at the path: refused, not silently nothing.
+        let f = field("{kind: ConfigMap, name: c, field: [data, c.yaml], payload: yaml, within: [a, '*', image], image: true}");
+        let mut d: Value = serde_yaml::from_str("data: {c.yaml: \"a:\\n- kind: x\\n\"}").unwrap();
+        let e = apply(
+            "chart",
+            &[f],
+            &[],
+            &mut d,
+            "ConfigMap",
+            "c",
+            "p",
+            &mut Recorder::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no image reference"), "{e}");
     }
 
     #[test]

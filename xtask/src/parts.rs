@@ -9,6 +9,9 @@
 //! - a PVC belongs to the part of the workload that mounts it, a StatefulSet's
 //!   volumeClaimTemplate to the StatefulSet's; `parts.<p>.pvcs` overrides;
 //! - a ServiceAccount gets the annotations of every part whose pods run as it;
+//!   a part whose pods run as the namespace's `default` ServiceAccount (which
+//!   the chart never renders, and which no binding of the chart names) gets an
+//!   own ServiceAccount on demand ([`OwnServiceAccount`]);
 //! - Services are parts' only when declared (`parts.<p>.services`);
 //! - the main container is the declared one, else the one named like the
 //!   workload, else the only one, else the first of `containers`.
@@ -90,6 +93,23 @@ pub fn main_container(declared: Option<&str>, workload: &str, names: &[&str]) ->
         .or(if names.is_empty() { None } else { Some(0) })
 }
 
+/// A workload whose pods run as its namespace's `default` ServiceAccount: the
+/// chart renders a ServiceAccount named like the workload for its part when
+/// `<part>.serviceAccount.create` or `.annotations` is set, and the pods use it.
+/// `default` has no binding in the chart, so the new one needs none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnServiceAccount {
+    pub part: String,
+    pub workload: String,
+    pub namespace: String,
+    /// Scenarios that have the workload.
+    pub scenarios: BTreeSet<String>,
+    /// Upstream already renders a ServiceAccount of the workload's name that no
+    /// pod runs as and no binding names (oauth2-proxy's): the pods run as that
+    /// one instead, which gets the part's annotations.
+    pub upstream: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct Parts {
     /// Workload name -> part.
@@ -104,6 +124,8 @@ pub struct Parts {
     containers: HashMap<String, String>,
     /// The part chart-level `resources` applies to.
     pub main: Option<String>,
+    /// Workloads running as `default`, by workload name.
+    pub own_service_accounts: Vec<OwnServiceAccount>,
 }
 
 impl Parts {
@@ -121,6 +143,12 @@ impl Parts {
             .get(&(namespace.to_string(), name.to_string()))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+    /// The own ServiceAccount a workload may get (it runs as `default`).
+    pub fn own_service_account(&self, workload: &str) -> Option<&OwnServiceAccount> {
+        self.own_service_accounts
+            .iter()
+            .find(|o| o.workload == workload)
     }
     pub fn container(&self, part: &str) -> Option<&str> {
         self.containers.get(part).map(String::as_str)
@@ -211,11 +239,28 @@ impl Parts {
                 .and_then(Value::as_str)
                 .unwrap_or("default")
                 .to_string();
+            if sa == "default" {
+                match parts
+                    .own_service_accounts
+                    .iter_mut()
+                    .find(|o| o.workload == name && o.namespace == namespace)
+                {
+                    Some(o) => o.scenarios.extend(scenarios.iter().cloned()),
+                    None => parts.own_service_accounts.push(OwnServiceAccount {
+                        part: part.clone(),
+                        workload: name.to_string(),
+                        namespace: namespace.clone(),
+                        scenarios: scenarios.iter().cloned().collect(),
+                        upstream: false,
+                    }),
+                }
+            }
             let list = parts.service_accounts.entry((namespace, sa)).or_default();
             if !list.contains(&part) {
                 list.push(part.clone());
             }
         }
+        check_own_service_accounts(&ctx, &mut parts, docs)?;
         for ((scenario, part), names) in &per_scenario {
             if names.len() > 1 {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -316,6 +361,72 @@ impl Parts {
         };
         Ok(parts)
     }
+}
+
+/// An own ServiceAccount must not change what the pods are granted: the chart
+/// renders no `default` and no binding names it; one upstream already renders
+/// under the workload's name is used when no pod runs as it and no binding
+/// names it (else the sync fails naming it).
+fn check_own_service_accounts(
+    ctx: &str,
+    parts: &mut Parts,
+    docs: &[(&Value, &[String])],
+) -> Result<()> {
+    let bound = |namespace: &str, sa: &str| {
+        docs.iter().find_map(|(doc, _)| {
+            let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+            if !matches!(kind, "RoleBinding" | "ClusterRoleBinding") {
+                return None;
+            }
+            let names = doc
+                .get("subjects")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .any(|s| {
+                    let is = |f: &str, v: &str| s.get(f).and_then(Value::as_str) == Some(v);
+                    is("kind", "ServiceAccount") && is("name", sa) && is("namespace", namespace)
+                });
+            names.then(|| format!("{kind} {}", meta(doc, "name")))
+        })
+    };
+    let mut adopted = Vec::new();
+    for o in parts.own_service_accounts.iter_mut() {
+        let who = format!("{} {}", o.part, o.workload);
+        if let Some(b) = bound(&o.namespace, "default") {
+            bail!("{ctx}: {b} binds ServiceAccount {}/default, which {who} runs as: an own ServiceAccount would lose that binding", o.namespace);
+        }
+        for (doc, _) in docs {
+            let sa = doc.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && meta(doc, "namespace") == o.namespace;
+            if !sa {
+                continue;
+            }
+            let name = meta(doc, "name");
+            if name == "default" {
+                bail!("{ctx}: {who} runs as ServiceAccount default, which the chart renders: annotate that one");
+            }
+            if name == o.workload {
+                if parts
+                    .service_accounts
+                    .contains_key(&(o.namespace.clone(), name.to_string()))
+                {
+                    bail!("{ctx}: {who} runs as ServiceAccount default, but other pods run as ServiceAccount {}/{name}, its own ServiceAccount's name", o.namespace);
+                }
+                if let Some(b) = bound(&o.namespace, name) {
+                    bail!("{ctx}: {who} runs as ServiceAccount default; ServiceAccount {}/{name}, its own ServiceAccount's name, is bound by {b}, which would grant it more", o.namespace);
+                }
+                o.upstream = true;
+            }
+        }
+        if o.upstream {
+            adopted.push(((o.namespace.clone(), o.workload.clone()), o.part.clone()));
+        }
+    }
+    for (key, part) in adopted {
+        parts.service_accounts.entry(key).or_default().push(part);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -442,5 +553,60 @@ mod tests {
             err.to_string().contains("c-db is mounted by no workload"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn parts_running_as_default_get_their_own_service_account() {
+        let y = |t: &str| -> Value { serde_yaml::from_str(t).unwrap() };
+        let on_default = y("{kind: Deployment, metadata: {name: c-db, namespace: ns}, spec: {template: {spec: {containers: [{name: db, image: x}]}}}}");
+        let on_own = deploy("c-controller", &["c-controller"], None);
+        let (a, b) = (
+            vec!["a".to_string()],
+            vec!["a".to_string(), "b".to_string()],
+        );
+        let docs = [(&on_default, &a[..]), (&on_own, &b[..])];
+        let p = Parts::assign("c", &spec("{}"), None, None, &docs).unwrap();
+        let want = OwnServiceAccount {
+            part: "db".into(),
+            workload: "c-db".into(),
+            namespace: "ns".into(),
+            scenarios: ["a".to_string()].into(),
+            upstream: false,
+        };
+        assert_eq!(p.own_service_account("c-db"), Some(&want));
+        assert_eq!(p.own_service_account("c-controller"), None);
+        // Upstream's unused ServiceAccount of the workload's name is adopted.
+        let unused = y("{kind: ServiceAccount, metadata: {name: c-db, namespace: ns}}");
+        let docs = [(&on_default, &a[..]), (&unused, &a[..])];
+        let p = Parts::assign("c", &spec("{}"), None, None, &docs).unwrap();
+        assert!(p.own_service_account("c-db").unwrap().upstream);
+        assert_eq!(p.service_account("ns", "c-db"), &["db"]);
+        // Refused: what default (or the name) is granted would change.
+        let bind = |sa: &str| {
+            y(&format!("{{kind: RoleBinding, metadata: {{name: rb, namespace: ns}}, subjects: [{{kind: ServiceAccount, name: {sa}, namespace: ns}}]}}"))
+        };
+        let (bound_default, bound_name) = (bind("default"), bind("c-db"));
+        let rendered_default =
+            y("{kind: ServiceAccount, metadata: {name: default, namespace: ns}}");
+        let used = y("{kind: Deployment, metadata: {name: other, namespace: ns}, spec: {template: {spec: {serviceAccountName: c-db, containers: [{name: o, image: x}]}}}}");
+        for (extra, want) in [
+            (
+                vec![&bound_default],
+                "RoleBinding rb binds ServiceAccount ns/default",
+            ),
+            (vec![&rendered_default], "which the chart renders"),
+            (vec![&unused, &bound_name], "is bound by RoleBinding rb"),
+            (
+                vec![&unused, &used],
+                "other pods run as ServiceAccount ns/c-db",
+            ),
+        ] {
+            let mut docs = vec![(&on_default, &a[..])];
+            docs.extend(extra.into_iter().map(|d| (d, &a[..])));
+            let err = Parts::assign("c", &spec("{}"), None, None, &docs)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{want}: {err}");
+        }
     }
 }

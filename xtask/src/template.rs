@@ -10,7 +10,7 @@
 use crate::fields::{self, FieldSpec, ValueSpec};
 use crate::parts::{main_container, pod_path, Parts};
 use crate::sequencing::SequencedKinds;
-use crate::upstream::{CredentialEnvSpec, CredentialSpec, SettingSpec};
+use crate::upstream::{CredentialEnvSpec, CredentialSpec};
 use crate::values::{camel, ValuesTree};
 use crate::webhook_certs::{self, WebhookCert, WebhookCerts};
 use anyhow::{bail, Result};
@@ -93,7 +93,6 @@ pub struct Injector<'a> {
     scenarios: &'a [String],
     credentials: &'a [CredentialSpec],
     credential_env: &'a [CredentialEnvSpec],
-    settings: &'a [SettingSpec],
     /// Catalog-declared fields and their values (crate::fields).
     fields: (&'a [FieldSpec], &'a [ValueSpec]),
     subs: Vec<Sub>,
@@ -120,7 +119,6 @@ impl<'a> Injector<'a> {
             scenarios,
             credentials: &[],
             credential_env: &[],
-            settings: &[],
             fields: (&[], &[]),
             sequenced: None,
             sequencing_labels: None,
@@ -140,7 +138,6 @@ impl<'a> Injector<'a> {
         self
     }
 
-    /// Render these ConfigMap literals from the chart's `settings` values.
     /// Render the chart's webhook certificates both ways (crate::webhook_certs).
     pub fn with_webhook_certs(mut self, certs: &'a WebhookCerts) -> Self {
         self.webhook_certs = Some(certs);
@@ -150,11 +147,6 @@ impl<'a> Injector<'a> {
     /// Make objects of these kinds sequenced (crate::sequencing).
     pub fn with_sequencing(mut self, sequenced: &'a SequencedKinds) -> Self {
         self.sequenced = Some(sequenced);
-        self
-    }
-
-    pub fn with_settings(mut self, settings: &'a [SettingSpec]) -> Self {
-        self.settings = settings;
         self
     }
 
@@ -199,7 +191,6 @@ impl<'a> Injector<'a> {
         if kind == "Secret" {
             self.secret_credentials(&mut doc, &name, &namespace, &place)?;
         }
-        self.settings(&mut doc, &kind, &name, &place)?;
         let (fields, values) = self.fields;
         let chart = self.chart;
         fields::apply(
@@ -470,69 +461,6 @@ impl<'a> Injector<'a> {
                 let t = self.token(Sub::Inline(expr));
                 *v = Value::String(t);
             }
-        }
-        Ok(())
-    }
-
-    /// Literals in string fields become `settings.<value>` (default: the literal),
-    /// or the `global` value it names when that is set.
-    fn settings(&mut self, doc: &mut Value, kind: &str, name: &str, place: &str) -> Result<()> {
-        let specs: Vec<SettingSpec> = self
-            .settings
-            .iter()
-            .filter(|s| s.kind == kind && s.name == name)
-            .cloned()
-            .collect();
-        for spec in specs {
-            let path = spec.field.join(".");
-            let mut cur = &mut *doc;
-            for part in &spec.field {
-                cur = match (cur, part.parse::<usize>()) {
-                    (Value::Sequence(items), Ok(i)) => items.get_mut(i),
-                    (Value::Mapping(m), _) => m.get_mut(part.as_str()),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    anyhow::anyhow!("{place}: no field {path} (settings.{})", spec.value)
-                })?;
-            }
-            let Value::String(text) = cur else {
-                bail!("{place}: {path} is not a string (settings.{})", spec.value);
-            };
-            let within = if spec.within.is_empty() {
-                &spec.literal
-            } else {
-                &spec.within
-            };
-            if text.matches(within.as_str()).count() != 1
-                || within.matches(spec.literal.as_str()).count() != 1
-            {
-                bail!(
-                    "{place}: {path} must contain {within:?} once, with {:?} once in it (settings.{})",
-                    spec.literal,
-                    spec.value
-                );
-            }
-            let local = format!("$.Values.settings.{}", spec.value);
-            // A setting that is the whole field renders as a quoted string: a
-            // plain `false` or `1` would turn a string field (ConfigMap data)
-            // into a bool or number the API server refuses.
-            let quote = if *text == spec.literal {
-                " | quote"
-            } else {
-                ""
-            };
-            let expr = if spec.global.is_empty() {
-                format!("{{{{ {local}{quote} }}}}")
-            } else {
-                let keys = go_strings(spec.global.split('.'));
-                format!(
-                    "{{{{ dig {keys} \"\" ($.Values.global | default dict) | default {local}{quote} }}}}"
-                )
-            };
-            let token = self.token(Sub::Inline(expr));
-            let replaced = within.replace(&spec.literal, &token);
-            *text = text.replace(within.as_str(), &replaced);
         }
         Ok(())
     }
@@ -833,6 +761,7 @@ impl<'a> Injector<'a> {
                 spec.insert(Value::String(t), Value::Null);
             }
         }
+        let workload = meta_str(doc, "name");
         let template = &pod_path[..pod_path.len() - 1];
         if mapping_at(doc, template)?.get("metadata").is_some() {
             let meta = [template, &["metadata"]].concat();
@@ -854,6 +783,9 @@ impl<'a> Injector<'a> {
             false,
         );
         self.merged(pod, "securityContext", part, "podSecurityContext");
+        if self.parts.own_service_account(&workload).is_some() {
+            self.own_service_account(pod, part, &workload);
+        }
         if !pod.contains_key("imagePullSecrets") {
             let t = self.token(Sub::Optional {
                 cond: "{{- with $.Values.global.imagePullSecrets }}".into(),
@@ -864,6 +796,42 @@ impl<'a> Injector<'a> {
             pod.insert(Value::String(t), Value::Null);
         }
         Ok(())
+    }
+
+    /// Pods that run as `default` run as the part's own ServiceAccount (named like
+    /// the workload, or `serviceAccount.name`) when `serviceAccount.create` or
+    /// `.annotations` is set, or as the existing `serviceAccount.name`.
+    fn own_service_account(&mut self, pod: &mut Mapping, part: &str, workload: &str) {
+        self.claim(part, "serviceAccount.create", Value::Bool(false));
+        self.claim(part, "serviceAccount.name", Value::String(String::new()));
+        self.claim(
+            part,
+            "serviceAccount.annotations",
+            Value::Mapping(Mapping::new()),
+        );
+        let sa = format!("$.Values.{part}.serviceAccount");
+        let cond = format!("or {sa}.create {sa}.annotations {sa}.name");
+        let name = format!("{{{{ default {workload:?} {sa}.name | quote }}}}");
+        // Upstream may say `default` explicitly (also in the deprecated alias).
+        let explicit = ["serviceAccountName", "serviceAccount"]
+            .into_iter()
+            .filter(|k| pod.contains_key(*k))
+            .collect::<Vec<_>>();
+        for key in &explicit {
+            let t = self.token(Sub::Inline(format!(
+                "{{{{ if {cond} }}}}{name}{{{{ else }}}}default{{{{ end }}}}"
+            )));
+            pod.insert((*key).into(), Value::String(t));
+        }
+        if explicit.is_empty() {
+            let t = self.token(Sub::Optional {
+                cond: format!("{{{{- if {cond} }}}}"),
+                key: "serviceAccountName",
+                value: name,
+                block: false,
+            });
+            pod.insert(Value::String(t), Value::Null);
+        }
     }
 
     /// Image, resources, env and securityContext of every container: the main

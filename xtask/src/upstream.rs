@@ -65,9 +65,6 @@ pub struct ChartSpec {
     /// Env entries that depend on whether a credential is upstream's demo value.
     #[serde(default)]
     pub credential_env: Vec<CredentialEnvSpec>,
-    /// Literals inside upstream ConfigMap payloads exposed as values.
-    #[serde(default)]
-    pub settings: Vec<SettingSpec>,
     /// Unresolved upstream kustomize variables, each resolved, removed or kept
     /// (`crate::variables`).
     #[serde(default)]
@@ -139,30 +136,6 @@ pub struct VariableSpec {
     #[serde(default)]
     pub remove: bool,
     pub reason: String,
-}
-
-/// A literal inside a string field of upstream objects (Dex's static user e-mail in
-/// its config file, the OIDC endpoints in oauth2-proxy's) rendered from
-/// `settings.<value>`, whose default is the literal.
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct SettingSpec {
-    pub value: String,
-    /// The object: every variant's version of kind/name.
-    pub kind: String,
-    pub name: String,
-    /// Path of the string field: mapping keys, or list indexes.
-    pub field: Vec<String>,
-    /// The text to replace `literal` in (the literal occurs once in it and it
-    /// occurs once in the field); empty: `literal` itself must occur exactly once.
-    #[serde(default)]
-    pub within: String,
-    pub literal: String,
-    /// Dotted path under `global` that takes precedence when non-empty (one
-    /// umbrella value that several objects or charts follow).
-    #[serde(default)]
-    pub global: String,
-    pub description: String,
 }
 
 /// One key of an upstream Secret that holds a credential. The chart renders it from

@@ -2,7 +2,7 @@
 //! as `values.yaml` (helm-docs `# --` comments), `values.schema.json` and the README
 //! values table, all from the same model so they cannot drift.
 
-use crate::upstream::{CredentialSpec, SettingSpec};
+use crate::upstream::CredentialSpec;
 use indexmap::IndexMap;
 use serde_json::json;
 use serde_yaml::Value;
@@ -117,8 +117,6 @@ pub struct Fixed<'a> {
     pub scenarios: Vec<&'a str>,
     /// Credential keys of the chart's Secrets (`credentials:` values).
     pub credentials: &'a [CredentialSpec],
-    /// ConfigMap literals exposed as `settings:` values.
-    pub settings: &'a [SettingSpec],
     /// Values declared in the catalog (`crate::fields`).
     pub chart_values: &'a [crate::fields::ValueSpec],
     /// The chart has CRDs (`crds.install`, `crds.keep`).
@@ -198,6 +196,8 @@ fn leaf_spec(path: &str) -> (&'static str, &'static str, serde_json::Value) {
         (None, "affinity") => ("object", "Pod affinity", json!({"type": "object"})),
         (None, "topologySpreadConstraints") => ("list", "Pod topologySpreadConstraints", json!({"type": "array"})),
         (None, "priorityClassName") => ("string", "Pod priorityClassName (empty: unset)", json!({"type": "string"})),
+        (Some("serviceAccount"), "create") => ("bool", "Render an own ServiceAccount for this part's pods, which upstream runs as the namespace's `default` (that has no binding, so the new one needs none); also when `annotations` is set. Named `name`, else like the workload", json!({"type": "boolean"})),
+        (Some("serviceAccount"), "name") => ("string", "Name of the ServiceAccount the pods run as instead of `default`: the one created (`create`/`annotations`), else an existing one. Empty: named like the workload", json!({"type": "string"})),
         (Some("serviceAccount"), "annotations") => ("object", "Extra annotations of the pods' ServiceAccount, e.g. `eks.amazonaws.com/role-arn` (EKS IRSA) or `iam.gke.io/gcp-service-account` (GKE Workload Identity); keys upstream sets are kept", strings),
         (Some("persistence"), "size") => ("string", "Requested storage size", json!({"type": "string"})),
         (Some("persistence"), "storageClass") => ("string", "storageClassName (empty: unset, the cluster default)", json!({"type": "string"})),
@@ -230,6 +230,8 @@ fn rank(seg: &str) -> usize {
         "topologySpreadConstraints",
         "priorityClassName",
         "serviceAccount",
+        "create",
+        "name",
         "annotations",
         "persistence",
         "size",
@@ -468,34 +470,6 @@ impl ValuesTree {
                 });
             }
         }
-        if !fixed.settings.is_empty() {
-            out.push_str("settings:\n");
-            for st in fixed.settings {
-                let global = if st.global.is_empty() {
-                    String::new()
-                } else {
-                    format!("; `global.{}` wins when set", st.global)
-                };
-                let description = format!(
-                    "{} (in {} `{}`, `{}`; default: upstream's{global})",
-                    st.description,
-                    st.kind,
-                    st.name,
-                    st.field.join(".")
-                );
-                let default = inline(&Value::String(st.literal.clone()));
-                out.push_str(&format!(
-                    "  # -- {description}\n  {}: {default}\n",
-                    st.value
-                ));
-                docs.push(Doc {
-                    key: format!("settings.{}", st.value),
-                    kind: "string",
-                    default,
-                    description,
-                });
-            }
-        }
         crate::fields::values_yaml(fixed.chart_values, &mut out, &mut docs);
         if let Some(main) = &self.main {
             let d = format!("Resources of the main container of `{main}` (the chart's main part), merged over `{main}.resources`");
@@ -587,23 +561,6 @@ impl ValuesTree {
                     "install": {"type": "boolean", "description": CRDS_INSTALL_DOC},
                     "keep": {"type": "boolean", "description": CRDS_KEEP_DOC}
                 }}),
-            );
-        }
-        if !fixed.settings.is_empty() {
-            let sp: serde_json::Map<String, serde_json::Value> = fixed
-                .settings
-                .iter()
-                // Inserted into upstream text (TOML/YAML strings): one line, no quotes.
-                .map(|st| {
-                    (
-                        st.value.clone(),
-                        json!({"type": "string", "minLength": 1, "pattern": "^[^\"\\\\\n]*$"}),
-                    )
-                })
-                .collect();
-            props.insert(
-                "settings".into(),
-                json!({"type": "object", "additionalProperties": false, "properties": sp}),
             );
         }
         if !fixed.credentials.is_empty() {
@@ -712,7 +669,6 @@ mod tests {
             chart: "c",
             scenarios: vec!["a", "b", "leader-election"],
             credentials: &[],
-            settings: &[],
             chart_values: &[],
             crds: false,
             webhook_certificates: false,

@@ -390,16 +390,16 @@ fn credential_and_setting_declarations_that_match_nothing_are_errors() {
             "which no scenario has",
         ),
         (
-            "settings: [{value: email, kind: ConfigMap, name: dexx, field: [data, config.yaml], literal: user@example.com, description: d}]",
-            "setting email names ConfigMap dexx, which no scenario has",
+            "chartValues: [{path: settings.email, type: string, default: user@example.com, description: d}]\nfields: [{kind: ConfigMap, name: dexx, field: [data, config.yaml], payload: text, replaces: user@example.com, set: '{settings.email}'}]",
+            "fields entry ConfigMap dexx field data.config.yaml matches no object of any scenario",
         ),
         (
-            "settings: [{value: email, kind: ConfigMap, name: dex, field: [data, config.yaml], literal: nobody@example.com, description: d}]",
+            "chartValues: [{path: settings.email, type: string, default: nobody@example.com, description: d}]\nfields: [{kind: ConfigMap, name: dex, field: [data, config.yaml], payload: text, replaces: nobody@example.com, set: '{settings.email}'}]",
             "must contain \"nobody@example.com\" once",
         ),
         (
-            "settings: [{value: email, kind: ConfigMap, name: dex, field: [data, nope], literal: x, description: d}]",
-            "no field data.nope (settings.email)",
+            "chartValues: [{path: settings.email, type: string, default: x, description: d}]\nfields: [{kind: ConfigMap, name: dex, field: [data, config.yaml], payload: text, replaces: user@example.com, set: '{settings.email}'}]",
+            "without when, the default of settings.email (String(\"x\")) must be upstream's Some(\"user@example.com\")",
         ),
     ];
     for (declaration, want) in cases {

@@ -203,3 +203,26 @@ Set a key inside a parsed payload, from (list <dict> <list of keys> <value>):
 {{- $_ := include "katib.setIn" (list (index $obj $k) $rest $v) -}}
 {{- end -}}
 {{- end -}}
+{{- /*
+Mirror image references inside a parsed payload, from (list <dict> <list of keys>
+$.Values.global <dict: upstream reference -> its registry/repository/tag/digest>):
+`*` walks every item of a list; a reference in the dict is rendered by
+katib.image (global.imageRegistry replaces its registry), anything else is kept.
+*/}}
+{{- define "katib.imagesIn" -}}
+{{- $obj := index . 0 -}}
+{{- $path := index . 1 -}}
+{{- $g := index . 2 -}}
+{{- $refs := index . 3 -}}
+{{- $k := first $path -}}
+{{- $rest := rest $path -}}
+{{- if eq $k "*" -}}
+{{- range $obj }}{{- $_ := include "katib.imagesIn" (list . $rest $g $refs) }}{{- end -}}
+{{- else if not (hasKey $obj $k) -}}
+{{- else if not $rest -}}
+{{- $ref := index $obj $k | toString -}}
+{{- if hasKey $refs $ref }}{{- $_ := set $obj $k (include "katib.image" (list $g (index $refs $ref))) -}}{{- end -}}
+{{- else -}}
+{{- $_ := include "katib.imagesIn" (list (index $obj $k) $rest $g $refs) -}}
+{{- end -}}
+{{- end -}}
