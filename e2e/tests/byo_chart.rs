@@ -161,10 +161,15 @@ const TEAMS: [&str; 3] = ["team-a", "team-b", "team-c"];
 /// [`cert_manager_installed`].
 fn prerequisites(cp: &e2e::ControlPlane) -> Child {
     let repo = e2e::repo_root();
+    // Upstream's base: the kubeflow variant adds a ClusterIssuer as a
+    // post-install hook, which a chart installed on its own (no umbrella wait
+    // Job) can send to cert-manager's webhook before cainjector has set its
+    // caBundle; the guide uses none of it.
     let cert_manager = e2e::helm4(cp)
         .args(["install", "cert-manager"])
         .arg(repo.join("charts/cert-manager"))
-        .args(["--namespace", "default", "--wait", "--timeout", "300s"])
+        .args(["--namespace", "default", "--set", "variant=base"])
+        .args(["--wait", "--timeout", "300s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -225,7 +230,9 @@ fn prerequisites(cp: &e2e::ControlPlane) -> Child {
     cert_manager
 }
 
-fn cert_manager_installed(install: Child) {
+/// cert-manager runs as after Kubeflow's install, whose wait Job also waits
+/// for the caBundle cainjector gives cert-manager's own webhook.
+fn cert_manager_installed(cp: &e2e::ControlPlane, install: Child) {
     let out = install
         .wait_with_output()
         .expect("helm install cert-manager");
@@ -234,6 +241,24 @@ fn cert_manager_installed(install: Child) {
         "helm install cert-manager failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    e2e::eventually(
+        "the caBundle of cert-manager's webhook",
+        Duration::from_secs(60),
+        || {
+            let vwc = kubectl_json(
+                cp,
+                &[
+                    "get",
+                    "validatingwebhookconfiguration",
+                    "cert-manager-webhook",
+                ],
+            );
+            match vwc["webhooks"][0]["clientConfig"]["caBundle"].as_str() {
+                Some(ca) if !ca.is_empty() => Ok(()),
+                _ => Err(format!("{vwc}")),
+            }
+        },
     );
 }
 
@@ -420,7 +445,7 @@ fn guide_end_to_end_on_the_local_cluster() {
     assert_behind_the_gateway(&cp, "team-c", svc, "mlflow", "/mlflow/");
     assert_hardened_and_mirrored(&cp, "team-c", svc);
 
-    cert_manager_installed(cert_manager);
+    cert_manager_installed(&cp, cert_manager);
     webhook_gets_a_certificate(&cp, &g);
     one_object_per_team(&cp, &g);
 }
