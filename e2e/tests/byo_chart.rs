@@ -5,11 +5,14 @@
 //! checks what a user would look at. The guide cannot drift from what works.
 //!
 //! The harness performs the guide's prerequisites itself: Istio's CRDs from
-//! the upstream snapshot (Kubeflow installs them) and the profile namespaces
-//! `team-a`, `team-b`, `team-c` with the labels the profile controller sets,
-//! enforcing the `restricted` Pod Security level. Blocks run in a scratch
-//! copy of the files the guide names (the fixture chart, the Helm 4 plugin,
-//! the CMP script), so the files it writes never touch the working tree.
+//! the upstream snapshot (Kubeflow installs them), cert-manager (this
+//! project's chart; the emulated cluster plays its controller and cainjector
+//! while their Deployments are Available), the profiles chart's Profile CRD
+//! with Profiles `team-a`, `team-b`, `team-c`, and their namespaces with the
+//! labels the profile controller sets, enforcing the `restricted` Pod
+//! Security level. Blocks run in a scratch copy of the files the guide names
+//! (the fixture charts, the Helm 4 plugin, the CMP script), so the files it
+//! writes never touch the working tree.
 //! Helm 3 runs with a Helm home of its own: it refuses to start next to a
 //! Helm 4 plugin (docs/kf-post.md).
 
@@ -17,7 +20,7 @@ mod doc_steps;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -39,6 +42,12 @@ const STEPS: &[&str] = &[
     "annotations",
     "per-profile",
     "argocd",
+    "webhook-config",
+    "webhook-install",
+    "webhook-use",
+    "teams-config",
+    "teams-install",
+    "teams-uninstall",
 ];
 
 fn guide() -> std::collections::BTreeMap<String, doc_steps::Step> {
@@ -65,6 +74,7 @@ impl Guide<'_> {
         let repo = e2e::repo_root();
         for item in [
             "e2e/fixtures/charts/tracking-server",
+            "e2e/fixtures/charts/policy-webhook",
             "post-renderer/helm-plugin",
             "argocd/cmp",
             // The CMP's defaults, installed next to it.
@@ -143,15 +153,47 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// The prerequisites the guide assumes: Istio's CRDs and profile namespaces.
-fn prerequisites(cp: &e2e::ControlPlane) {
+const TEAMS: [&str; 3] = ["team-a", "team-b", "team-c"];
+
+/// The prerequisites the guide assumes: Istio's CRDs, the Profiles and their
+/// namespaces; cert-manager's install is returned still running (the guide
+/// needs it only for its webhook section), to be awaited with
+/// [`cert_manager_installed`].
+fn prerequisites(cp: &e2e::ControlPlane) -> Child {
+    let repo = e2e::repo_root();
+    // Upstream's base: the kubeflow variant adds a ClusterIssuer as a
+    // post-install hook, which a chart installed on its own (no umbrella wait
+    // Job) can send to cert-manager's webhook before cainjector has set its
+    // caBundle; the guide uses none of it.
+    let cert_manager = e2e::helm4(cp)
+        .args(["install", "cert-manager"])
+        .arg(repo.join("charts/cert-manager"))
+        .args(["--namespace", "default", "--set", "variant=base"])
+        .args(["--wait", "--timeout", "300s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start helm install cert-manager");
     let crds: PathBuf = e2e::manifests_dir().join("rendered/common_istio_istio-crds_base.yaml");
     e2e::run_ok(
         e2e::kubectl(cp)
             .args(["apply", "--server-side", "-f"])
             .arg(&crds),
     );
-    for ns in ["team-a", "team-b", "team-c"] {
+    let profile_crd = e2e::run_ok(
+        e2e::helm4(cp)
+            .args(["template", "profiles"])
+            .arg(repo.join("charts/profiles"))
+            .args(["--show-only", "templates/crds/profiles.kubeflow.org.yaml"]),
+    );
+    let file = cp.dir().join("profile-crd.yaml");
+    std::fs::write(&file, profile_crd).unwrap();
+    e2e::run_ok(
+        e2e::kubectl(cp)
+            .args(["apply", "--server-side", "-f"])
+            .arg(&file),
+    );
+    for ns in TEAMS {
         let manifest = format!(
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    \
              app.kubernetes.io/part-of: kubeflow-profile\n    istio-injection: enabled\n    \
@@ -165,6 +207,7 @@ fn prerequisites(cp: &e2e::ControlPlane) {
         "virtualservices.networking.istio.io",
         "authorizationpolicies.security.istio.io",
         "destinationrules.networking.istio.io",
+        "profiles.kubeflow.org",
     ] {
         e2e::run_ok(e2e::kubectl(cp).args([
             "wait",
@@ -173,6 +216,50 @@ fn prerequisites(cp: &e2e::ControlPlane) {
             &format!("crd/{crd}"),
         ]));
     }
+    // What Kubeflow's release (`global.profiles`) or an admin created; no
+    // controller runs here, so they make no namespaces (made above).
+    for team in TEAMS {
+        let manifest = format!(
+            "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: {team}\n\
+             spec:\n  owner: {{kind: User, name: {team}@example.com}}\n"
+        );
+        let file = cp.dir().join(format!("profile-{team}.yaml"));
+        std::fs::write(&file, manifest).unwrap();
+        e2e::run_ok(e2e::kubectl(cp).args(["apply", "-f"]).arg(&file));
+    }
+    cert_manager
+}
+
+/// cert-manager runs as after Kubeflow's install, whose wait Job also waits
+/// for the caBundle cainjector gives cert-manager's own webhook.
+fn cert_manager_installed(cp: &e2e::ControlPlane, install: Child) {
+    let out = install
+        .wait_with_output()
+        .expect("helm install cert-manager");
+    assert!(
+        out.status.success(),
+        "helm install cert-manager failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    e2e::eventually(
+        "the caBundle of cert-manager's webhook",
+        Duration::from_secs(60),
+        || {
+            let vwc = kubectl_json(
+                cp,
+                &[
+                    "get",
+                    "validatingwebhookconfiguration",
+                    "cert-manager-webhook",
+                ],
+            );
+            match vwc["webhooks"][0]["clientConfig"]["caBundle"].as_str() {
+                Some(ca) if !ca.is_empty() => Ok(()),
+                _ => Err(format!("{vwc}")),
+            }
+        },
+    );
 }
 
 /// What the config of the guide's section 1 gives a release of the chart in
@@ -265,7 +352,7 @@ fn assert_hardened_and_mirrored(cp: &e2e::ControlPlane, ns: &str, deployment: &s
 #[test]
 fn guide_end_to_end_on_the_local_cluster() {
     let cp = e2e::ControlPlane::start();
-    prerequisites(&cp);
+    let cert_manager = prerequisites(&cp);
     let g = Guide::new(&cp);
     let svc = "mlflow-tracking-server";
 
@@ -357,6 +444,107 @@ fn guide_end_to_end_on_the_local_cluster() {
     );
     assert_behind_the_gateway(&cp, "team-c", svc, "mlflow", "/mlflow/");
     assert_hardened_and_mirrored(&cp, "team-c", svc);
+
+    cert_manager_installed(&cp, cert_manager);
+    webhook_gets_a_certificate(&cp, &g);
+    one_object_per_team(&cp, &g);
+}
+
+/// The guide's webhook section: a chart whose webhook has no CA wiring,
+/// installed with kf-post's `certificates`, admits what it guards.
+fn webhook_gets_a_certificate(cp: &e2e::ControlPlane, g: &Guide) {
+    let (ns, name, secret) = ("policy", "policy-webhook", "policy-webhook-tls");
+    g.run("webhook-config");
+    g.run("webhook-install");
+    let cert = kubectl_json(cp, &["get", "certificate", secret, "-n", ns]);
+    let ready = cert["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    assert!(ready, "Certificate {ns}/{secret} not Ready: {cert}");
+    assert_eq!(
+        cert["spec"]["dnsNames"][0],
+        format!("{name}.{ns}.svc"),
+        "{cert}"
+    );
+    let data = &kubectl_json(cp, &["get", "secret", secret, "-n", ns])["data"];
+    for key in ["tls.crt", "tls.key", "ca.crt"] {
+        assert!(data[key].is_string(), "Secret {ns}/{secret} lacks {key}");
+    }
+    // cainjector copied the Certificate's CA into the webhook configuration
+    // (what the step's `kubectl wait` waited for).
+    let vwc = kubectl_json(cp, &["get", "validatingwebhookconfiguration", name]);
+    let hook = &vwc["webhooks"][0];
+    assert_eq!(hook["failurePolicy"], "Fail", "{vwc}");
+    assert_eq!(hook["clientConfig"]["caBundle"], data["ca.crt"], "{vwc}");
+    assert_eq!(
+        vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        format!("{ns}/{secret}"),
+        "{vwc}"
+    );
+    // Admitted only if the API server reached the webhook over TLS it trusts.
+    g.run("webhook-use");
+    let cm = kubectl_json(cp, &["get", "configmap", "settings", "-n", ns]);
+    assert_eq!(cm["data"]["mode"], "strict", "{cm}");
+}
+
+/// The guide's per-team section: one release, a copy of its marked
+/// ConfigMap in each listed profile's namespace, the existing Profiles
+/// left to their owner.
+fn one_object_per_team(cp: &e2e::ControlPlane, g: &Guide) {
+    let cm = "mlflow-tracking-server-client";
+    let copies = |ns: &str| {
+        e2e::run_ok(e2e::kubectl(cp).args([
+            "get",
+            "configmap",
+            cm,
+            "-n",
+            ns,
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ]))
+    };
+    g.run("teams-config");
+    let (out, _) = g.run("teams-install");
+    assert!(
+        out.contains("http://mlflow-tracking-server.mlflow.svc:80"),
+        "{out}"
+    );
+    for team in ["team-a", "team-b"] {
+        let c = kubectl_json(cp, &["get", "configmap", cm, "-n", team]);
+        assert_eq!(
+            c["data"]["MLFLOW_TRACKING_URI"], "http://mlflow-tracking-server.mlflow.svc:80",
+            "{c}"
+        );
+        let annotations = &c["metadata"]["annotations"];
+        assert_eq!(annotations["meta.helm.sh/release-name"], "mlflow", "{c}");
+        assert!(
+            annotations
+                .get("kf-post.kubeflow.org/profile-scoped")
+                .is_none(),
+            "{c}"
+        );
+    }
+    for ns in ["mlflow", "team-c"] {
+        assert_eq!(copies(ns), "", "{ns}: not a listed profile");
+    }
+    for team in TEAMS {
+        let p = kubectl_json(cp, &["get", "profile", team]);
+        assert!(
+            p["metadata"]["annotations"]
+                .get("meta.helm.sh/release-name")
+                .is_none(),
+            "the release claimed an existing Profile: {p}"
+        );
+    }
+    g.run("teams-uninstall");
+    for team in ["team-a", "team-b"] {
+        assert_eq!(copies(team), "", "{team}: the copy goes with the release");
+        let p = kubectl_json(cp, &["get", "profile", team]);
+        assert_eq!(p["metadata"]["name"], team, "the Profile stays");
+    }
 }
 
 /// Helm 4 (the plugin) and Helm 3 render the namespace-less chart with the

@@ -43,6 +43,12 @@ const MARKER: &str = crate::annotations::PROFILE_SCOPED.key;
 pub struct Config {
     #[serde(default)]
     pub profiles: Vec<Profile>,
+    /// `false`: the profiles exist already (Kubeflow's own release or an
+    /// admin made them); only the copies are rendered, so this release does
+    /// not claim, and on uninstall delete, a Profile and with it the team's
+    /// namespace.
+    #[serde(default = "default_render_profiles")]
+    pub render_profiles: bool,
     #[serde(default)]
     pub render_namespaces: bool,
     #[serde(default = "default_pss")]
@@ -57,6 +63,9 @@ impl Default for Config {
     }
 }
 
+fn default_render_profiles() -> bool {
+    true
+}
 fn default_pss() -> String {
     "baseline".into()
 }
@@ -68,7 +77,9 @@ fn default_api_version() -> String {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Profile {
     pub name: String,
-    pub owner: String,
+    /// Needed to render the Profile or its Namespace.
+    #[serde(default)]
+    pub owner: Option<String>,
     #[serde(default = "default_owner_kind")]
     pub owner_kind: String,
     /// ResourceQuota `hard` entries (cpu, memory, requests.storage, …).
@@ -79,6 +90,13 @@ pub struct Profile {
 
 fn default_owner_kind() -> String {
     "User".into()
+}
+
+impl Profile {
+    /// The owner; `Config::check` requires one wherever it is rendered.
+    fn owner(&self) -> &str {
+        self.owner.as_deref().unwrap_or_default()
+    }
 }
 
 impl Filter for Config {
@@ -112,14 +130,14 @@ impl Filter for Config {
                 generated.push(Document::generated(
                     self.namespace(p),
                     NAME,
-                    format!("Namespace {} for profile (owner {})", p.name, p.owner),
+                    format!("Namespace {} for profile (owner {})", p.name, p.owner()),
                 ));
             }
-            if !exists(&out, "Profile", None, &p.name) {
+            if self.render_profiles && !exists(&out, "Profile", None, &p.name) {
                 generated.push(Document::generated(
                     self.profile(p),
                     NAME,
-                    format!("Profile {} owned by {}", p.name, p.owner),
+                    format!("Profile {} owned by {}", p.name, p.owner()),
                 ));
             }
         }
@@ -144,8 +162,18 @@ impl Config {
             if !seen.insert(&p.name) {
                 return field("name", format!("{:?} is listed twice", p.name));
             }
-            if p.owner.trim().is_empty() {
-                return field("owner", "must not be empty".into());
+            let renders = self.render_profiles || self.render_namespaces;
+            match p.owner.as_deref().map(str::trim) {
+                Some("") => return field("owner", "must not be empty".into()),
+                None if renders => {
+                    return field(
+                        "owner",
+                        "needed to render the Profile and its Namespace; for profiles that \
+                         exist already, set renderProfiles: false"
+                            .into(),
+                    )
+                }
+                _ => {}
             }
             for (k, v) in &p.resource_quota {
                 if !(v.is_string() || v.is_number()) {
@@ -207,7 +235,7 @@ impl Config {
         let mut annotations = Mapping::new();
         // The profile controller adopts an existing namespace only if this
         // annotation names the profile's owner.
-        annotations.insert("owner".into(), p.owner.as_str().into());
+        annotations.insert("owner".into(), p.owner().into());
         let mut meta = Mapping::new();
         meta.insert("annotations".into(), Value::Mapping(annotations));
         meta.insert("labels".into(), Value::Mapping(labels));
@@ -218,7 +246,7 @@ impl Config {
     fn profile(&self, p: &Profile) -> Value {
         let mut owner = Mapping::new();
         owner.insert("kind".into(), p.owner_kind.as_str().into());
-        owner.insert("name".into(), p.owner.as_str().into());
+        owner.insert("name".into(), p.owner().into());
         let mut spec = Mapping::new();
         spec.insert("owner".into(), Value::Mapping(owner));
         if !p.resource_quota.is_empty() {
@@ -348,6 +376,8 @@ metadata: {name: shared, namespace: kubeflow}
             ("profiles: [{name: Team_A, owner: a}]", STREAM, "profiles.profiles[0].name"),
             ("profiles: [{name: a, owner: x}, {name: a, owner: y}]", STREAM, "listed twice"),
             ("profiles: [{name: a, owner: \" \"}]", STREAM, "profiles.profiles[0].owner"),
+            ("profiles: [{name: a}]", STREAM, "renderProfiles: false"),
+            ("{renderProfiles: false, renderNamespaces: true, profiles: [{name: a}]}", STREAM, "profiles.profiles[0].owner"),
             ("profiles: [{name: a, owner: x, resourceQuota: {cpu: [1]}}]", STREAM, "resourceQuota.cpu"),
             (
                 "profiles: [{name: a, owner: x}]",
@@ -367,6 +397,38 @@ metadata: {name: shared, namespace: kubeflow}
         assert!(
             serde_yaml::from_str::<Config>("profiles: [{name: a, owner: b, quota: {}}]").is_err()
         );
+    }
+
+    #[test]
+    fn existing_profiles_get_copies_only() {
+        // (config, Profiles rendered)
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "{renderProfiles: false, profiles: [{name: team-a}, {name: team-b}]}",
+                &[],
+            ),
+            (
+                "{renderProfiles: false, profiles: [{name: team-a, owner: a@example.com}]}",
+                &[],
+            ),
+            (TWO, &["team-a", "team-b"]),
+        ];
+        for (cfg, want) in cases {
+            let out = run(cfg, STREAM).unwrap();
+            let profiles: Vec<&str> = out
+                .iter()
+                .filter(|d| d.kind() == Some("Profile"))
+                .filter_map(Document::name)
+                .collect();
+            assert_eq!(&profiles, want, "{cfg}");
+            let copies: Vec<&str> = out
+                .iter()
+                .filter(|d| d.name() == Some("team-defaults"))
+                .filter_map(Document::namespace)
+                .collect();
+            assert!(copies.starts_with(&["team-a"]), "{cfg}: {copies:?}");
+            assert!(out.iter().all(|d| d.kind() != Some("Namespace")), "{cfg}");
+        }
     }
 
     #[test]
