@@ -47,7 +47,11 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// `helm template` with the given values YAML (written to a scratch file).
 pub fn render(chart: &str, values_yaml: &str) -> Result<Vec<Value>, String> {
-    let dir = scratch(&format!("render-{chart}-{:x}", hash(values_yaml)));
+    // One directory per call: tests run in parallel threads may render the
+    // same chart with the same values at once.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = scratch(&format!("render-{chart}-{call}"));
     let vf = dir.join("values.yaml");
     std::fs::write(&vf, values_yaml).unwrap();
     let out = Command::new(helm())
@@ -63,13 +67,6 @@ pub fn render(chart: &str, values_yaml: &str) -> Result<Vec<Value>, String> {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     Ok(parse_stream(&String::from_utf8(out.stdout).unwrap()).expect("helm output parses"))
-}
-
-fn hash(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
