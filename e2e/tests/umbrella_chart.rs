@@ -685,6 +685,33 @@ const GATEWAY_TLS: &[&str] = &[
     "global.gateway.tls.certManager.issuerName=letsencrypt-prod",
 ];
 
+/// The umbrella as each supported path applies it, parsed: Helm 4 through
+/// kf-post (in-process, every document), and Helm 3 with kf-post as its exec
+/// post-renderer (the built binary), which hands kf-post no hooks: the
+/// Gateway and the Certificate are hooks, so what they say is the chart's.
+fn applied(args: &[&str]) -> [(&'static str, Vec<serde_yaml::Value>); 2] {
+    let (_, helm4) = post_rendered(args);
+    let kf_post = e2e::kf_post_bin().to_str().unwrap().to_string();
+    let mut helm3_args = vec!["--kube-version", "1.35.0", "--post-renderer", &kf_post];
+    helm3_args.extend_from_slice(args);
+    let helm3 = template3(&helm3_args).unwrap_or_else(|e| panic!("helm3 template {args:?}: {e}"));
+    [
+        (
+            "Helm 4",
+            kf_post::stream::read_values(helm4.as_bytes()).unwrap(),
+        ),
+        (
+            "Helm 3",
+            kf_post::stream::read_values(helm3.as_bytes()).unwrap(),
+        ),
+    ]
+}
+
+fn gateway_certificate(docs: &[serde_yaml::Value]) -> Option<&serde_yaml::Value> {
+    docs.iter()
+        .find(|d| d["kind"] == "Certificate" && d["metadata"]["namespace"] == "istio-system")
+}
+
 #[test]
 fn gateway_hosts_and_tls_follow_global_values() {
     let np = preset("notebooks-trainer");
@@ -696,31 +723,20 @@ fn gateway_hosts_and_tls_follow_global_values() {
     let run = |extra: &[&str]| {
         let args = with(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        post_rendered(&args)
+        applied(&args)
     };
 
-    // Defaults: the Gateway kf-post writes is byte for byte the one Helm
-    // rendered (upstream's: HTTP on 80 for `*`), no Certificate, upstream's
-    // cookie_secure, and the kf-post config has no gateway section.
-    let (helm, out) = run(&[]);
-    let gateway_text = |stream: &str| {
-        docs(stream)
-            .into_iter()
-            .find(|d| d.kind == "Gateway" && d.name == "kubeflow-gateway")
-            .expect("kubeflow-gateway rendered")
-            .text
-    };
-    assert_eq!(gateway_text(&out), gateway_text(&helm));
-    let values = kf_post::stream::read_values(out.as_bytes()).unwrap();
-    let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+    // Defaults: upstream's Gateway (HTTP on 80 for `*`), no Certificate,
+    // upstream's cookie_secure, and the kf-post config has no gateway section.
     let upstream: serde_yaml::Value =
         serde_yaml::from_str("[{hosts: ['*'], port: {name: http, number: 80, protocol: HTTP}}]")
             .unwrap();
-    assert_eq!(gateway["spec"]["servers"], upstream);
-    assert!(!values
-        .iter()
-        .any(|d| d["kind"] == "Certificate" && d["metadata"]["namespace"] == "istio-system"));
-    assert_eq!(force_https(&values), "false");
+    for (helm, values) in run(&[]) {
+        let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+        assert_eq!(gateway["spec"]["servers"], upstream, "{helm}");
+        assert!(gateway_certificate(&values).is_none(), "{helm}");
+        assert_eq!(force_https(&values), "false", "{helm}");
+    }
     let config = template(&[
         "--show-only",
         "templates/kf-post-config.yaml",
@@ -732,50 +748,52 @@ fn gateway_hosts_and_tls_follow_global_values() {
 
     // Hosts + cert-manager: HTTPS on 443 from the Certificate's Secret in
     // istio-system, HTTP redirects, the session cookie is secure.
-    let (_, out) = run(GATEWAY_TLS);
-    let values = kf_post::stream::read_values(out.as_bytes()).unwrap();
-    let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
-    let want: serde_yaml::Value = serde_yaml::from_str(
+    let want_servers: serde_yaml::Value = serde_yaml::from_str(
         "[{hosts: [kubeflow.example.com, ml.example.com], port: {name: http, number: 80, protocol: HTTP}, tls: {httpsRedirect: true}},
           {hosts: [kubeflow.example.com, ml.example.com], port: {name: https, number: 443, protocol: HTTPS},
            tls: {mode: SIMPLE, credentialName: kubeflow-gateway-tls}}]",
     )
     .unwrap();
-    assert_eq!(gateway["spec"]["servers"], want);
-    let cert = object(
-        &values,
-        "Certificate",
-        "istio-system",
-        "kubeflow-gateway-tls",
-    )
-    .expect("a Certificate for the gateway in istio-system");
-    assert_eq!(cert["apiVersion"], "cert-manager.io/v1");
-    let want: serde_yaml::Value = serde_yaml::from_str(
+    let want_cert: serde_yaml::Value = serde_yaml::from_str(
         "{secretName: kubeflow-gateway-tls, dnsNames: [kubeflow.example.com, ml.example.com],
           issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: letsencrypt-prod}}",
     )
     .unwrap();
-    assert_eq!(cert["spec"], want);
-    // Applied when the Gateway is: after the release's CRDs and webhooks.
-    assert_eq!(
-        cert["metadata"]["annotations"]["helm.sh/hook"],
-        "post-install,post-upgrade,post-rollback"
-    );
-    assert_eq!(
-        cert["metadata"]["labels"]["helm.kubeflow.org/sequenced-by"],
-        "kubeflow"
-    );
-    assert_eq!(force_https(&values), "true");
-    // The ingress gateway Service exposes the HTTPS port the server listens on.
-    let svc = object(&values, "Service", "istio-system", "istio-ingressgateway").unwrap();
-    assert!(
-        svc["spec"]["ports"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .any(|p| p["port"] == 443 && p["targetPort"] == 8443),
-        "{svc:?}"
-    );
+    for (helm, values) in run(GATEWAY_TLS) {
+        let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+        assert_eq!(gateway["spec"]["servers"], want_servers, "{helm}");
+        let cert = object(
+            &values,
+            "Certificate",
+            "istio-system",
+            "kubeflow-gateway-tls",
+        )
+        .unwrap_or_else(|| panic!("{helm}: a Certificate for the gateway in istio-system"));
+        assert_eq!(cert["apiVersion"], "cert-manager.io/v1", "{helm}");
+        assert_eq!(cert["spec"], want_cert, "{helm}");
+        // Applied when the Gateway is: after the release's CRDs and webhooks.
+        for key in ["helm.sh/hook", "helm.sh/hook-weight"] {
+            assert_eq!(
+                cert["metadata"]["annotations"][key], gateway["metadata"]["annotations"][key],
+                "{helm}: {key}"
+            );
+        }
+        assert_eq!(
+            cert["metadata"]["labels"]["helm.kubeflow.org/sequenced-by"], "kubeflow",
+            "{helm}"
+        );
+        assert_eq!(force_https(&values), "true", "{helm}");
+        // The ingress gateway Service exposes the HTTPS port the server listens on.
+        let svc = object(&values, "Service", "istio-system", "istio-ingressgateway").unwrap();
+        assert!(
+            svc["spec"]["ports"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|p| p["port"] == 443 && p["targetPort"] == 8443),
+            "{helm}: {svc:?}"
+        );
+    }
     let notes_tls = notes(
         &with(GATEWAY_TLS)
             .iter()
@@ -793,25 +811,23 @@ fn gateway_hosts_and_tls_follow_global_values() {
     }
     assert!(!notes_tls.contains("8080:80"), "{notes_tls}");
 
-    // An existing Secret, an Issuer, no redirect: HTTP stays as upstream has it.
-    let (_, out) = run(&[
+    // An existing Secret, no redirect: HTTP stays as upstream has it.
+    for (helm, values) in run(&[
         "--set",
         "global.gateway.tls.enabled=true",
         "--set",
         "global.gateway.tls.secretName=my-cert",
         "--set",
         "global.gateway.httpsRedirect=false",
-    ]);
-    let values = kf_post::stream::read_values(out.as_bytes()).unwrap();
-    let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
-    let servers = gateway["spec"]["servers"].as_sequence().unwrap();
-    assert_eq!(servers[0], upstream[0]);
-    assert_eq!(servers[1]["tls"]["credentialName"], "my-cert");
-    assert_eq!(servers[1]["hosts"], upstream[0]["hosts"]);
-    assert!(!values
-        .iter()
-        .any(|d| d["kind"] == "Certificate" && d["metadata"]["namespace"] == "istio-system"));
-    assert_eq!(force_https(&values), "true");
+    ]) {
+        let gateway = object(&values, "Gateway", "kubeflow", "kubeflow-gateway").unwrap();
+        let servers = gateway["spec"]["servers"].as_sequence().unwrap();
+        assert_eq!(servers[0], upstream[0], "{helm}");
+        assert_eq!(servers[1]["tls"]["credentialName"], "my-cert", "{helm}");
+        assert_eq!(servers[1]["hosts"], upstream[0]["hosts"], "{helm}");
+        assert!(gateway_certificate(&values).is_none(), "{helm}");
+        assert_eq!(force_https(&values), "true", "{helm}");
+    }
 
     // NOTES: values, never `kubectl patch`.
     let notes_default = notes(&["-f", np.to_str().unwrap()]);

@@ -39,8 +39,6 @@ pub struct Config {
     #[serde(default)]
     pub auth: transforms::auth::Config,
     #[serde(default)]
-    pub gateway: transforms::gateway::Config,
-    #[serde(default)]
     pub istio: transforms::istio::Config,
     #[serde(default)]
     pub security: transforms::security::Config,
@@ -61,7 +59,6 @@ pub fn validate(text: &str) -> Result<Config> {
     config.namespace.check()?;
     config.profiles.check()?;
     config.auth.check()?;
-    config.gateway.check()?;
     config.istio.check()?;
     Ok(config)
 }
@@ -344,10 +341,6 @@ mod tests {
                 "auth.apps[m].prefix: \"mlflow\" is not a URI path",
             ),
             ("{auth: {mode: oidc}}", "auth.issuer: required"),
-            (
-                "{gateway: {tls: {enabled: true}}}",
-                "gateway.tls.secretName: required",
-            ),
             ("{namespace: {default: Team}}", "namespace.default"),
             (
                 "{profiles: {profiles: [{name: Team, owner: a}]}}",

@@ -2,10 +2,10 @@
 //! run the transforms in a fixed order, write the stream.
 //!
 //! The order is part of the contract (docs/kf-post.md):
-//! namespace → profiles → certificates → auth → gateway → istio → security →
+//! namespace → profiles → certificates → auth → istio → security →
 //! images → labels → helm4. Namespaces move first so every later transform sees
 //! final namespaces; objects are generated (profiles, certificates, auth,
-//! gateway, istio, security) before images/labels so those apply to generated objects too;
+//! istio, security) before images/labels so those apply to generated objects too;
 //! helm4 compatibility fixes run last on the final objects.
 
 use std::collections::BTreeSet;
@@ -42,7 +42,6 @@ impl Config {
             &self.profiles,
             &self.certificates,
             &self.auth,
-            &self.gateway,
             &self.istio,
             &self.security,
             &self.images,

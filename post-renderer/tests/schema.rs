@@ -45,7 +45,6 @@ fn schema_describes_every_transform_and_refuses_unknown_fields() {
         "profiles",
         "certificates",
         "auth",
-        "gateway",
         "istio",
         "security",
         "images",
@@ -77,7 +76,6 @@ fn schema_describes_every_transform_and_refuses_unknown_fields() {
         modes("AuthMode"),
         ["dex-oauth2-proxy", "oidc", "m2m-kind", "m2m-eks", "none"]
     );
-    assert_eq!(modes("IssuerKind"), ["ClusterIssuer", "Issuer"]);
     assert_eq!(
         spec["properties"]["auth"]["$ref"], "#/$defs/AuthConfig",
         "{spec}"

@@ -856,6 +856,18 @@ fn tree(values: &[ValueSpec]) -> Mapping {
 
 /// values.yaml text (with `# --` docs) and README rows of the declared values.
 pub fn values_yaml(values: &[ValueSpec], out: &mut String, docs: &mut Vec<Doc>) {
+    values_yaml_under(values, "", 0, out, docs)
+}
+
+/// The same for the declared values under `prefix` (`global`: a chart's
+/// global section), at `indent`; values elsewhere are left out.
+pub fn values_yaml_under(
+    values: &[ValueSpec],
+    prefix: &str,
+    indent: usize,
+    out: &mut String,
+    docs: &mut Vec<Doc>,
+) {
     fn walk(
         m: &Mapping,
         prefix: &str,
@@ -897,7 +909,15 @@ pub fn values_yaml(values: &[ValueSpec], out: &mut String, docs: &mut Vec<Doc>) 
             }
         }
     }
-    walk(&tree(values), "", 0, values, out, docs);
+    let root = tree(values);
+    let mut at = &root;
+    for k in prefix.split('.').filter(|k| !k.is_empty()) {
+        match at.get(k).and_then(Value::as_mapping) {
+            Some(m) => at = m,
+            None => return,
+        }
+    }
+    walk(at, prefix, indent, values, out, docs);
 }
 
 /// Schema properties of the declared values (nested objects closed).

@@ -8,6 +8,7 @@
 //! into its template expression (indentation is known only after serialisation).
 
 use crate::fields::{self, FieldSpec, ValueSpec};
+use crate::gateway::GatewaySpec;
 use crate::parts::{main_container, pod_path, Parts};
 use crate::sequencing::SequencedKinds;
 use crate::upstream::{CredentialEnvSpec, CredentialSpec};
@@ -103,6 +104,8 @@ pub struct Injector<'a> {
     sequencing_labels: Option<String>,
     /// The chart's webhook certificates (crate::webhook_certs).
     webhook_certs: Option<&'a WebhookCerts>,
+    /// The Kubeflow gateway served from values (crate::gateway).
+    gateway: Option<&'a GatewaySpec>,
 }
 
 impl<'a> Injector<'a> {
@@ -123,6 +126,7 @@ impl<'a> Injector<'a> {
             sequenced: None,
             sequencing_labels: None,
             webhook_certs: None,
+            gateway: None,
             subs: Vec::new(),
         }
     }
@@ -141,6 +145,12 @@ impl<'a> Injector<'a> {
     /// Render the chart's webhook certificates both ways (crate::webhook_certs).
     pub fn with_webhook_certs(mut self, certs: &'a WebhookCerts) -> Self {
         self.webhook_certs = Some(certs);
+        self
+    }
+
+    /// Render the Kubeflow gateway from values (crate::gateway).
+    pub fn with_gateway(mut self, gateway: Option<&'a GatewaySpec>) -> Self {
+        self.gateway = gateway;
         self
     }
 
@@ -196,6 +206,9 @@ impl<'a> Injector<'a> {
         fields::apply(
             chart, fields, values, &mut doc, &kind, &name, &place, &mut self,
         )?;
+        if let Some(gateway) = self.gateway {
+            gateway.apply(chart, &mut doc, &mut self)?;
+        }
         if kind == "CustomResourceDefinition" {
             // `crds.keep`: disabling the component or uninstalling never deletes a
             // CRD, and so never the custom resources stored under it.

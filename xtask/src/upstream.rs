@@ -82,6 +82,10 @@ pub struct ChartSpec {
     /// Objects not rendered when a value is set (`crate::fields`).
     #[serde(default)]
     pub rendered_unless: Vec<crate::fields::UnlessSpec>,
+    /// The Kubeflow gateway this chart renders, served from `global.gateway.*`
+    /// (`crate::gateway`).
+    #[serde(default)]
+    pub gateway_servers: Option<crate::gateway::GatewaySpec>,
     /// Values a scenario's `ci/<scenario>-values.yaml` sets besides `variant`: a
     /// variant that does not render without them (Katib's external-db needs a
     /// host); the parity allowlist lists what they change.

@@ -123,6 +123,9 @@ pub struct Fixed<'a> {
     pub crds: bool,
     /// The chart has webhook certificates (`webhookCertificates`).
     pub webhook_certificates: bool,
+    /// `global.gateway.*`, when the chart renders the Kubeflow gateway
+    /// (crate::gateway).
+    pub gateway: &'a [crate::fields::ValueSpec],
 }
 
 const WEBHOOK_CERTIFICATES_DOC: &str = "How the webhook serving certificates are made: `cert-manager` (upstream: a self-signed Issuer and a Certificate; cert-manager must already run, with its CRDs), or `helm` (the chart renders the Secret, generated on first install and kept on upgrades, and sets the CA bundle on the webhooks; needed to install cert-manager in the same release). Empty: `global.webhookCertificates`, else `cert-manager`";
@@ -425,6 +428,7 @@ impl ValuesTree {
             default: "[]".into(),
             description: gp.into(),
         });
+        crate::fields::values_yaml_under(fixed.gateway, "global", 2, &mut out, &mut docs);
         if fixed.crds {
             out.push_str(&format!(
                 "crds:\n  # -- {CRDS_INSTALL_DOC}\n  install: true\n  # -- {CRDS_KEEP_DOC}\n  keep: true\n"
@@ -548,6 +552,12 @@ impl ValuesTree {
                 }
             }),
         );
+        if !fixed.gateway.is_empty() {
+            let mut declared = serde_json::Map::new();
+            crate::fields::schema(fixed.gateway, &mut declared);
+            props["global"]["properties"]["gateway"] =
+                declared["global"]["properties"]["gateway"].take();
+        }
         if fixed.webhook_certificates {
             props.insert(
                 "webhookCertificates".into(),
@@ -672,6 +682,7 @@ mod tests {
             chart_values: &[],
             crds: false,
             webhook_certificates: false,
+            gateway: &[],
         };
         let (yaml, docs) = t.values_yaml(&fixed, "# h");
         assert!(yaml.contains("controller:\n  # -- Replicas"), "{yaml}");

@@ -88,3 +88,68 @@ helm.kubeflow.org/revision: {{ $root.Release.Revision | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{/*
+global.gateway.* as one dict (JSON): the hosts, whether HTTPS is served and
+HTTP redirects, the Secret, the issuer and the DNS names to certify
+(docs/values.md#gateway-hosts-and-tls). Inconsistent values fail, naming them.
+*/}}
+{{- define "kubeflow-istio-resources.gateway" -}}
+{{- $gw := (.Values.global).gateway | default dict -}}
+{{- $tls := $gw.tls | default dict -}}
+{{- $cm := $tls.certManager | default dict -}}
+{{- $hosts := $gw.hosts | default (list "*") -}}
+{{- $on := eq (toString $tls.enabled) "true" -}}
+{{- $redirect := toString $gw.httpsRedirect -}}
+{{- if $on -}}
+{{- if not (or $tls.secretName $cm.issuerName) -}}
+{{- fail "kubeflow-istio-resources: global.gateway.tls.enabled=true needs the certificate: set global.gateway.tls.secretName (a kubernetes.io/tls Secret in istio-system) or global.gateway.tls.certManager.issuerName (cert-manager issues it)" -}}
+{{- end -}}
+{{- else -}}
+{{- if or $tls.secretName $cm.issuerName -}}
+{{- fail "kubeflow-istio-resources: global.gateway.tls.secretName / certManager.issuerName are set but global.gateway.tls.enabled=false: set global.gateway.tls.enabled=true, or leave them empty" -}}
+{{- end -}}
+{{- if eq $redirect "true" -}}
+{{- fail "kubeflow-istio-resources: global.gateway.httpsRedirect=true redirects to HTTPS, which needs global.gateway.tls.enabled=true (TLS terminated in front of the gateway reaches it as plain HTTP, and would loop)" -}}
+{{- end -}}
+{{- end -}}
+{{- $dnsNames := list -}}
+{{- range $hosts -}}
+{{- $name := regexReplaceAll "^[^/]*/" . "" -}}
+{{- if and $on $cm.issuerName (eq $name "*") -}}
+{{- fail (printf "kubeflow-istio-resources: global.gateway.tls.certManager needs the host names to certify: set global.gateway.hosts (e.g. {kubeflow.example.com}); it is %s" (toJson $hosts)) -}}
+{{- end -}}
+{{- $dnsNames = append $dnsNames $name -}}
+{{- end -}}
+{{- $redirectOn := ternary $on (eq $redirect "true") (kindIs "invalid" $gw.httpsRedirect) -}}
+{{- toJson (dict "hosts" $hosts "tls" $on "redirect" $redirectOn "secretName" ($tls.secretName | default "kubeflow-gateway-tls") "issuerName" ($cm.issuerName | default "") "issuerKind" ($cm.issuerKind | default "ClusterIssuer") "dnsNames" (uniq $dnsNames)) -}}
+{{- end -}}
+
+{{/*
+The Gateway's servers (JSON) from (list $ <upstream's servers>): the HTTP
+servers serve the hosts (and redirect), an HTTPS server on 443 reads the
+Secret.
+*/}}
+{{- define "kubeflow-istio-resources.gatewayServers" -}}
+{{- $gw := include "kubeflow-istio-resources.gateway" (index . 0) | fromJson -}}
+{{- $servers := list -}}
+{{- range index . 1 -}}
+{{- $s := deepCopy . -}}
+{{- if eq (lower (toString .port.protocol)) "http" -}}
+{{- $_ := set $s "hosts" $gw.hosts -}}
+{{- if $gw.redirect -}}
+{{- $_ := set $s "tls" (dict "httpsRedirect" true) -}}
+{{- end -}}
+{{- end -}}
+{{- $servers = append $servers $s -}}
+{{- end -}}
+{{- if $gw.tls -}}
+{{- $servers = append $servers (dict "hosts" $gw.hosts "port" (dict "name" "https" "number" 443 "protocol" "HTTPS") "tls" (dict "mode" "SIMPLE" "credentialName" $gw.secretName)) -}}
+{{- end -}}
+{{- toJson $servers -}}
+{{- end -}}
+
+{{/* The gateway Certificate's spec (JSON): cert-manager issues the Secret. */}}
+{{- define "kubeflow-istio-resources.gatewayCertificateSpec" -}}
+{{- $gw := include "kubeflow-istio-resources.gateway" . | fromJson -}}
+{{- toJson (dict "secretName" $gw.secretName "dnsNames" $gw.dnsNames "issuerRef" (dict "group" "cert-manager.io" "kind" $gw.issuerKind "name" $gw.issuerName)) -}}
+{{- end -}}

@@ -24,36 +24,6 @@ mode: "off"
 {{- end }}
 {{- end }}
 
-{{/*
-gateway: hosts and TLS of kubeflow/kubeflow-gateway (docs/kf-post.md#gateway).
-Only what differs from upstream is passed, so the defaults leave the Gateway
-as rendered; kf-post refuses what is inconsistent (a Secret without TLS, a
-redirect without TLS, a Certificate for `*`), naming the field.
-*/}}
-{{- define "kubeflow.kfPost.gateway" -}}
-{{- $gw := .Values.global.gateway -}}
-{{- $tls := $gw.tls -}}
-{{- if ne (toJson $gw.hosts) (toJson (list "*")) }}
-hosts:
-  {{- toYaml $gw.hosts | nindent 2 }}
-{{- end }}
-{{- if or $tls.enabled $tls.secretName $tls.certManager.issuerName }}
-tls:
-  enabled: {{ $tls.enabled }}
-  {{- with $tls.secretName }}
-  secretName: {{ . | quote }}
-  {{- end }}
-  {{- with $tls.certManager.issuerName }}
-  certManager:
-    issuerName: {{ . | quote }}
-    issuerKind: {{ $tls.certManager.issuerKind }}
-  {{- end }}
-{{- end }}
-{{- if not (kindIs "invalid" $gw.httpsRedirect) }}
-httpsRedirect: {{ $gw.httpsRedirect }}
-{{- end }}
-{{- end }}
-
 {{/* security: `upstream` is the transform's no-op default. */}}
 {{- define "kubeflow.kfPost.security" -}}
 {{- if eq .Values.global.security.preset "hardened" }}

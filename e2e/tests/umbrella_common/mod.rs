@@ -31,7 +31,10 @@ pub fn helm_bin() -> PathBuf {
 
 /// Helm with config/cache/data/plugins isolated under `home`.
 pub fn helm_in(home: &Path) -> Command {
-    let mut cmd = Command::new(helm_bin());
+    isolated(Command::new(helm_bin()), home)
+}
+
+fn isolated(mut cmd: Command, home: &Path) -> Command {
     for (var, sub) in [
         ("HELM_CONFIG_HOME", "config"),
         ("HELM_CACHE_HOME", "cache"),
@@ -137,7 +140,16 @@ pub fn umbrella_helm() -> Command {
 
 /// `helm template kubeflow <umbrella> ARGS…` → Ok(stdout) or Err(stderr).
 pub fn template(args: &[&str]) -> Result<String, String> {
-    let mut cmd = umbrella_helm();
+    template_with(umbrella_helm(), args)
+}
+
+/// The same with Helm 3 (`.tools/bin/helm3`) and the umbrella copy's Helm home.
+pub fn template3(args: &[&str]) -> Result<String, String> {
+    let helm3 = Command::new(repo_root().join(".tools/bin/helm3"));
+    template_with(isolated(helm3, &umbrella_home()), args)
+}
+
+fn template_with(mut cmd: Command, args: &[&str]) -> Result<String, String> {
     cmd.args(["template", "kubeflow"])
         .arg(umbrella_chart())
         .args(args);

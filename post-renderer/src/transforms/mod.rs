@@ -132,7 +132,6 @@ pub fn split_path(path: &str) -> Vec<String> {
 }
 pub mod auth;
 pub mod certificates;
-pub mod gateway;
 pub mod istio;
 pub mod profiles;
 
