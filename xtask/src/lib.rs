@@ -8,6 +8,7 @@ pub mod fields;
 pub mod merge;
 pub mod parity;
 pub mod parts;
+pub mod release;
 pub mod sequencing;
 pub mod sync;
 pub mod template;

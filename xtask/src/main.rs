@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 const USAGE: &str = "usage:
   cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--out DIR] [--only CHART]... [--check]
-  cargo xtask parity [--manifests DIR] [--write-doc] [--only CHART]...
+  cargo xtask parity [--manifests DIR | --kustomize CHECKOUT] [--out DIR] [--write-doc] [--only CHART]...
   cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]";
 
 fn main() {
@@ -53,9 +53,11 @@ fn run() -> Result<()> {
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
+    // The upstream output and its Kubeflow release (catalog/releases.yaml); --out
+    // is where sync writes the charts and where parity reads them.
     let source = match (manifests, kustomize) {
         (Some(_), Some(_)) => bail!("--manifests and --kustomize are exclusive"),
-        (_, Some(root)) => upstream::Source::Kustomize { root },
+        (_, Some(root)) => upstream::Source::kustomize(&root)?,
         (Some(dir), None) => upstream::Source::snapshot(&dir)?,
         (None, None) => upstream::Source::snapshot(&upstream::default_manifests_dir())?,
     };
@@ -68,9 +70,9 @@ fn run() -> Result<()> {
         }
         "parity" => {
             if adhoc.chart.is_some() {
-                parity::run_adhoc(&adhoc)
+                parity::run_adhoc(&adhoc, &source.release().name)
             } else {
-                parity::run_all(&source, &only, write_doc)
+                parity::run_all(&source, out.as_deref(), &only, write_doc)
             }
         }
         _ => bail!("unknown command {cmd:?}\n{USAGE}"),
