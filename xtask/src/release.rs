@@ -7,7 +7,9 @@
 //! its `example` rendering, upstream's whole platform. That rendering changes with
 //! every upstream change that reaches a chart, so a snapshot the catalog does not
 //! declare is an error instead of a guess; nothing has to be added to the snapshot
-//! (which is upstream data, never edited).
+//! (which is upstream data, never edited). A kubeflow/manifests checkout
+//! (`--kustomize`) is not fingerprinted, since its rendering depends on the local
+//! kustomize: it is the newest release unless `--release` names another.
 //!
 //! Where upstream changed between releases, a component of `catalog/components.yaml`
 //! says so in the open, never by tolerance:
@@ -40,6 +42,9 @@ pub struct Release {
     pub upstream_ref: String,
     /// sha256 (16 hex digits) of `kustomize build example` of that revision.
     pub example: String,
+    /// `version` of every chart of this release's set (docs/upgrades.md#chart-versions):
+    /// semver, higher for a newer release.
+    pub chart_version: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +74,31 @@ fn parse(text: &str) -> Result<Vec<Release>> {
                 a.name
             );
         }
+        let semver = |v: &str| -> Option<(u64, u64, u64)> {
+            let mut p = v.split('.').map(|n| n.parse::<u64>().ok());
+            match (p.next()??, p.next()??, p.next()??, p.next()) {
+                (a, b, c, None) => Some((a, b, c)),
+                _ => None,
+            }
+        };
+        let Some(v) = semver(&a.chart_version) else {
+            bail!(
+                "release {:?}: chartVersion {:?} is not MAJOR.MINOR.PATCH",
+                a.name,
+                a.chart_version
+            );
+        };
+        if let Some(newer) = i.checked_sub(1).map(|j| &r.releases[j]) {
+            if semver(&newer.chart_version).is_some_and(|n| n <= v) {
+                bail!(
+                    "release {:?} (chartVersion {}) is listed after {:?} (chartVersion {}): a newer release needs a higher chart version",
+                    a.name,
+                    a.chart_version,
+                    newer.name,
+                    newer.chart_version
+                );
+            }
+        }
         if let Some(b) = r.releases[..i]
             .iter()
             .find(|b| b.name == a.name || b.example == a.example)
@@ -83,14 +113,26 @@ fn parse(text: &str) -> Result<Vec<Release>> {
     Ok(r.releases)
 }
 
-/// sha256 of a rendering, first 16 hex digits (index.tsv's `sha256_16`).
-pub fn fingerprint(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The declared release `name` (default: the newest).
+pub fn named(name: Option<&str>) -> Result<Release> {
+    let releases = load()?;
+    match name {
+        None => Ok(releases[0].clone()),
+        Some(n) => releases
+            .iter()
+            .find(|r| r.name == n)
+            .cloned()
+            .with_context(|| {
+                format!(
+                    "release {n:?} is not in {RELEASES} ({})",
+                    releases
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
+    }
 }
 
 /// The declared release whose `example` fingerprint is `sha`; `place` names where
@@ -301,7 +343,7 @@ mod tests {
     #[test]
     fn releases_are_told_by_their_example_fingerprint() {
         let list = parse(
-            "releases:\n- {name: '26.03', upstreamRef: m, example: 0937f0e6f6bba14b}\n- {name: '1.11.0', upstreamRef: t, example: 5595a05029a44cb0}\n",
+            "releases:\n- {name: '26.03', upstreamRef: m, example: 0937f0e6f6bba14b, chartVersion: 0.1.0}\n- {name: '1.11.0', upstreamRef: t, example: 5595a05029a44cb0, chartVersion: 0.0.1}\n",
         )
         .unwrap();
         assert_eq!(
@@ -318,14 +360,23 @@ mod tests {
                 && e.contains("26.03 = 0937f0e6f6bba14b"),
             "{e}"
         );
-        for bad in [
-            "releases: []",
-            "releases:\n- {name: a, upstreamRef: m, example: xyz}",
-            "releases:\n- {name: a, upstreamRef: m, example: 0937f0e6f6bba14b}\n- {name: a, upstreamRef: n, example: 5595a05029a44cb0}",
-        ] {
-            assert!(parse(bad).is_err(), "{bad}");
+        // (releases, error part)
+        let bad = [
+            ("releases: []", "no release"),
+            ("- {name: a, upstreamRef: m, example: xyz, chartVersion: 0.1.0}", "16 hex digits"),
+            ("- {name: a, upstreamRef: m, example: 0937f0e6f6bba14b, chartVersion: 0.1.0}\n- {name: a, upstreamRef: n, example: 5595a05029a44cb0, chartVersion: 0.0.1}", "share a name"),
+            ("- {name: a, upstreamRef: m, example: 0937f0e6f6bba14b, chartVersion: '0.1'}", "not MAJOR.MINOR.PATCH"),
+            ("- {name: a, upstreamRef: m, example: 0937f0e6f6bba14b, chartVersion: 0.1.0}\n- {name: b, upstreamRef: n, example: 5595a05029a44cb0, chartVersion: 0.1.0}", "a newer release needs a higher chart version"),
+        ];
+        for (list, part) in bad {
+            let text = if list.starts_with("releases") {
+                list.to_string()
+            } else {
+                format!("releases:\n{list}")
+            };
+            let e = format!("{:#}", parse(&text).unwrap_err());
+            assert!(e.contains(part), "{list}: {e}");
         }
-        assert_eq!(fingerprint(b"abc"), "ba7816bf8f01cfea");
     }
 
     /// The committed catalog resolves at every declared release.

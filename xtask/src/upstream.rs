@@ -36,9 +36,11 @@ pub struct ChartSpec {
     #[serde(rename = "name")]
     pub chart: String,
     pub description: String,
-    /// Upstream version: the chart's appVersion.
+    /// The component's upstream version at this release (the chart's
+    /// `helm.kubeflow.org/upstream-version` annotation; appVersion is the Kubeflow
+    /// release).
     #[serde(rename = "version")]
-    pub app_version: String,
+    pub upstream_version: String,
     /// The umbrella group tag that switches it when `<name>.enabled` is unset.
     pub tag: String,
     pub groups: Vec<String>,
@@ -415,21 +417,13 @@ impl Source {
         load_catalog_for(self.release())
     }
 
-    /// A kubeflow/manifests checkout, its release told from `kubectl kustomize example`.
-    pub fn kustomize(root: &Path) -> Result<Source> {
-        let mut source = Source::Kustomize {
+    /// A kubeflow/manifests checkout of `release` (default: the newest declared). A
+    /// checkout is not fingerprinted: its rendering depends on the local kustomize.
+    pub fn kustomize(root: &Path, release: Option<&str>) -> Result<Source> {
+        Ok(Source::Kustomize {
             root: root.to_path_buf(),
-            release: crate::release::Release::default(),
-        };
-        let example = source.render(crate::release::EXAMPLE_DIR)?;
-        let release = crate::release::detect(
-            &crate::release::fingerprint(example.as_bytes()),
-            &format!("kubectl kustomize {}/example", root.display()),
-        )?;
-        if let Source::Kustomize { release: r, .. } = &mut source {
-            *r = release;
-        }
-        Ok(source)
+            release: crate::release::named(release)?,
+        })
     }
 
     pub fn snapshot(root: &Path) -> Result<Source> {
