@@ -141,3 +141,31 @@ fn previous_release_syncs_to_a_complete_chart_set_with_parity() {
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// Each release is generated with its own declarations only: 26.03's against the
+/// v1.11.0 snapshot fail naming what v1.11.0 lacks (the directory that moved, the
+/// workload a part names), v1.11.0's generate the same charts.
+#[test]
+fn a_release_needs_its_own_declarations() {
+    let releases = xtask::release::load().unwrap();
+    let source = Source::snapshot(&previous_snapshot(&releases[1].name)).unwrap();
+    let current = xtask::upstream::load_catalog_for(&releases[0]).unwrap();
+    let own = source.catalog().unwrap();
+    // (chart, what the 26.03 declaration's error names)
+    for (chart, names) in [
+        (
+            "cert-manager",
+            "common/cert-manager/overlays/kubeflow is not in",
+        ),
+        ("kserve", "llmisvc-controller-manager"),
+    ] {
+        let spec = |c: &xtask::upstream::Catalog| {
+            let spec = c.charts.iter().find(|s| s.chart == chart).unwrap();
+            xtask::chart::generate(spec, &source, &Default::default())
+        };
+        let e = format!("{:#}", spec(&current).unwrap_err());
+        assert!(e.contains(names), "{chart}: {e}");
+        let files = spec(&own).unwrap_or_else(|e| panic!("{chart}: {e:#}"));
+        assert!(files.contains_key(&format!("charts/{chart}/Chart.yaml")));
+    }
+}
