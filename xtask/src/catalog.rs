@@ -148,7 +148,8 @@ fn tables_tpl(catalog: &Catalog, meshed: &[Meshed]) -> String {
 }
 
 /// The umbrella Chart.yaml: its hand-written metadata (everything above the
-/// generated dependencies) and one dependency per component.
+/// generated dependencies, but its `version` and `appVersion`: the release's) and one
+/// dependency per component.
 fn umbrella_chart_yaml(catalog: &Catalog) -> Result<String> {
     let path = repo_root().join("charts/kubeflow/Chart.yaml");
     let text =
@@ -173,7 +174,18 @@ fn umbrella_chart_yaml(catalog: &Catalog) -> Result<String> {
             head
         }
     };
-    let mut s = head.to_string();
+    // Its version and appVersion are the release's, as every component chart's.
+    let mut s = String::new();
+    for line in head.lines() {
+        if line.starts_with("version:") {
+            s.push_str(&format!("version: {}\n", catalog.release.chart_version));
+        } else if line.starts_with("appVersion:") {
+            s.push_str(&format!("appVersion: \"{}\"\n", catalog.release.name));
+        } else {
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
     s.push_str(&format!("{MARK} (one dependency per\n# component, keyed by its chart name). A component is on when `<name>.enabled` is\n# true; when it is unset, its group tag under `tags:` decides (Helm: conditions win\n# over tags).\ndependencies:\n"));
     for c in &catalog.charts {
         s.push_str(&format!(

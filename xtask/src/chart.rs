@@ -7,6 +7,7 @@ use crate::crd::stripped;
 use crate::gateway::GatewaySpec;
 use crate::merge::{identity_name, merge, one_object_groups, variant_condition, variant_guard};
 use crate::parts::Parts;
+use crate::release::Release;
 use crate::sequencing::{self, SequencedKinds};
 use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
@@ -100,6 +101,7 @@ fn slug(s: &str) -> String {
 /// (crate::sequencing).
 pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -> Result<Files> {
     let chart = spec.chart.as_str();
+    let release = source.release();
     let all: Vec<String> = spec.scenarios.keys().cloned().collect();
     // key -> distinct versions, in first-seen order (default scenario first).
     let mut objects: IndexMap<ResKey, Vec<Version>> = IndexMap::new();
@@ -425,7 +427,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
         "values.schema.json".into(),
         serde_json::to_string_pretty(&schema)? + "\n",
     );
-    files.insert("Chart.yaml".into(), chart_yaml(spec, &hdr));
+    files.insert("Chart.yaml".into(), chart_yaml(spec, release, &hdr));
     let mut helpers_tpl = helpers(chart, &hdr);
     helpers_tpl.push_str(&sequencing::helper(chart));
     if !webhook_certs.certs.is_empty() {
@@ -440,7 +442,10 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     helpers_tpl.push_str(&crate::fields::helpers(chart, &spec.fields));
     files.insert("templates/_helpers.tpl".into(), helpers_tpl);
     files.insert("templates/kf-post-config.yaml".into(), kfpost(chart, &hdr));
-    files.insert("templates/NOTES.txt".into(), notes(spec, &hdr, fixed.crds));
+    files.insert(
+        "templates/NOTES.txt".into(),
+        notes(spec, release, &hdr, fixed.crds),
+    );
     // tests/: the chart's helm-unittest suites (hand-written, kept by sync), not
     // shipped in the package.
     files.insert(".helmignore".into(), format!("# {hdr}\nci/\ntests/\n"));
@@ -469,7 +474,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     }
     files.insert(
         "README.md".into(),
-        readme(spec, &objects, &docs, &hdr, &sources),
+        readme(spec, release, &objects, &docs, &hdr, &sources),
     );
     let mut out: Files = files
         .into_iter()
@@ -591,7 +596,10 @@ fn own_service_account(
     )
 }
 
-fn chart_yaml(spec: &ChartSpec, hdr: &str) -> String {
+/// Chart.yaml: `version` the release's chart version and `appVersion` the Kubeflow
+/// release (docs/upgrades.md#chart-versions); the component's own upstream version
+/// in an annotation.
+fn chart_yaml(spec: &ChartSpec, release: &Release, hdr: &str) -> String {
     let dirs: BTreeSet<&str> = spec
         .scenarios
         .values()
@@ -605,10 +613,12 @@ fn chart_yaml(spec: &ChartSpec, hdr: &str) -> String {
         links.push_str(&format!("      - name: Upstream kustomization\n        url: https://github.com/kubeflow/manifests/tree/master/{d}\n"));
     }
     format!(
-        "# {hdr}\napiVersion: v2\nname: {name}\ndescription: {desc} (generated from the Kubeflow Kustomize manifests)\ntype: application\nversion: 0.1.0\nappVersion: \"{app}\"\nkubeVersion: \"{KUBE_VERSION}\"\nhome: https://github.com/kubeflow/manifests\nsources:\n  - https://github.com/kubeflow/manifests\nkeywords:\n  - kubeflow\n  - {name}\nannotations:\n  artifacthub.io/license: Apache-2.0\n  artifacthub.io/category: machine-learning\n  artifacthub.io/prerelease: \"true\"\n  artifacthub.io/links: |\n{links}",
+        "# {hdr}\napiVersion: v2\nname: {name}\ndescription: {desc} (generated from the Kubeflow Kustomize manifests)\ntype: application\nversion: {version}\nappVersion: \"{app}\"\nkubeVersion: \"{KUBE_VERSION}\"\nhome: https://github.com/kubeflow/manifests\nsources:\n  - https://github.com/kubeflow/manifests\nkeywords:\n  - kubeflow\n  - {name}\nannotations:\n  artifacthub.io/license: Apache-2.0\n  artifacthub.io/category: machine-learning\n  artifacthub.io/prerelease: \"true\"\n  helm.kubeflow.org/upstream-version: \"{upstream}\"\n  artifacthub.io/links: |\n{links}",
         name = spec.chart,
         desc = spec.description,
-        app = spec.app_version,
+        version = release.chart_version,
+        app = release.name,
+        upstream = spec.upstream_version,
     )
 }
 
@@ -744,25 +754,27 @@ fn kfpost(chart: &str, hdr: &str) -> String {
     )
 }
 
-fn notes(spec: &ChartSpec, hdr: &str, has_crds: bool) -> String {
+fn notes(spec: &ChartSpec, release: &Release, hdr: &str, has_crds: bool) -> String {
     format!(
-        "{{{{- /* {hdr} */ -}}}}\n{name} {app} (upstream scenario \"{{{{ .Values.variant }}}}\") is installed as release {{{{ .Release.Name }}}}.\nObjects keep their upstream names and namespaces; PVCs and Namespaces{crds} are kept on uninstall (helm.sh/resource-policy: keep).\n",
+        "{{{{- /* {hdr} */ -}}}}\n{name} {app} of Kubeflow {kubeflow} (upstream scenario \"{{{{ .Values.variant }}}}\") is installed as release {{{{ .Release.Name }}}}.\nObjects keep their upstream names and namespaces; PVCs and Namespaces{crds} are kept on uninstall (helm.sh/resource-policy: keep).\n",
         crds = if has_crds { " (and CRDs, with crds.keep)" } else { "" },
         name = spec.chart,
-        app = spec.app_version
+        app = spec.upstream_version,
+        kubeflow = release.name
     )
 }
 
 fn readme(
     spec: &ChartSpec,
+    release: &Release,
     objects: &IndexMap<ResKey, Vec<Version>>,
     docs: &[crate::values::Doc],
     hdr: &str,
     sources: &[String],
 ) -> String {
     let mut s = format!(
-        "<!-- {hdr} -->\n# {}\n\n{} — upstream version {}.\n\n",
-        spec.chart, spec.description, spec.app_version
+        "<!-- {hdr} -->\n# {}\n\n{} — upstream version {}, Kubeflow {} (chart version {}).\n\n",
+        spec.chart, spec.description, spec.upstream_version, release.name, release.chart_version
     );
     s.push_str("Generated by `cargo xtask sync` from the Kubeflow Kustomize manifests (`catalog/components.yaml`); ");
     s.push_str("`cargo xtask parity` checks every scenario below against upstream's `kustomize build` output.\n\n");

@@ -10,6 +10,7 @@ pub mod immutable;
 pub mod merge;
 pub mod parity;
 pub mod parts;
+pub mod release;
 pub mod sequencing;
 pub mod sync;
 pub mod template;

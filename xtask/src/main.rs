@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 const USAGE: &str = "usage:
-  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT] [--out DIR] [--only CHART]... [--check]
-  cargo xtask parity [--manifests DIR] [--write-doc] [--only CHART]...
+  cargo xtask sync [--manifests DIR | --kustomize CHECKOUT [--release NAME]] [--out DIR] [--only CHART]... [--check]
+  cargo xtask parity [--manifests DIR | --kustomize CHECKOUT [--release NAME]] [--out DIR] [--write-doc] [--only CHART]...
   cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]";
 
 fn main() {
@@ -28,6 +28,7 @@ fn run() -> Result<()> {
     let cmd = args.next().unwrap_or_default();
     let mut manifests: Option<PathBuf> = None;
     let mut kustomize: Option<PathBuf> = None;
+    let mut release: Option<String> = None;
     let mut check = false;
     let mut out: Option<PathBuf> = None;
     let mut write_doc = false;
@@ -37,6 +38,7 @@ fn run() -> Result<()> {
         match a.as_str() {
             "--manifests" => manifests = Some(value(&mut args, &a)?.into()),
             "--kustomize" => kustomize = Some(value(&mut args, &a)?.into()),
+            "--release" => release = Some(value(&mut args, &a)?),
             "--check" => check = true,
             "--out" => out = Some(value(&mut args, &a)?.into()),
             "--write-doc" => write_doc = true,
@@ -53,9 +55,14 @@ fn run() -> Result<()> {
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
+    // The upstream output and its Kubeflow release (catalog/releases.yaml); --out
+    // is where sync writes the charts and where parity reads them.
+    if release.is_some() && kustomize.is_none() {
+        bail!("--release is for --kustomize: a snapshot's release is told by its fingerprint (catalog/releases.yaml)");
+    }
     let source = match (manifests, kustomize) {
         (Some(_), Some(_)) => bail!("--manifests and --kustomize are exclusive"),
-        (_, Some(root)) => upstream::Source::Kustomize { root },
+        (_, Some(root)) => upstream::Source::kustomize(&root, release.as_deref())?,
         (Some(dir), None) => upstream::Source::snapshot(&dir)?,
         (None, None) => upstream::Source::snapshot(&upstream::default_manifests_dir())?,
     };
@@ -68,9 +75,9 @@ fn run() -> Result<()> {
         }
         "parity" => {
             if adhoc.chart.is_some() {
-                parity::run_adhoc(&adhoc)
+                parity::run_adhoc(&adhoc, &source.release().name)
             } else {
-                parity::run_all(&source, &only, write_doc)
+                parity::run_all(&source, out.as_deref(), &only, write_doc)
             }
         }
         _ => bail!("unknown command {cmd:?}\n{USAGE}"),

@@ -4,7 +4,7 @@
 //! Only Helm's own labels/annotations are normalised away; every other difference
 //! must be listed in `parity/allowlist.yaml` with a reason.
 
-use crate::upstream::{load_catalog, parse_stream, repo_root, ResKey, Source};
+use crate::upstream::{parse_stream, repo_root, ResKey, Source};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -56,6 +56,9 @@ pub struct AllowEntry {
     /// Dotted field path as printed, `(missing)`, `(extra)`, or `*`.
     pub path: String,
     pub reason: String,
+    /// Only at these Kubeflow releases (catalog/releases.yaml); default: every one.
+    #[serde(default)]
+    pub releases: Vec<String>,
 }
 
 impl AllowEntry {
@@ -67,8 +70,13 @@ impl AllowEntry {
     }
 }
 
-pub fn load_allowlist() -> Result<Vec<AllowEntry>> {
+/// The allowlist entries that apply at `release`.
+pub fn load_allowlist(release: &str) -> Result<Vec<AllowEntry>> {
     let p = repo_root().join("parity/allowlist.yaml");
+    let known: Vec<String> = crate::release::load()?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
     let list: Option<Vec<AllowEntry>> =
         serde_yaml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
@@ -82,8 +90,20 @@ pub fn load_allowlist() -> Result<Vec<AllowEntry>> {
                 e.path
             );
         }
+        if let Some(r) = e.releases.iter().find(|r| !known.contains(r)) {
+            bail!(
+                "{}: entry {i} ({} {}) names release {r:?}, which is not in {}",
+                p.display(),
+                e.resource,
+                e.path,
+                crate::upstream::RELEASES
+            );
+        }
     }
-    Ok(list)
+    Ok(list
+        .into_iter()
+        .filter(|e| e.releases.is_empty() || e.releases.iter().any(|r| r == release))
+        .collect())
 }
 
 pub fn helm_bin() -> PathBuf {
@@ -444,7 +464,8 @@ fn report(outcomes: &[Outcome]) -> Result<()> {
     Ok(())
 }
 
-pub fn run_adhoc(a: &Adhoc) -> Result<()> {
+/// Compare one chart with a rendered file, with the allowlist of `release`.
+pub fn run_adhoc(a: &Adhoc, release: &str) -> Result<()> {
     let chart = a.chart.clone().expect("checked by caller");
     let against = a
         .against
@@ -464,15 +485,16 @@ pub fn run_adhoc(a: &Adhoc) -> Result<()> {
         post_renderer: a.post_renderer.clone(),
         upstream,
     };
-    let allow = load_allowlist()?;
+    let allow = load_allowlist(release)?;
     let o = run_job(&job, &allow)?;
     report(&[o])
 }
 
-pub fn catalog_jobs(source: &Source, only: &[String]) -> Result<Vec<Job>> {
-    let root = repo_root();
+/// Every scenario of the catalog at the source's release, for the charts under
+/// `root` (`charts/<chart>/`, as `sync --out` writes them).
+pub fn catalog_jobs(source: &Source, root: &Path, only: &[String]) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
-    for c in load_catalog()?.charts {
+    for c in source.catalog()?.charts {
         if !only.is_empty() && !only.contains(&c.chart) {
             continue;
         }
@@ -490,10 +512,18 @@ pub fn catalog_jobs(source: &Source, only: &[String]) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-pub fn run_all(source: &Source, only: &[String], write_doc: bool) -> Result<()> {
+/// Check every scenario of the charts under `root` (default: the repository's)
+/// against the source; `write_doc` writes `<root>/docs/parity.md`.
+pub fn run_all(
+    source: &Source,
+    root: Option<&Path>,
+    only: &[String],
+    write_doc: bool,
+) -> Result<()> {
     let t = std::time::Instant::now();
-    let allow = load_allowlist()?;
-    let jobs = catalog_jobs(source, only)?;
+    let root = root.map(Path::to_path_buf).unwrap_or_else(repo_root);
+    let allow = load_allowlist(&source.release().name)?;
+    let jobs = catalog_jobs(source, &root, only)?;
     let mut outcomes = Vec::new();
     for r in run_jobs(jobs, &allow) {
         outcomes.push(r?);
@@ -504,12 +534,12 @@ pub fn run_all(source: &Source, only: &[String], write_doc: bool) -> Result<()> 
         t.elapsed().as_secs_f64()
     );
     if write_doc {
-        write_parity_doc(&outcomes, &allow)?;
+        write_parity_doc(&root, &outcomes, &allow)?;
     }
     report(&outcomes)
 }
 
-fn write_parity_doc(outcomes: &[Outcome], allow: &[AllowEntry]) -> Result<()> {
+fn write_parity_doc(root: &Path, outcomes: &[Outcome], allow: &[AllowEntry]) -> Result<()> {
     let up: usize = outcomes.iter().map(|o| o.upstream).sum();
     let ident: usize = outcomes.iter().map(|o| o.identical).sum();
     let fields: usize = outcomes.iter().map(|o| o.fields).sum();
@@ -543,7 +573,10 @@ fn write_parity_doc(outcomes: &[Outcome], allow: &[AllowEntry]) -> Result<()> {
             ));
         }
     }
-    let p = repo_root().join("docs/parity.md");
+    let p = root.join("docs/parity.md");
+    if let Some(dir) = p.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     std::fs::write(&p, s).with_context(|| format!("writing {}", p.display()))
 }
 
@@ -609,6 +642,7 @@ mod tests {
             resource: "ConfigMap/n/b".into(),
             path: "data.k".into(),
             reason: "r".into(),
+            releases: vec![],
         }];
         let o = compare("s", &up, &ours, &allow).unwrap();
         assert_eq!(

@@ -4,7 +4,7 @@ use crate::catalog;
 use crate::chart::header;
 use crate::chart::{generate, Files};
 use crate::sequencing::{self, SequencedKinds};
-use crate::upstream::{load_catalog, repo_root, Source};
+use crate::upstream::{repo_root, Source};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ pub fn umbrella_files(sequenced: &SequencedKinds, hdr: &str) -> Files {
 /// Generate every chart (or those in `only`), in parallel, one thread per chart,
 /// and the umbrella's generated files (none with `only`).
 pub fn generate_all(source: &Source, only: &[String]) -> Result<(Vec<(String, Files)>, Files)> {
-    let mut catalog = load_catalog()?;
+    let mut catalog = source.catalog()?;
     let sequenced = SequencedKinds::of_catalog(&catalog, source, only)?;
     // The lists generated from the catalog (xtask/src/catalog.rs) need all of it.
     let umbrella = if only.is_empty() {

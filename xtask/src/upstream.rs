@@ -14,11 +14,17 @@ use std::process::Command;
 /// umbrella dependencies and tables, plugin tables, Argo CD apps, docs) comes from.
 pub const CATALOG: &str = "catalog/components.yaml";
 
+/// The Kubeflow releases the sync knows (`crate::release`).
+pub const RELEASES: &str = "catalog/releases.yaml";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     #[serde(rename = "components")]
     pub charts: Vec<ChartSpec>,
+    /// The Kubeflow release this catalog was resolved for (`crate::release`).
+    #[serde(skip)]
+    pub release: crate::release::Release,
 }
 
 /// One component of the catalog: what the plugin and the umbrella need to know
@@ -30,9 +36,11 @@ pub struct ChartSpec {
     #[serde(rename = "name")]
     pub chart: String,
     pub description: String,
-    /// Upstream version: the chart's appVersion.
+    /// The component's upstream version at this release (the chart's
+    /// `helm.kubeflow.org/upstream-version` annotation; appVersion is the Kubeflow
+    /// release).
     #[serde(rename = "version")]
-    pub app_version: String,
+    pub upstream_version: String,
     /// The umbrella group tag that switches it when `<name>.enabled` is unset.
     pub tag: String,
     pub groups: Vec<String>,
@@ -222,12 +230,30 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The catalog for the release the committed charts are generated from (the first
+/// of catalog/releases.yaml).
 pub fn load_catalog() -> Result<Catalog> {
+    let releases = crate::release::load()?;
+    load_catalog_for(&releases[0])
+}
+
+/// The catalog as it applies to `release`: each component's `releases:` entries
+/// resolved (`crate::release::resolve`), then validated.
+pub fn load_catalog_for(release: &crate::release::Release) -> Result<Catalog> {
     let path = repo_root().join(CATALOG);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let catalog: Catalog =
+    let mut raw: Value =
         serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let known: Vec<String> = crate::release::load()?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    crate::release::resolve(&mut raw, &release.name, &known)
+        .with_context(|| format!("{} (release {})", path.display(), release.name))?;
+    let mut catalog: Catalog = serde_yaml::from_value(raw)
+        .with_context(|| format!("parsing {} (release {})", path.display(), release.name))?;
+    catalog.release = release.clone();
     let names: std::collections::HashSet<&str> =
         catalog.charts.iter().map(|c| c.chart.as_str()).collect();
     for c in &catalog.charts {
@@ -354,18 +380,44 @@ pub fn default_manifests_dir() -> PathBuf {
     }
 }
 
-/// Where upstream `kustomize build` output comes from.
+/// Where upstream `kustomize build` output comes from, and which Kubeflow release it
+/// is (told from its `example` rendering, `crate::release::detect`).
 pub enum Source {
     /// The snapshot layout: `index.tsv` maps kustomize dirs to `rendered/*.yaml`.
     Snapshot {
         root: PathBuf,
         index: HashMap<String, String>,
+        release: crate::release::Release,
     },
     /// A kubeflow/manifests checkout; each dir is rendered with `kubectl kustomize`.
-    Kustomize { root: PathBuf },
+    Kustomize {
+        root: PathBuf,
+        release: crate::release::Release,
+    },
 }
 
 impl Source {
+    /// The Kubeflow release of this upstream output.
+    pub fn release(&self) -> &crate::release::Release {
+        match self {
+            Source::Snapshot { release, .. } | Source::Kustomize { release, .. } => release,
+        }
+    }
+
+    /// The catalog as it applies to this source's release.
+    pub fn catalog(&self) -> Result<Catalog> {
+        load_catalog_for(self.release())
+    }
+
+    /// A kubeflow/manifests checkout of `release` (default: the newest declared). A
+    /// checkout is not fingerprinted: its rendering depends on the local kustomize.
+    pub fn kustomize(root: &Path, release: Option<&str>) -> Result<Source> {
+        Ok(Source::Kustomize {
+            root: root.to_path_buf(),
+            release: crate::release::named(release)?,
+        })
+    }
+
     pub fn snapshot(root: &Path) -> Result<Source> {
         let index_path = root.join("index.tsv");
         let text = std::fs::read_to_string(&index_path).with_context(|| {
@@ -375,6 +427,7 @@ impl Source {
             )
         })?;
         let mut index = HashMap::new();
+        let mut example_sha = None;
         for (n, line) in text.lines().enumerate().skip(1) {
             let cols: Vec<&str> = line.split('\t').collect();
             if cols.len() < 2 {
@@ -384,11 +437,23 @@ impl Source {
                     n + 1
                 );
             }
+            if cols[1] == crate::release::EXAMPLE_DIR {
+                example_sha = cols.get(4).map(|s| s.to_string());
+            }
             index.insert(cols[1].to_string(), cols[0].to_string());
         }
+        let example_sha = example_sha.with_context(|| {
+            format!(
+                "{}: no `{}` row with a sha256_16 column: the snapshot's Kubeflow release cannot be told",
+                index_path.display(),
+                crate::release::EXAMPLE_DIR
+            )
+        })?;
+        let release = crate::release::detect(&example_sha, &index_path.display().to_string())?;
         Ok(Source::Snapshot {
             root: root.to_path_buf(),
             index,
+            release,
         })
     }
 
@@ -406,7 +471,7 @@ impl Source {
     /// The raw multi-document YAML of one kustomize dir.
     pub fn render(&self, dir: &str) -> Result<String> {
         match self {
-            Source::Snapshot { root, index } => {
+            Source::Snapshot { root, index, .. } => {
                 let file = index.get(dir).with_context(|| {
                     format!("kustomize dir {dir} is not in {}/index.tsv", root.display())
                 })?;
@@ -414,7 +479,7 @@ impl Source {
                 std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))
             }
-            Source::Kustomize { root } => {
+            Source::Kustomize { root, .. } => {
                 let out = Command::new("kubectl")
                     .arg("kustomize")
                     .arg(root.join(dir))

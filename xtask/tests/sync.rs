@@ -182,18 +182,36 @@ fn every_component_list_is_generated_from_the_catalog() {
         assert_eq!((*name, *alias), (*want, *want));
         assert_eq!(*condition, format!("{want}.enabled"));
     }
-    // Each chart's appVersion is the catalog's version.
-    for c in &catalog.charts {
-        let chart: Value = serde_yaml::from_str(
-            &std::fs::read_to_string(chart_dir(&c.chart).join("Chart.yaml")).unwrap(),
-        )
-        .unwrap();
+    // Every chart of the set (the umbrella too) carries the Kubeflow release as its
+    // appVersion and the release's chart version; a component chart its upstream
+    // version in an annotation.
+    let umbrella: Value = serde_yaml::from_str(&files["charts/kubeflow/Chart.yaml"]).unwrap();
+    for c in catalog.charts.iter().map(Some).chain([None]) {
+        let chart: Value = match c {
+            Some(c) => serde_yaml::from_str(
+                &std::fs::read_to_string(chart_dir(&c.chart).join("Chart.yaml")).unwrap(),
+            )
+            .unwrap(),
+            None => umbrella.clone(),
+        };
+        let name = c.map_or("kubeflow", |c| c.chart.as_str());
         assert_eq!(
             chart["appVersion"].as_str(),
-            Some(c.app_version.as_str()),
-            "{}",
-            c.chart
+            Some(catalog.release.name.as_str()),
+            "{name}"
         );
+        assert_eq!(
+            chart["version"].as_str(),
+            Some(catalog.release.chart_version.as_str()),
+            "{name}"
+        );
+        if let Some(c) = c {
+            assert_eq!(
+                chart["annotations"]["helm.kubeflow.org/upstream-version"].as_str(),
+                Some(c.upstream_version.as_str()),
+                "{name}"
+            );
+        }
     }
     // A changed catalog changes the generated lists: a new requirement reaches the
     // umbrella's table and the Argo CD waves.
