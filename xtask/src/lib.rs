@@ -14,6 +14,7 @@ pub mod release;
 pub mod sequencing;
 pub mod sync;
 pub mod template;
+pub mod upgrade_notes;
 pub mod upstream;
 pub mod values;
 pub mod variables;

@@ -1,7 +1,7 @@
 //! Repository automation. `cargo xtask sync` regenerates the component charts from
 //! upstream Kustomize output; `cargo xtask parity` compares charts with upstream.
 
-use xtask::{parity, sync, upstream};
+use xtask::{parity, sync, upgrade_notes, upstream};
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -9,13 +9,38 @@ use std::path::PathBuf;
 const USAGE: &str = "usage:
   cargo xtask sync [--manifests DIR | --kustomize CHECKOUT [--release NAME]] [--out DIR] [--only CHART]... [--check]
   cargo xtask parity [--manifests DIR | --kustomize CHECKOUT [--release NAME]] [--out DIR] [--write-doc] [--only CHART]...
-  cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]";
+  cargo xtask parity --chart DIR [-f VALUES]... --against RENDERED.yaml [--post-renderer BIN] [--name NAME]
+  cargo xtask upgrade-notes --manifests OLDER_SNAPSHOT [--check]";
 
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// `upgrade-notes --manifests OLDER [--check]`: the older release's chart set is
+/// synced into a temporary directory; the notes of it → the committed charts
+/// (the default snapshot's release) go into docs/upgrades.md.
+fn write_upgrade_notes(older: &upstream::Source, check: bool) -> Result<()> {
+    let newer = upstream::Source::snapshot(&upstream::default_manifests_dir())?;
+    let scratch = std::env::temp_dir().join(format!("xtask-upgrade-notes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    sync::run(older, Some(&scratch), &[], false)?;
+    let root = upstream::repo_root();
+    let notes = upgrade_notes::notes(older, &newer, &scratch.join("charts"), &root.join("charts"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let path = root.join("docs/upgrades.md");
+    let doc = std::fs::read_to_string(&path)?;
+    let updated = upgrade_notes::replace_in(&doc, &notes?)?;
+    if updated == doc {
+        return Ok(());
+    }
+    if check {
+        bail!("docs/upgrades.md's upgrade notes are stale: run `cargo xtask upgrade-notes --manifests <older snapshot>`");
+    }
+    std::fs::write(&path, updated)?;
+    Ok(())
 }
 
 fn value(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<String> {
@@ -80,6 +105,7 @@ fn run() -> Result<()> {
                 parity::run_all(&source, out.as_deref(), &only, write_doc)
             }
         }
+        "upgrade-notes" => write_upgrade_notes(&source, check),
         _ => bail!("unknown command {cmd:?}\n{USAGE}"),
     }
 }

@@ -56,6 +56,20 @@ fn previous_release_syncs_to_a_complete_chart_set_with_parity() {
     );
     let synced = t.elapsed().as_secs_f64();
 
+    // docs/upgrades.md's notes of this pair are those of these two chart sets.
+    let notes = xtask::upgrade_notes::notes(
+        &source,
+        &snapshot(),
+        &out.join("charts"),
+        &root().join("charts"),
+    )
+    .unwrap();
+    let doc = std::fs::read_to_string(root().join("docs/upgrades.md")).unwrap();
+    assert!(
+        doc.contains(&notes),
+        "docs/upgrades.md's upgrade notes are stale: run `cargo xtask upgrade-notes --manifests {m}`"
+    );
+
     // Complete: every component chart of the release's catalog, nothing else, each
     // saying which release it is, with a ci file per scenario.
     let mut dirs: Vec<String> = std::fs::read_dir(out.join("charts"))
