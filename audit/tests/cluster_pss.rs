@@ -6,8 +6,7 @@
 //! so its workload never becomes Available and `--wait` fails; the test also
 //! reads the `FailedCreate` events to name such a denial.
 
-#[path = "../../e2e/tests/umbrella_common/mod.rs"]
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 const ADMISSION: &str = "\
 apiVersion: apiserver.config.k8s.io/v1

@@ -6,8 +6,7 @@
 //! must be sequenced after them, or a fresh install fails.
 
 mod common;
-#[path = "../../e2e/tests/umbrella_common/mod.rs"]
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use audit::order::{self, Options, Report};
 use common::{preset_args, preset_names};
@@ -31,7 +30,7 @@ fn helm_home() -> &'static Path {
         install
             .args(["plugin", "install"])
             .arg(umbrella_common::repo_root().join("post-renderer/helm-plugin"));
-        umbrella_common::run_ok(install);
+        umbrella_common::run_ok(&mut install);
         home
     })
 }
@@ -53,7 +52,7 @@ fn render(preset: &str, extra: &[&str]) -> String {
         .args(preset_args(preset))
         .args(extra)
         .args(["--post-renderer", "kf-post"]);
-    umbrella_common::run_ok(cmd)
+    umbrella_common::run_ok(&mut cmd)
 }
 
 fn options() -> Options {

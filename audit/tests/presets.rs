@@ -6,8 +6,7 @@
 //! without it, the test fails when the document is out of date.
 
 mod common;
-#[path = "../../e2e/tests/umbrella_common/mod.rs"]
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use audit::netpol::{self, Clients};
 use audit::pss::{self, Level};

@@ -6,8 +6,7 @@
 //! evaluator must predict admission exactly: admitted under `restricted` iff it
 //! says `restricted`, admitted under `baseline` iff it says at least `baseline`.
 
-#[path = "../../e2e/tests/umbrella_common/mod.rs"]
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use audit::pss::{self, Level};
 use serde_yaml::{Mapping, Value};

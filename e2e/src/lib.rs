@@ -27,6 +27,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod umbrella;
+
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -415,13 +417,23 @@ pub fn run_ok(cmd: &mut Command) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         panic!(
-            "`{}` failed ({})\n--- stdout\n{stdout}\n--- stderr\n{}",
+            "`{}` failed ({})\n--- stdout (its end)\n{}\n--- stderr\n{}",
             describe(cmd),
             out.status,
+            tail(&stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
     stdout
+}
+
+/// The last 4000 bytes or so of `s` (a chart's whole rendering is megabytes).
+fn tail(s: &str) -> &str {
+    let mut i = s.len().saturating_sub(4000);
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
 }
 
 /// Runs `cmd`, which must fail; returns its stderr, or panics with stdout if

@@ -7,7 +7,7 @@
 //! object (custom resources created by hooks once the release's CRDs and
 //! webhooks can take them) exists on the cluster.
 
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -7,7 +7,7 @@
 //! is Available and the CRDs are this release's; `helm rollback` to the first
 //! revision works and keeps the users' objects too.
 
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn previous_chart_set(scratch: &Path) -> PathBuf {
     let mut dep = helm_in(&scratch.join("helm-home"));
     dep.args(["dependency", "update", "--skip-refresh"])
         .arg(&umbrella);
-    run_ok(dep);
+    run_ok(&mut dep);
     umbrella
 }
 

@@ -2,7 +2,7 @@
 //! its dependency table, presets, values schema, dependency checks and the
 //! kf-post config it derives from `global.*`.
 
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -107,7 +107,7 @@ fn dependencies_match_the_architecture_table_and_the_component_tags() {
 fn generated_schema_and_readme_are_fresh() {
     let mut cmd = Command::new(repo_root().join("scripts/gen-umbrella"));
     cmd.arg("--check");
-    run_ok(cmd);
+    run_ok(&mut cmd);
 }
 
 #[test]
@@ -386,7 +386,7 @@ fn lint_strict_is_clean_for_every_installable_preset() {
             .arg(umbrella_chart())
             .arg("-f")
             .arg(preset(name));
-        run_ok(cmd);
+        run_ok(&mut cmd);
     }
 }
 
@@ -483,7 +483,7 @@ fn meshed_variant_table_matches_the_charts() {
         cmd.args(["template", "x"])
             .arg(charts.join(chart))
             .args(["--set", &format!("variant={variant}")]);
-        docs(&run_ok(cmd))
+        docs(&run_ok(&mut cmd))
             .iter()
             .filter(|d| {
                 [

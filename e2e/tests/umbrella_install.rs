@@ -6,7 +6,7 @@
 //! its generated credentials. (Every preset's one-command install is
 //! tests/one_command.rs.)
 
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use std::collections::BTreeSet;
 

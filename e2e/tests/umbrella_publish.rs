@@ -3,7 +3,7 @@
 //! `scripts/oci-registry`), writes a classic repo index, and the platform
 //! installs from `oci://`.
 
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! charts, so `helm upgrade` to a chart version whose CRD changed updates the
 //! CRD on the cluster, and rolling back restores it.
 
-mod umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 use std::path::Path;
 use std::process::Command;
@@ -36,7 +36,7 @@ fn charts_with_changed_crd(scratch: &Path) -> std::path::PathBuf {
     let mut dep = helm_in(&scratch.join("helm-home"));
     dep.args(["dependency", "update", "--skip-refresh"])
         .arg(&umbrella);
-    run_ok(dep);
+    run_ok(&mut dep);
     umbrella
 }
 

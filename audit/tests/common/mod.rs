@@ -1,8 +1,7 @@
 //! The preset renderings the audit tests share: which presets exist and the
-//! `helm template` arguments of each. A test crate using this module declares
-//! `mod umbrella_common` (e2e/tests/umbrella_common) next to it.
+//! `helm template` arguments of each.
 
-use crate::umbrella_common;
+use e2e::umbrella as umbrella_common;
 
 /// `helm template` arguments of a preset (`-n kubeflow -f presets/<p>.yaml …`).
 pub fn preset_args(name: &str) -> Vec<String> {

@@ -2,32 +2,12 @@
 //! copy of `charts/` with the umbrella's dependencies built (so tests never
 //! write into the working tree other tools use), real Helm 4, and a minimal
 //! reader for Helm's rendered stream.
-#![allow(dead_code)] // each test binary uses a different subset
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("e2e/ has a parent")
-        .to_path_buf()
-}
-
-/// Helm 4: `$HELM` if set, else `.tools/bin/helm` (scripts/bootstrap).
-pub fn helm_bin() -> PathBuf {
-    let bin = std::env::var_os("HELM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".tools/bin/helm"));
-    assert!(
-        bin.exists(),
-        "Helm 4 not found at {}: run scripts/bootstrap",
-        bin.display()
-    );
-    bin
-}
+pub use crate::{helm_bin, repo_root, run, run_ok};
 
 /// Helm with config/cache/data/plugins isolated under `home`.
 pub fn helm_in(home: &Path) -> Command {
@@ -46,33 +26,6 @@ fn isolated(mut cmd: Command, home: &Path) -> Command {
     cmd
 }
 
-pub fn run(mut cmd: Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-pub fn run_ok(cmd: Command) -> String {
-    let shown = format!("{cmd:?}");
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{shown} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        tail(&String::from_utf8_lossy(&out.stdout)),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
-fn tail(s: &str) -> &str {
-    let start = s.len().saturating_sub(4000);
-    let mut i = start;
-    while !s.is_char_boundary(i) {
-        i += 1;
-    }
-    &s[i..]
-}
-
 /// Copy of `charts/` (process-wide, built once) with `helm dependency update`
 /// run in `kubeflow/`. Returns the umbrella chart directory.
 pub fn umbrella_chart() -> &'static Path {
@@ -84,14 +37,14 @@ pub fn umbrella_chart() -> &'static Path {
         std::fs::create_dir_all(&scratch).unwrap();
         let mut cp = Command::new("cp");
         cp.arg("-r").arg(repo_root().join("charts")).arg(&scratch);
-        run_ok(cp);
+        run_ok(&mut cp);
         let chart = scratch.join("charts/kubeflow");
         let _ = std::fs::remove_dir_all(chart.join("charts"));
         let _ = std::fs::remove_file(chart.join("Chart.lock"));
         let mut dep = helm_in(&scratch.join("helm-home"));
         dep.args(["dependency", "update", "--skip-refresh"])
             .arg(&chart);
-        run_ok(dep);
+        run_ok(&mut dep);
         chart
     })
 }
@@ -145,7 +98,7 @@ pub fn template(args: &[&str]) -> Result<String, String> {
 
 /// The same with Helm 3 (`.tools/bin/helm3`) and the umbrella copy's Helm home.
 pub fn template3(args: &[&str]) -> Result<String, String> {
-    let helm3 = Command::new(repo_root().join(".tools/bin/helm3"));
+    let helm3 = Command::new(crate::tools_bin().join("helm3"));
     template_with(isolated(helm3, &umbrella_home()), args)
 }
 
@@ -153,7 +106,7 @@ fn template_with(mut cmd: Command, args: &[&str]) -> Result<String, String> {
     cmd.args(["template", "kubeflow"])
         .arg(umbrella_chart())
         .args(args);
-    let out = run(cmd);
+    let out = run(&mut cmd);
     if out.status.success() {
         Ok(String::from_utf8(out.stdout).unwrap())
     } else {
@@ -169,7 +122,7 @@ pub fn notes(args: &[&str]) -> String {
     cmd.args(["install", "kubeflow", "--dry-run=client"])
         .arg(umbrella_chart())
         .args(args);
-    let out = run_ok(cmd);
+    let out = run_ok(&mut cmd);
     let start = out.find("\nNOTES:\n").expect("helm printed no NOTES");
     out[start..].to_string()
 }
@@ -267,7 +220,7 @@ pub fn chart_dependencies() -> Vec<(String, String, Vec<String>)> {
 /// Ready) whose Helm 4 home has the kf-post post-renderer plugin, so tests run
 /// `helm … --post-renderer kf-post` exactly as a user does.
 pub struct Cluster {
-    pub cp: e2e::ControlPlane,
+    pub cp: crate::ControlPlane,
 }
 
 /// The post-renderer the umbrella tests pass to Helm 4: the kf-post plugin
@@ -287,18 +240,18 @@ pub const KF_POST_WAIT: &[&str] = &[
 impl Cluster {
     pub fn start() -> Cluster {
         let cluster = Cluster {
-            cp: e2e::ControlPlane::start(),
+            cp: crate::ControlPlane::start(),
         };
-        e2e::install_kf_post_plugin(&cluster.cp);
+        crate::install_kf_post_plugin(&cluster.cp);
         cluster
     }
 
     pub fn helm(&self) -> Command {
-        e2e::helm4(&self.cp)
+        crate::helm4(&self.cp)
     }
 
     pub fn kubectl(&self) -> Command {
-        e2e::kubectl(&self.cp)
+        crate::kubectl(&self.cp)
     }
 
     /// Size in bytes of release revision `rev`'s storage Secret: the whole
@@ -306,11 +259,11 @@ impl Cluster {
     /// base64 `release` payload within it.
     pub fn release_secret_size(&self, release: &str, rev: u32) -> (usize, usize) {
         let name = format!("sh.helm.release.v1.{release}.v{rev}");
-        let json = e2e::run_ok(
+        let json = run_ok(
             self.kubectl()
                 .args(["get", "secret", &name, "-n", "default", "-o", "json"]),
         );
-        let payload = e2e::run_ok(self.kubectl().args([
+        let payload = run_ok(self.kubectl().args([
             "get",
             "secret",
             &name,
@@ -324,7 +277,7 @@ impl Cluster {
 
     /// `kind/namespace/name` of every object of a type in the cluster.
     pub fn names(&self, resource: &str) -> BTreeSet<String> {
-        e2e::run_ok(self.kubectl().args([
+        run_ok(self.kubectl().args([
             "get",
             resource,
             "-A",
