@@ -39,14 +39,20 @@ pub fn umbrella_chart() -> &'static Path {
         cp.arg("-r").arg(repo_root().join("charts")).arg(&scratch);
         run_ok(&mut cp);
         let chart = scratch.join("charts/kubeflow");
-        let _ = std::fs::remove_dir_all(chart.join("charts"));
-        let _ = std::fs::remove_file(chart.join("Chart.lock"));
-        let mut dep = helm_in(&scratch.join("helm-home"));
-        dep.args(["dependency", "update", "--skip-refresh"])
-            .arg(&chart);
-        run_ok(&mut dep);
+        build_dependencies(&chart, &scratch.join("helm-home"));
         chart
     })
+}
+
+/// `helm dependency update` of an umbrella chart in a copy of `charts/` (its
+/// dependencies are `file://../<chart>`), from scratch, with its own Helm home.
+pub fn build_dependencies(umbrella: &Path, helm_home: &Path) {
+    let _ = std::fs::remove_dir_all(umbrella.join("charts"));
+    let _ = std::fs::remove_file(umbrella.join("Chart.lock"));
+    let mut dep = helm_in(helm_home);
+    dep.args(["dependency", "update", "--skip-refresh"])
+        .arg(umbrella);
+    run_ok(&mut dep);
 }
 
 /// What `presets/production.yaml` needs from its user (no safe default exists):

@@ -41,12 +41,7 @@ fn previous_chart_set(scratch: &Path) -> PathBuf {
         .current_dir(repo_root());
     e2e::run_ok(&mut sync);
     let umbrella = scratch.join("charts/kubeflow");
-    let _ = std::fs::remove_dir_all(umbrella.join("charts"));
-    let _ = std::fs::remove_file(umbrella.join("Chart.lock"));
-    let mut dep = helm_in(&scratch.join("helm-home"));
-    dep.args(["dependency", "update", "--skip-refresh"])
-        .arg(&umbrella);
-    run_ok(&mut dep);
+    build_dependencies(&umbrella, &scratch.join("helm-home"));
     umbrella
 }
 
@@ -231,42 +226,27 @@ fn unavailable(cluster: &Cluster) -> Vec<String> {
     out
 }
 
-/// CRD name → its version names, of the CRDs of a release manifest.
-fn crd_versions_in(manifest: &str) -> BTreeMap<String, Vec<String>> {
-    use serde::Deserialize;
-    serde_yaml::Deserializer::from_str(manifest)
-        .map(|d| serde_yaml::Value::deserialize(d).expect("release manifest is YAML"))
-        .filter(|d| d["kind"].as_str() == Some("CustomResourceDefinition"))
-        .map(|d| {
-            let versions = d["spec"]["versions"].as_sequence().unwrap();
-            (
-                d["metadata"]["name"].as_str().unwrap().to_string(),
-                versions
-                    .iter()
-                    .map(|v| v["name"].as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
-        .collect()
+/// CRD name → its version names, of CRD objects.
+fn crd_versions<'a>(crds: impl Iterator<Item = &'a Value>) -> BTreeMap<String, Vec<String>> {
+    crds.map(|c| {
+        let versions = c["spec"]["versions"].as_array().unwrap();
+        (
+            c["metadata"]["name"].as_str().unwrap().to_string(),
+            versions
+                .iter()
+                .map(|v| v["name"].as_str().unwrap().to_string())
+                .collect(),
+        )
+    })
+    .collect()
 }
 
-/// CRD name → version names, on the cluster.
-fn crd_versions_on(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
-    let list = kubectl_json(cluster, &["get", "crds"]);
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let versions = c["spec"]["versions"].as_array().unwrap();
-            (
-                c["metadata"]["name"].as_str().unwrap().to_string(),
-                versions
-                    .iter()
-                    .map(|v| v["name"].as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
+/// The CRDs of a release manifest.
+fn crds_in(manifest: &str) -> Vec<Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(manifest)
+        .map(|d| Value::deserialize(d).expect("release manifest is YAML"))
+        .filter(|d| d["kind"] == "CustomResourceDefinition")
         .collect()
 }
 
@@ -349,8 +329,9 @@ fn helm_upgrade_from_the_previous_release_keeps_user_data_and_rolls_back() {
         "after the upgrade"
     );
     let (old, new) = (manifest(&cluster, 1), manifest(&cluster, 2));
-    let on_cluster = crd_versions_on(&cluster);
-    for (crd, versions) in crd_versions_in(&new) {
+    let on_cluster = kubectl_json(&cluster, &["get", "crds"]);
+    let on_cluster = crd_versions(on_cluster["items"].as_array().unwrap().iter());
+    for (crd, versions) in crd_versions(crds_in(&new).iter()) {
         assert_eq!(
             on_cluster.get(&crd),
             Some(&versions),

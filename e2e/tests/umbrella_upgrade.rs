@@ -32,11 +32,7 @@ fn charts_with_changed_crd(scratch: &Path) -> std::path::PathBuf {
     );
     std::fs::write(&file, text.replacen("  versions:\n", new_version, 1)).unwrap();
     let umbrella = charts.join("kubeflow");
-    std::fs::remove_dir_all(umbrella.join("charts")).unwrap();
-    let mut dep = helm_in(&scratch.join("helm-home"));
-    dep.args(["dependency", "update", "--skip-refresh"])
-        .arg(&umbrella);
-    run_ok(&mut dep);
+    build_dependencies(&umbrella, &scratch.join("helm-home"));
     umbrella
 }
 
