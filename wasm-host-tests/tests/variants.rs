@@ -17,27 +17,14 @@
 //! `*.enabled`, `*.variant`, `*.credentials.*`, `dex.settings.staticUserEmail`,
 //! `global.auth.oidc.*`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use e2e::{run_ok, Scratch};
-use wasm_host_tests::{helm_bin, helm_result, invoke, repo_root, Call, Outcome};
+use wasm_host_tests::{helm_result, invoke, repo_root, Call, Outcome};
 
 fn call(args: &[&str], stdin: &str) -> Outcome {
     invoke(&Call::cli(args, stdin).unwrap()).unwrap()
-}
-
-fn helm(home: &Path) -> Command {
-    let mut c = Command::new(helm_bin());
-    for (var, sub) in [
-        ("HELM_CONFIG_HOME", "config"),
-        ("HELM_CACHE_HOME", "cache"),
-        ("HELM_DATA_HOME", "data"),
-        ("HELM_PLUGINS", "plugins"),
-    ] {
-        c.env(var, home.join(sub));
-    }
-    c
 }
 
 /// A private copy of `charts/` with the umbrella's dependencies packaged from
@@ -61,7 +48,7 @@ impl Umbrella {
         let _ = std::fs::remove_dir_all(chart.join("charts"));
         let _ = std::fs::remove_file(chart.join("Chart.lock"));
         run_ok(
-            helm(&u.home())
+            e2e::umbrella::helm_in(&u.home())
                 .args(["dependency", "update", "--skip-refresh"])
                 .arg(&chart),
         );
@@ -80,7 +67,7 @@ impl Umbrella {
     fn template(&self, values: &str) -> Result<(), String> {
         let file = self.scratch.0.join("values.yaml");
         std::fs::write(&file, values).unwrap();
-        let out = helm(&self.home())
+        let out = e2e::umbrella::helm_in(&self.home())
             .args(["template", "kubeflow"])
             .arg(self.chart())
             .arg("-f")
