@@ -171,6 +171,16 @@ pub fn changes(old: &[Value], new: &[Value]) -> Vec<Change> {
     out
 }
 
+/// The declaration that keeps `change`'s old value, if one does.
+pub fn kept_by(specs: &[KeepSpec], change: &Change) -> Option<usize> {
+    specs.iter().position(|k| {
+        k.kind == change.kind
+            && k.name == change.name
+            && k.field == change.field
+            && change.old.as_ref() == Some(&k.value)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

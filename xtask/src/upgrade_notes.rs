@@ -163,12 +163,7 @@ pub fn notes(old: &Source, new: &Source, old_charts: &Path, new_charts: &Path) -
         let old_docs: Vec<Value> = a.values().cloned().collect();
         let new_docs: Vec<Value> = b.values().cloned().collect();
         for c in immutable::changes(&old_docs, &new_docs) {
-            let kept = chart.keep_immutable.iter().any(|k| {
-                k.kind == c.kind
-                    && k.name == c.name
-                    && k.field == c.field
-                    && c.old.as_ref() == Some(&k.value)
-            });
+            let kept = immutable::kept_by(&chart.keep_immutable, &c).is_some();
             lines.push(format!(
                 "immutable `{}` of `{}/{}/{}` changed: {}",
                 c.field,

@@ -380,6 +380,18 @@ pub fn default_manifests_dir() -> PathBuf {
     }
 }
 
+/// The snapshot of another Kubeflow release: next to the default one
+/// ([`default_manifests_dir`]), named `<default>-v<release>`
+/// (`../shared/upstream/kubeflow-manifests-v1.11.0`).
+pub fn release_manifests_dir(release: &str) -> PathBuf {
+    let current = default_manifests_dir();
+    let name = current
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    current.with_file_name(format!("{name}-v{release}"))
+}
+
 /// Where upstream `kustomize build` output comes from, and which Kubeflow release it
 /// is (told from its `example` rendering, `crate::release::detect`).
 pub enum Source {

@@ -12,15 +12,12 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use xtask::immutable::changes;
-use xtask::upstream::{default_manifests_dir, load_catalog, parse_stream, Source};
+use xtask::immutable::{changes, kept_by};
+use xtask::upstream::{load_catalog, release_manifests_dir, Source};
 
-/// The previous release's snapshot: next to the default one, named
-/// `<default>-v<release>` (../shared/upstream/kubeflow-manifests-v1.11.0).
+/// The previous release's snapshot (`release_manifests_dir`), which must exist.
 fn previous_snapshot(release: &str) -> PathBuf {
-    let current = default_manifests_dir();
-    let name = current.file_name().unwrap().to_string_lossy().into_owned();
-    let dir = current.with_file_name(format!("{name}-v{release}"));
+    let dir = release_manifests_dir(release);
     assert!(
         dir.join("index.tsv").is_file(),
         "the {release} snapshot is missing at {}",
@@ -192,41 +189,38 @@ fn a_release_needs_its_own_declarations() {
 
 #[test]
 fn immutable_fields_changed_since_the_previous_release_are_kept() {
-    let old = Source::snapshot(&previous_snapshot("1.11.0")).unwrap();
+    let old =
+        Source::snapshot(&previous_snapshot(&xtask::release::load().unwrap()[1].name)).unwrap();
     let new = snapshot();
-    let catalog = load_catalog().unwrap();
+    // Each release's own scenario dirs (catalog `releases:` entries).
+    let (old_catalog, catalog) = (old.catalog().unwrap(), load_catalog().unwrap());
     let mut missing = Vec::new();
     let mut needed = BTreeSet::new();
     for chart in &catalog.charts {
-        for scenario in chart.scenarios.values() {
-            for dir in &scenario.dirs {
-                // A dir the older release does not have (a layout change) has no
-                // object in common to compare.
-                let Ok(old_text) = old.render(dir) else {
-                    continue;
-                };
-                let old_docs = parse_stream(&old_text).unwrap();
-                let new_docs = parse_stream(&new.render(dir).unwrap()).unwrap();
-                for c in changes(&old_docs, &new_docs) {
-                    let kept = chart
-                        .keep_immutable
-                        .iter()
-                        .position(|k| k.kind == c.kind && k.name == c.name && k.field == c.field);
-                    match kept {
-                        Some(i) if c.old.as_ref() == Some(&chart.keep_immutable[i].value) => {
-                            needed.insert((chart.chart.clone(), i));
-                        }
-                        _ => missing.push(format!(
-                            "{}: {}/{}/{} {} (in {dir}): {} -> {}",
-                            chart.chart,
-                            c.kind,
-                            c.namespace,
-                            c.name,
-                            c.field,
-                            serde_json::to_string(&c.old).unwrap(),
-                            serde_json::to_string(&c.new).unwrap()
-                        )),
+        let Some(before) = old_catalog.charts.iter().find(|c| c.chart == chart.chart) else {
+            continue;
+        };
+        for (name, scenario) in &chart.scenarios {
+            let Some(old_scenario) = before.scenarios.get(name) else {
+                continue;
+            };
+            let old_docs = old.scenario_docs(&old_scenario.dirs).unwrap();
+            let new_docs = new.scenario_docs(&scenario.dirs).unwrap();
+            for c in changes(&old_docs, &new_docs) {
+                match kept_by(&chart.keep_immutable, &c) {
+                    Some(i) => {
+                        needed.insert((chart.chart.clone(), i));
                     }
+                    None => missing.push(format!(
+                        "{}/{name}: {}/{}/{} {}: {} -> {}",
+                        chart.chart,
+                        c.kind,
+                        c.namespace,
+                        c.name,
+                        c.field,
+                        serde_json::to_string(&c.old).unwrap(),
+                        serde_json::to_string(&c.new).unwrap()
+                    )),
                 }
             }
         }
