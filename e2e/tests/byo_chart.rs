@@ -48,6 +48,8 @@ const STEPS: &[&str] = &[
     "teams-config",
     "teams-install",
     "teams-uninstall",
+    "new-team",
+    "new-team-uninstall",
 ];
 
 fn guide() -> std::collections::BTreeMap<String, doc_steps::Step> {
@@ -545,6 +547,60 @@ fn one_object_per_team(cp: &e2e::ControlPlane, g: &Guide) {
         let p = kubectl_json(cp, &["get", "profile", team]);
         assert_eq!(p["metadata"]["name"], team, "the Profile stays");
     }
+    new_team(cp, g);
+}
+
+/// The guide's onboarding step: kf-post renders a new team's Profile and
+/// Namespace (the CRD's schema and the API server accept them) with the
+/// team's copy in it, all owned by the release and gone with it.
+fn new_team(cp: &e2e::ControlPlane, g: &Guide) {
+    let (out, _) = g.run("new-team");
+    assert!(
+        out.trim_end()
+            .ends_with("\nhttp://team-d-tracking-server.mlflow.svc:80"),
+        "{out}"
+    );
+    let released = |object: &Value| {
+        assert_eq!(
+            object["metadata"]["annotations"]["meta.helm.sh/release-name"], "team-d",
+            "{object}"
+        );
+    };
+    let profile = kubectl_json(cp, &["get", "profile", "team-d"]);
+    released(&profile);
+    assert_eq!(
+        profile["spec"]["owner"],
+        serde_json::json!({"kind": "User", "name": "dana@example.com"}),
+        "{profile}"
+    );
+    let ns = kubectl_json(cp, &["get", "namespace", "team-d"]);
+    released(&ns);
+    assert_eq!(
+        ns["metadata"]["annotations"]["owner"], "dana@example.com",
+        "{ns}"
+    );
+    assert_eq!(
+        ns["metadata"]["labels"]["app.kubernetes.io/part-of"], "kubeflow-profile",
+        "{ns}"
+    );
+    g.run("new-team-uninstall");
+    let gone = |args: &[&str]| {
+        e2e::run_ok(
+            e2e::kubectl(cp)
+                .args(args)
+                .args(["--ignore-not-found", "-o", "name"]),
+        )
+    };
+    assert_eq!(
+        gone(&["get", "profile", "team-d"]),
+        "",
+        "the Profile goes with the release"
+    );
+    assert_eq!(
+        gone(&["get", "namespace", "team-d"]),
+        "",
+        "the Namespace goes with the release"
+    );
 }
 
 /// Helm 4 (the plugin) and Helm 3 render the namespace-less chart with the
