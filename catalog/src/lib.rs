@@ -24,7 +24,9 @@ pub const PATH: &str = "catalog/components.yaml";
 pub const GATEWAY_NEEDS: [&str; 3] = ["istio-crds", "istio", "kubeflow-istio-resources"];
 
 /// A component's facts: what the plugin and the umbrella need to know about it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// (`Default`, empty, is for a struct that sets them after reading an entry's
+/// other keys: xtask's `ChartSpec`.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Component {
     /// Chart name (= `charts/<name>/`, = its key in the umbrella chart).
@@ -61,7 +63,7 @@ pub struct Component {
     pub footprint: Footprint,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Upstream {
     pub overlay: String,
