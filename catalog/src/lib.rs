@@ -215,7 +215,7 @@ mod tests {
     /// The facts of a valid entry named `name`, one key a line.
     fn facts(name: &str) -> String {
         format!(
-            "name: {name}\ndescription: d\nversion: v1\ntag: core\ngroups: [core]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: [kubeflow]\nupstream: {{overlay: o, rendered: r}}\nfootprint: {{cpuMillicores: 1, memoryMiB: 2, storageGiB: 3}}\n"
+            "name: {name}\ndescription: d\nversion: v1\ntag: core\ngroups: [core]\ndefault: true\ngateway: true\nrequires: []\nrecommends: []\nnamespaces: [kubeflow]\nupstream: {{overlay: o, rendered: r}}\nfootprint: {{cpuMillicores: 1, memoryMiB: 2, storageGiB: 3}}\n"
         )
     }
 
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_valid_entry_parses_into_facts_and_the_other_keys() {
-        let entry = facts("a") + "gateway: true\nscenarios: {base: {kind: variant}}\n";
+        let entry = facts("a") + "scenarios: {base: {kind: variant}}\n";
         let entries = parse(&catalog(&[entry])).unwrap();
         let a = &entries[0];
         assert_eq!(
@@ -279,46 +279,54 @@ mod tests {
     #[test]
     fn bad_facts_fail_naming_the_component_and_the_key() {
         let a = facts("a");
-        // (entries, what the error must say)
-        let cases = [
+        // (a change to a valid entry: text replaced, by what; what the error must say)
+        let changes = [
             (
-                vec![a.clone() + "gateway: yes please\n"],
-                "component a: invalid type: string \"yes please\", expected a boolean",
+                "gateway: true",
+                "gateway: yes",
+                "component a: invalid type: string \"yes\", expected a boolean",
             ),
             (
-                vec![a.replace("{overlay: o,", "{overlay: o, overlays: p,")],
+                "{overlay: o,",
+                "{overlay: o, overlays: p,",
                 "component a: unknown field `overlays`, expected `overlay` or `rendered`",
             ),
+            ("cpuMillicores", "cpu", "component a: unknown field `cpu`"),
             (
-                vec![a.replace("cpuMillicores", "cpu")],
-                "component a: unknown field `cpu`",
-            ),
-            (
-                vec![a.replace("tag: core\n", "tags: core\n")],
+                "tag: core\n",
+                "tags: core\n",
                 "component a: missing field `tag`",
             ),
             (
-                vec![a.replace("name: a\n", "")],
+                "name: a\n",
+                "",
                 "component at index 0: missing field `name`",
             ),
             (
-                vec!["just a string".to_string()],
-                "component at index 0: not a mapping",
-            ),
-            (
-                vec![a.replace("tag: core", "tag: other")],
+                "tag: core",
+                "tag: other",
                 "component a: tag \"other\" is not one of its groups [\"core\"]",
             ),
             (
-                vec![a.replace("requires: []", "requires: [nope]")],
+                "requires: []",
+                "requires: [nope]",
                 "component a: unknown dependency \"nope\"",
             ),
             (
-                vec![a.replace("recommends: []", "recommends: [b]")],
+                "recommends: []",
+                "recommends: [b]",
                 "component a: unknown dependency \"b\"",
             ),
-            (vec![a.clone(), a.clone()], "component a is declared twice"),
         ];
+        let mut cases: Vec<(Vec<String>, &str)> = changes
+            .iter()
+            .map(|(from, to, want)| (vec![a.replace(from, to)], *want))
+            .collect();
+        cases.push((
+            vec!["just a string".into()],
+            "component at index 0: not a mapping",
+        ));
+        cases.push((vec![a.clone(), a.clone()], "component a is declared twice"));
         for (entries, want) in cases {
             let err = parse(&catalog(&entries)).unwrap_err().to_string();
             assert!(err.starts_with(PATH), "{err}");
