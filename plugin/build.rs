@@ -5,7 +5,8 @@
 //! - every component chart's variants (default first), the variants that render
 //!   Istio objects and the one without them (`kubeflow.meshedVariants`), and the
 //!   oauth2-proxy variant each global.auth.mode needs (`kubeflow.oauth2ProxyVariant`),
-//!   from `catalog/variants.json`, which `cargo xtask sync` generates from the
+//!   from `catalog/variants.json` (its structs: `kubeflow_catalog::variants`),
+//!   which `cargo xtask sync` generates from the
 //!   catalog together with the umbrella's tables in `_components.tpl` (so `doctor` and `enable`
 //!   check variants exactly as the chart's `templates/checks.yaml` does).
 
@@ -67,27 +68,8 @@ fn read(path: &Path) -> String {
 }
 
 fn variants(path: &Path) -> String {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Variants {
-        charts: Vec<ChartRow>,
-        meshed: Vec<MeshedRow>,
-        auth_mode_variants:
-            std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct ChartRow {
-        chart: String,
-        variants: Vec<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct MeshedRow {
-        chart: String,
-        meshed: Vec<String>,
-        standalone: String,
-    }
-    let v: Variants =
-        serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v = kubeflow_catalog::variants::Variants::from_json(&read(path))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut charts = v.charts;
     charts.sort_by(|a, b| a.chart.cmp(&b.chart));
     let mut code = String::from(
@@ -128,7 +110,7 @@ fn variants(path: &Path) -> String {
         "/// `kubeflow.oauth2ProxyVariant`: `(global.auth.mode, oauth2-proxy.variant it needs)`.\n\
          pub static OAUTH2_PROXY_VARIANT: &[(&str, &str)] = &[\n",
     );
-    for (mode, variant) in proxy {
+    for (mode, variant) in &proxy.0 {
         code.push_str(&format!("    ({mode:?}, {variant:?}),\n"));
     }
     code.push_str("];\n");

@@ -63,7 +63,7 @@ fn markdown(catalog: &Catalog) -> String {
         }
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} | {}Mi | {}Gi | {} | {} | {} | {} |\n",
-            c.name,
+            c.chart,
             c.key,
             c.tag,
             if c.default { "yes" } else { "no" },
@@ -73,7 +73,7 @@ fn markdown(catalog: &Catalog) -> String {
             c.namespaces.join(", "),
             requires,
             c.recommends.join(", "),
-            c.version
+            c.upstream_version
         ));
     }
     let t = catalog.default_footprint();
@@ -121,11 +121,11 @@ fn table(catalog: &Catalog) -> String {
                 });
             }
             vec![
-                c.name.clone(),
+                c.chart.clone(),
                 c.key.clone(),
                 c.tag.clone(),
                 if c.default { "yes" } else { "no" }.to_string(),
-                variant_cell(&c.name),
+                variant_cell(&c.chart),
                 cpu(&c.footprint),
                 format!("{}Mi", c.footprint.memory_mib),
                 format!("{}Gi", c.footprint.storage_gib),
@@ -205,16 +205,16 @@ fn mermaid(catalog: &Catalog) -> String {
         out.push_str(&format!("  subgraph tag_{}[\"tags.{tag}\"]\n", id(tag)));
         for c in catalog.components.iter().filter(|c| c.tag == tag) {
             let style = if c.default { "" } else { " (optional)" };
-            out.push_str(&format!("    {}[\"{}{}\"]\n", id(&c.name), c.name, style));
+            out.push_str(&format!("    {}[\"{}{}\"]\n", id(&c.chart), c.chart, style));
         }
         out.push_str("  end\n");
     }
     for c in &catalog.components {
         for r in &c.requires {
-            out.push_str(&format!("  {} --> {}\n", id(&c.name), id(r)));
+            out.push_str(&format!("  {} --> {}\n", id(&c.chart), id(r)));
         }
         for r in &c.recommends {
-            out.push_str(&format!("  {} -.-> {}\n", id(&c.name), id(r)));
+            out.push_str(&format!("  {} -.-> {}\n", id(&c.chart), id(r)));
         }
     }
     out
@@ -236,7 +236,7 @@ mod tests {
         ] {
             let text = render(&catalog, format).unwrap();
             for c in &catalog.components {
-                assert!(text.contains(&c.name), "{format:?} misses {}", c.name);
+                assert!(text.contains(&c.chart), "{format:?} misses {}", c.chart);
             }
         }
     }

@@ -31,14 +31,14 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
         if values.enabled(c) {
             explain.say(format!(
                 "{}: already enabled ({})",
-                c.name,
+                c.chart,
                 values.enabled_source(c)
             ));
         } else {
             values.set_enabled(c, true)?;
             explain.say(format!(
                 "{}: enabled ({}.enabled=true, requested)",
-                c.name, c.key
+                c.chart, c.key
             ));
         }
         fit_variant(values, c, &mut explain)?;
@@ -51,7 +51,7 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
             values.set_enabled(dep, true)?;
             explain.say(format!(
                 "{}: enabled ({}.enabled=true) because global.auth.mode={mode} needs it",
-                dep.name, dep.key
+                dep.chart, dep.key
             ));
             fit_variant(values, dep, &mut explain)?;
             queue.push(dep);
@@ -66,7 +66,7 @@ pub fn enable(catalog: &Catalog, values: &mut Values, targets: &[&Component]) ->
             if !values.present(r) {
                 explain.say(format!(
                     "hint: {} works best with {} (not enabled): helm kubeflow enable {}",
-                    c.name, r.name, r.name
+                    c.chart, r.chart, r.chart
                 ));
             }
         }
@@ -88,7 +88,7 @@ fn resolve<'a>(
                 values.set_enabled(dep, true)?;
                 explain.say(format!(
                     "{}: enabled ({}.enabled=true) because {why}",
-                    dep.name, dep.key
+                    dep.chart, dep.key
                 ));
                 fit_variant(values, dep, explain)?;
                 queue.push(dep);
@@ -113,7 +113,7 @@ fn fit_variant(values: &mut Values, c: &Component, explain: &mut Explain) -> Res
         if !meshed {
             explain.say(format!(
                 "{}: variant {variant} runs without the Kubeflow gateway, so it needs no Istio",
-                c.name
+                c.chart
             ));
         }
         return Ok(());
@@ -131,7 +131,7 @@ fn fit_variant(values: &mut Values, c: &Component, explain: &mut Explain) -> Res
     values.set_variant(c, m.standalone)?;
     explain.say(format!(
         "{}: variant {} ({}.variant={}, upstream's variant without the gateway) because global.istio.enabled=false and the default variant {variant} renders Istio objects",
-        c.name, m.standalone, c.key, m.standalone
+        c.chart, m.standalone, c.key, m.standalone
     ));
     Ok(())
 }
@@ -144,12 +144,12 @@ fn dependents<'a>(
 ) -> Vec<(&'a Component, String)> {
     let mut out = Vec::new();
     for c in &catalog.components {
-        if c.name == target.name || !values.enabled(c) {
+        if c.chart == target.chart || !values.enabled(c) {
             continue;
         }
         let gateway = values.gateway_variant(c);
         for (dep, why) in catalog.needs(c, gateway.as_deref()) {
-            if dep.name == target.name {
+            if dep.chart == target.chart {
                 out.push((c, why));
             }
         }
@@ -171,14 +171,14 @@ pub fn disable(
         if !values.enabled(c) {
             explain.say(format!(
                 "{}: already disabled ({})",
-                c.name,
+                c.chart,
                 values.enabled_source(c)
             ));
         } else {
             values.set_enabled(c, false)?;
             explain.say(format!(
                 "{}: disabled ({}.enabled=false, requested)",
-                c.name, c.key
+                c.chart, c.key
             ));
         }
     }
@@ -188,10 +188,14 @@ pub fn disable(
             // Still provided outside the release (global.externalComponents).
             continue;
         }
-        if values.auth_needs(catalog).iter().any(|n| n.name == c.name) {
+        if values
+            .auth_needs(catalog)
+            .iter()
+            .any(|n| n.chart == c.chart)
+        {
             return Err(Error::new(format!(
                 "cannot disable {}: global.auth.mode={} needs it; choose another global.auth.mode (e.g. oidc or none) first",
-                c.name,
+                c.chart,
                 values.auth_mode()
             )));
         }
@@ -202,14 +206,14 @@ pub fn disable(
         if !cascade {
             let who: Vec<String> = needed_by
                 .iter()
-                .map(|(d, why)| format!("{} ({why})", d.name))
+                .map(|(d, why)| format!("{} ({why})", d.chart))
                 .collect();
-            let names: Vec<&str> = needed_by.iter().map(|(d, _)| d.name.as_str()).collect();
+            let names: Vec<&str> = needed_by.iter().map(|(d, _)| d.chart.as_str()).collect();
             return Err(Error::new(format!(
                 "cannot disable {}: still needed by {}; disable them too (helm kubeflow disable {} {}) or pass --cascade",
-                c.name,
+                c.chart,
                 who.join(", "),
-                c.name,
+                c.chart,
                 names.join(" ")
             )));
         }
@@ -217,7 +221,7 @@ pub fn disable(
             values.set_enabled(d, false)?;
             explain.say(format!(
                 "{}: disabled ({}.enabled=false, --cascade) because {why}",
-                d.name, d.key
+                d.chart, d.key
             ));
             queue.push(d);
         }

@@ -103,7 +103,7 @@ fn dependencies(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
         for (dep, why) in catalog.needs(c, gateway.as_deref()) {
             if !values.present(dep) {
                 let instead = match variants::meshed(&c.key) {
-                    Some(m) if gateway.is_some() && !c.requires.contains(&dep.name) => format!(
+                    Some(m) if gateway.is_some() && !c.requires.contains(&dep.chart) => format!(
                         "set {}.variant={} (upstream's variant without the gateway)",
                         c.key, m.standalone
                     ),
@@ -115,7 +115,7 @@ fn dependencies(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
                     format!("{why}, which is not enabled (the chart refuses to render)"),
                     format!(
                         "helm kubeflow enable {} (or add {:?} to global.externalComponents, or {instead})",
-                        dep.name, dep.key
+                        dep.chart, dep.key
                     ),
                 ));
             }
@@ -130,7 +130,7 @@ fn dependencies(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
 fn chart_variants(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
     let istio_on = values.istio_enabled();
     for c in &catalog.components {
-        let Some(cv) = variants::chart(&c.name) else {
+        let Some(cv) = variants::chart(&c.chart) else {
             continue;
         };
         let path = format!("{}.variant", c.key);
@@ -150,7 +150,7 @@ fn chart_variants(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
                 path,
                 format!(
                     "{}.variant={variant} is not a variant of the {} chart ({consequence})",
-                    c.key, c.name
+                    c.key, c.chart
                 ),
                 format!(
                     "set {}.variant to one of {} (default {})",
@@ -261,11 +261,11 @@ fn auth(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
                 format!("{}.enabled", dep.key),
                 format!(
                     "global.auth.mode={mode} needs {}, which is not enabled (the chart refuses to render)",
-                    dep.name
+                    dep.chart
                 ),
                 format!(
                     "helm kubeflow enable {} (or add {:?} to global.externalComponents, or choose another global.auth.mode)",
-                    dep.name, dep.key
+                    dep.chart, dep.key
                 ),
             ));
         }
@@ -455,13 +455,13 @@ fn credentials(catalog: &Catalog, values: &Values, out: &mut Vec<Finding>) {
             ),
         };
         if mode == "generate" && given.is_empty() {
-            missing.push(c.name.as_str());
+            missing.push(c.chart.as_str());
         }
         if mode == "generate" && given == DEMO_OIDC_CLIENT_SECRET {
             out.push(finding(
                 Severity::Error,
                 from,
-                format!("{}: the OIDC client secret is upstream's public demo value, which credentials.mode=generate refuses (the chart refuses to render)", c.name),
+                format!("{}: the OIDC client secret is upstream's public demo value, which credentials.mode=generate refuses (the chart refuses to render)", c.chart),
                 "set global.credentials.oidcClientSecret=$(openssl rand -hex 32)",
             ));
         }

@@ -133,7 +133,7 @@ impl Values {
 
     /// Enabled here, or declared as provided outside the release.
     pub fn present(&self, c: &Component) -> bool {
-        self.enabled(c) || self.external().iter().any(|k| k == &c.key || k == &c.name)
+        self.enabled(c) || self.external().iter().any(|k| k == &c.key || k == &c.chart)
     }
 
     pub fn external(&self) -> Vec<String> {
@@ -151,7 +151,7 @@ impl Values {
     /// A non-string value is shown as YAML (the chart's schema refuses it).
     pub fn variant(&self, c: &Component) -> String {
         match self.get(&format!("{}.variant", c.key)) {
-            None | Some(Value::Null) => crate::variants::chart(&c.name)
+            None | Some(Value::Null) => crate::variants::chart(&c.chart)
                 .map(|v| v.default.to_string())
                 .unwrap_or_default(),
             Some(Value::String(s)) => s.clone(),
@@ -376,7 +376,7 @@ mod tests {
             values(yaml)
                 .auth_needs(&catalog)
                 .iter()
-                .map(|c| c.name.clone())
+                .map(|c| c.chart.clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(""), ["dex", "oauth2-proxy"]);

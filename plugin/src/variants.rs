@@ -97,7 +97,11 @@ mod tests {
     fn every_catalog_component_has_its_charts_variants_and_nothing_else() {
         let catalog = Catalog::embedded();
         let charts: Vec<&str> = CHART_VARIANTS.iter().map(|c| c.chart).collect();
-        let mut names: Vec<&str> = catalog.components.iter().map(|c| c.name.as_str()).collect();
+        let mut names: Vec<&str> = catalog
+            .components
+            .iter()
+            .map(|c| c.chart.as_str())
+            .collect();
         names.sort();
         assert_eq!(charts, names);
         for c in CHART_VARIANTS {
@@ -111,7 +115,7 @@ mod tests {
         assert!(!MESHED_VARIANTS.is_empty());
         for m in MESHED_VARIANTS {
             let c = catalog.by_key(m.key).unwrap_or_else(|| panic!("{m:?}"));
-            let cv = chart(&c.name).unwrap();
+            let cv = chart(&c.chart).unwrap();
             for v in m.meshed.iter().chain([&m.standalone]) {
                 assert!(cv.variants.contains(v), "{m:?}: {v} not in {cv:?}");
             }

@@ -187,7 +187,7 @@ fn catalog_footprints_are_the_sums_of_upstream_requests() {
         if computed != c.footprint {
             drift.push(format!(
                 "{}: footprint: {{cpuMillicores: {}, memoryMiB: {}, storageGiB: {}}} (catalog says {:?})",
-                c.name, computed.cpu_millicores, computed.memory_mib, computed.storage_gib, c.footprint
+                c.chart, computed.cpu_millicores, computed.memory_mib, computed.storage_gib, c.footprint
             ));
         }
     }
@@ -224,7 +224,7 @@ fn catalog_overlays_match_the_snapshot_index() {
         assert!(
             index.lines().any(|l| l.starts_with(&line)),
             "{}: {line:?} not in index.tsv",
-            c.name
+            c.chart
         );
     }
 }

@@ -9,21 +9,10 @@
 use crate::chart::{header, Files};
 use crate::upstream::{repo_root, Catalog, ChartSpec, Source, CATALOG};
 use anyhow::{bail, Context, Result};
-use serde_json::json;
+use kubeflow_catalog::variants::{ChartVariants, Meshed, ModeVariants, Variants};
+use kubeflow_catalog::GATEWAY_NEEDS;
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeMap;
-
-/// Components served behind the gateway also need these (umbrella checks.yaml).
-const GATEWAY_NEEDS: [&str; 3] = ["istio-crds", "istio", "kubeflow-istio-resources"];
-
-/// Which scenarios of a chart render Istio objects (`*.istio.io`), and the variant
-/// without them the umbrella uses when global.istio.enabled=false.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Meshed {
-    pub chart: String,
-    pub meshed: Vec<String>,
-    pub standalone: String,
-}
 
 fn is_istio(doc: &Value) -> bool {
     let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -200,24 +189,31 @@ fn umbrella_chart_yaml(catalog: &Catalog) -> Result<String> {
 /// `catalog/variants.json`: what plugin/build.rs embeds (the WASM sandbox reads no
 /// files): each chart's variants (default first), the meshed-variant table and
 /// the variants global.auth.mode needs.
-fn variants_json(catalog: &Catalog, meshed: &[Meshed], hdr: &str) -> Result<String> {
-    let charts: Vec<_> = catalog
+fn variants_json(catalog: &Catalog, meshed: &[Meshed], hdr: &str) -> String {
+    let charts = catalog
         .charts
         .iter()
-        .map(|c| json!({"chart": c.chart, "variants": c.scenarios.keys().collect::<Vec<_>>()}))
+        .map(|c| ChartVariants {
+            chart: c.chart.clone(),
+            variants: c.scenarios.keys().cloned().collect(),
+        })
         .collect();
-    let meshed: Vec<_> = meshed
-        .iter()
-        .map(|m| json!({"chart": m.chart, "meshed": m.meshed, "standalone": m.standalone}))
-        .collect();
-    let auth: BTreeMap<&str, &indexmap::IndexMap<String, String>> = catalog
+    let auth_mode_variants = catalog
         .charts
         .iter()
         .filter(|c| !c.auth_mode_variants.is_empty())
-        .map(|c| (c.chart.as_str(), &c.auth_mode_variants))
+        .map(|c| {
+            let modes = c.auth_mode_variants.clone().into_iter().collect();
+            (c.chart.clone(), ModeVariants(modes))
+        })
         .collect();
-    let v = json!({"$comment": hdr, "charts": charts, "meshed": meshed, "authModeVariants": auth});
-    Ok(serde_json::to_string_pretty(&v)? + "\n")
+    Variants {
+        comment: hdr.to_string(),
+        charts,
+        meshed: meshed.to_vec(),
+        auth_mode_variants,
+    }
+    .to_json()
 }
 
 /// Sync wave of every component: after everything it needs (requires, and the
@@ -389,8 +385,8 @@ pub fn generate(catalog: &Catalog, source: &Source) -> Result<Files> {
         )?,
     );
     files.insert(
-        "catalog/variants.json".into(),
-        variants_json(catalog, &meshed, &hdr)?,
+        kubeflow_catalog::variants::PATH.into(),
+        variants_json(catalog, &meshed, &hdr),
     );
     let waves = waves(catalog)?;
     for c in &catalog.charts {

@@ -4,6 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use indexmap::IndexMap;
+use kubeflow_catalog::{Component, Entry};
 use serde::Deserialize;
 use serde_yaml::Value;
 use std::collections::HashMap;
@@ -12,52 +13,29 @@ use std::process::Command;
 
 /// Where the catalog lives: the one list of components every other list (charts,
 /// umbrella dependencies and tables, plugin tables, Argo CD apps, docs) comes from.
-pub const CATALOG: &str = "catalog/components.yaml";
+pub const CATALOG: &str = kubeflow_catalog::PATH;
 
 /// The Kubeflow releases the sync knows (`crate::release`).
 pub const RELEASES: &str = "catalog/releases.yaml";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Catalog {
-    #[serde(rename = "components")]
     pub charts: Vec<ChartSpec>,
     /// The Kubeflow release this catalog was resolved for (`crate::release`).
-    #[serde(skip)]
     pub release: crate::release::Release,
 }
 
-/// One component of the catalog: what the plugin and the umbrella need to know
-/// about it, and how its chart is generated.
+/// One component of the catalog: its facts (`kubeflow_catalog::Component`, which a
+/// spec derefs to: `spec.chart`, `spec.requires`, ...) and how its chart is
+/// generated: the entry's other keys, which this struct deserializes (refusing
+/// the keys it does not know). A whole entry: [`ChartSpec::from_entry`],
+/// [`ChartSpec::parse`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChartSpec {
-    /// Chart name (= `charts/<name>/`, = its key in the umbrella chart).
-    #[serde(rename = "name")]
-    pub chart: String,
-    pub description: String,
-    /// The component's upstream version at this release (the chart's
-    /// `helm.kubeflow.org/upstream-version` annotation; appVersion is the Kubeflow
-    /// release).
-    #[serde(rename = "version")]
-    pub upstream_version: String,
-    /// The umbrella group tag that switches it when `<name>.enabled` is unset.
-    pub tag: String,
-    pub groups: Vec<String>,
-    /// On in upstream's `example` (= presets/full.yaml).
-    pub default: bool,
-    /// Hard dependencies (chart names).
-    pub requires: Vec<String>,
-    /// Soft dependencies (chart names).
-    pub recommends: Vec<String>,
-    /// Served behind the Kubeflow Istio gateway when global.istio.enabled.
-    #[serde(default)]
-    pub gateway: bool,
-    pub namespaces: Vec<String>,
-    /// The default scenario's last dir and its rendered file (checked by the sync).
-    pub upstream: UpstreamRef,
-    /// Resource requests (plugin/tests/catalog_footprint.rs checks them).
-    pub footprint: Value,
+    /// Not keys of this struct: read by `kubeflow_catalog`, set by `from_entry`.
+    #[serde(skip)]
+    pub component: Component,
     /// The variant the umbrella switches to with global.istio.enabled=false, when
     /// some variants render Istio objects; default: the first that renders none.
     #[serde(default)]
@@ -192,13 +170,6 @@ pub struct CredentialEnvSpec {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UpstreamRef {
-    pub overlay: String,
-    pub rendered: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
     pub kind: ScenarioKind,
     pub dirs: Vec<String>,
@@ -213,7 +184,29 @@ pub enum ScenarioKind {
     Integration,
 }
 
+impl std::ops::Deref for ChartSpec {
+    type Target = Component;
+    fn deref(&self) -> &Component {
+        &self.component
+    }
+}
+
 impl ChartSpec {
+    /// A catalog entry: its facts as `kubeflow_catalog` parsed them, its other keys
+    /// deserialized here.
+    pub fn from_entry(entry: Entry) -> Result<ChartSpec> {
+        let mut spec: ChartSpec = serde_yaml::from_value(Value::Mapping(entry.rest))
+            .with_context(|| format!("{CATALOG}: component {}", entry.component.chart))?;
+        spec.component = entry.component;
+        Ok(spec)
+    }
+
+    /// One catalog entry's YAML (tests declare a chart this way).
+    pub fn parse(yaml: &str) -> Result<ChartSpec> {
+        let entry = Entry::from_value(serde_yaml::from_str(yaml)?)?;
+        ChartSpec::from_entry(entry)
+    }
+
     pub fn default_scenario(&self) -> &str {
         self.scenarios
             .keys()
@@ -251,34 +244,20 @@ pub fn load_catalog_for(release: &crate::release::Release) -> Result<Catalog> {
         .collect();
     crate::release::resolve(&mut raw, &release.name, &known)
         .with_context(|| format!("{} (release {})", path.display(), release.name))?;
-    let mut catalog: Catalog = serde_yaml::from_value(raw)
-        .with_context(|| format!("parsing {} (release {})", path.display(), release.name))?;
-    catalog.release = release.clone();
-    let names: std::collections::HashSet<&str> =
-        catalog.charts.iter().map(|c| c.chart.as_str()).collect();
+    let at_release = || format!("release {}", release.name);
+    let charts = kubeflow_catalog::from_value(raw)
+        .with_context(at_release)?
+        .into_iter()
+        .map(ChartSpec::from_entry)
+        .collect::<Result<Vec<_>>>()
+        .with_context(at_release)?;
+    let catalog = Catalog {
+        charts,
+        release: release.clone(),
+    };
     for c in &catalog.charts {
         if c.scenarios.is_empty() {
             bail!("{}: chart {} has no scenario", path.display(), c.chart);
-        }
-        if let Some(dep) = c
-            .requires
-            .iter()
-            .chain(&c.recommends)
-            .find(|d| !names.contains(d.as_str()))
-        {
-            bail!(
-                "{}: chart {}: unknown dependency {dep:?}",
-                path.display(),
-                c.chart
-            );
-        }
-        if !c.groups.contains(&c.tag) {
-            bail!(
-                "{}: chart {}: tag {:?} is not one of its groups",
-                path.display(),
-                c.chart,
-                c.tag
-            );
         }
         let last_dir = c.scenarios[c.default_scenario()].dirs.last();
         if last_dir != Some(&c.upstream.overlay) {
@@ -615,6 +594,55 @@ mod tests {
         let docs = parse_stream("---\na: 1\n---\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert!(parse_stream("a: 1\n---\njust a string\n").is_err());
+    }
+
+    #[test]
+    fn every_key_of_an_entry_is_read_by_the_facts_or_the_generator() {
+        let facts = "name: a\ndescription: d\nversion: v1\ntag: core\ngroups: [core]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: o, rendered: r}\nfootprint: {cpuMillicores: 0, memoryMiB: 0, storageGiB: 0}\n";
+        let scenarios = "scenarios: {base: {kind: variant, dirs: [o]}}\n";
+        // (keys after the facts, Err(what the error says) or Ok(default scenario))
+        let cases = [
+            (scenarios.to_string(), Ok("base")),
+            (
+                format!("{scenarios}scenarioz: {{}}\n"),
+                Err("catalog/components.yaml: component a: unknown field `scenarioz`"),
+            ),
+            (
+                // A misspelled optional fact is neither a fact nor a generator key.
+                format!("{scenarios}gatway: true\n"),
+                Err("component a: unknown field `gatway`"),
+            ),
+            (
+                // The umbrella key is the chart name, never declared.
+                format!("{scenarios}key: b\n"),
+                Err("component a: unknown field `key`"),
+            ),
+            (
+                format!("{scenarios}parts: {{main: {{workload: [x]}}}}\n"),
+                Err("component a: unknown field `workload`, expected one of `workloads`"),
+            ),
+            (String::new(), Err("component a: missing field `scenarios`")),
+            (
+                // `releases:` entries are resolved before (crate::release).
+                format!("{scenarios}releases: {{}}\n"),
+                Err("component a: unknown field `releases`"),
+            ),
+        ];
+        for (rest, want) in cases {
+            let got = ChartSpec::parse(&format!("{facts}{rest}"));
+            match (got, want) {
+                (Ok(spec), Ok(default)) => {
+                    assert_eq!(spec.chart, "a");
+                    assert_eq!(spec.default_scenario(), default);
+                }
+                (Err(e), Err(part)) => {
+                    let e = format!("{e:#}");
+                    assert!(e.contains(part), "{rest}: want {part:?} in {e}");
+                }
+                (Ok(_), Err(part)) => panic!("{rest}: parsed, want {part:?}"),
+                (Err(e), Ok(_)) => panic!("{rest}: {e:#}"),
+            }
+        }
     }
 
     #[test]

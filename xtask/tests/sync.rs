@@ -221,7 +221,7 @@ fn every_component_list_is_generated_from_the_catalog() {
         .iter_mut()
         .find(|c| c.chart == "katib")
         .unwrap();
-    katib.requires.push("pipelines".into());
+    katib.component.requires.push("pipelines".into());
     let after = xtask::catalog::generate(&changed, &source).unwrap();
     assert!(after["charts/kubeflow/templates/_components.tpl"]
         .contains("katib: [cert-manager, kubeflow-namespace, pipelines]"));
@@ -348,7 +348,7 @@ fn kustomize_checkout_is_rendered_with_kubectl() {
 /// and field, until the chart declares it; a declaration matching nothing fails too.
 #[test]
 fn unresolved_upstream_variables_fail_the_sync_until_declared() {
-    let trainer = "name: trainer\nversion: v2.2.0\ndescription: t\ntag: training\ngroups: [training]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {}\nscenarios:\n  manager: {kind: variant, dirs: [applications/trainer/upstream/overlays/manager]}\n";
+    let trainer = "name: trainer\nversion: v2.2.0\ndescription: t\ntag: training\ngroups: [training]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {cpuMillicores: 0, memoryMiB: 0, storageGiB: 0}\nscenarios:\n  manager: {kind: variant, dirs: [applications/trainer/upstream/overlays/manager]}\n";
     let field = "field: [metadata, annotations, cert-manager.io/inject-ca-from]";
     // (variables declaration, Err(message part) or Ok(annotation rendered))
     let cases: &[(String, Result<&str, &str>)] = &[
@@ -370,8 +370,7 @@ fn unresolved_upstream_variables_fail_the_sync_until_declared() {
         ),
     ];
     for (declaration, want) in cases {
-        let spec: xtask::upstream::ChartSpec =
-            serde_yaml::from_str(&format!("{trainer}{declaration}\n")).unwrap();
+        let spec = xtask::upstream::ChartSpec::parse(&format!("{trainer}{declaration}\n")).unwrap();
         match (
             xtask::chart::generate(&spec, &snapshot(), &Default::default()),
             want,
@@ -397,7 +396,7 @@ fn unresolved_upstream_variables_fail_the_sync_until_declared() {
 fn credential_and_setting_declarations_that_match_nothing_are_errors() {
     // Dex's catalogue entry, with one declaration changed per case: a typo must
     // fail the sync naming it, never generate a chart that silently ignores it.
-    let dex = "name: dex\nversion: v2.45.0\ndescription: Dex\ntag: auth\ngroups: [auth]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {}\nscenarios:\n  oauth2-proxy: {kind: integration, dirs: [common/dex/overlays/oauth2-proxy]}\n";
+    let dex = "name: dex\nversion: v2.45.0\ndescription: Dex\ntag: auth\ngroups: [auth]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {cpuMillicores: 0, memoryMiB: 0, storageGiB: 0}\nscenarios:\n  oauth2-proxy: {kind: integration, dirs: [common/dex/overlays/oauth2-proxy]}\n";
     let cases = [
         (
             "credentials: [{value: hash, secret: dex-pass, key: DEX_USER_PASSWORD, description: d}]",
@@ -421,8 +420,7 @@ fn credential_and_setting_declarations_that_match_nothing_are_errors() {
         ),
     ];
     for (declaration, want) in cases {
-        let spec: xtask::upstream::ChartSpec =
-            serde_yaml::from_str(&format!("{dex}{declaration}\n")).unwrap();
+        let spec = xtask::upstream::ChartSpec::parse(&format!("{dex}{declaration}\n")).unwrap();
         let err = match xtask::chart::generate(&spec, &snapshot(), &Default::default()) {
             Ok(_) => panic!("{declaration}: generated a chart"),
             Err(e) => format!("{e:#}"),
@@ -436,7 +434,7 @@ fn credential_and_setting_declarations_that_match_nothing_are_errors() {
 /// names alike, never a template guarded for one variant's name only.
 #[test]
 fn rendered_unless_names_every_name_of_a_renamed_object_alike() {
-    let nc = "name: notebook-controller\nversion: v1\ndescription: n\ntag: notebooks\ngroups: [notebooks]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {}\nscenarios:\n  base: {kind: variant, dirs: [applications/jupyter/notebook-controller/upstream/base]}\n  standalone: {kind: variant, dirs: [applications/jupyter/notebook-controller/upstream/overlays/standalone]}\nchartValues: [{path: replaced, type: boolean, default: false, description: d}]\n";
+    let nc = "name: notebook-controller\nversion: v1\ndescription: n\ntag: notebooks\ngroups: [notebooks]\ndefault: true\nrequires: []\nrecommends: []\nnamespaces: []\nupstream: {overlay: x, rendered: x}\nfootprint: {cpuMillicores: 0, memoryMiB: 0, storageGiB: 0}\nscenarios:\n  base: {kind: variant, dirs: [applications/jupyter/notebook-controller/upstream/base]}\n  standalone: {kind: variant, dirs: [applications/jupyter/notebook-controller/upstream/overlays/standalone]}\nchartValues: [{path: replaced, type: boolean, default: false, description: d}]\n";
     let template =
         "charts/notebook-controller/templates/config/configmap-notebook-controller-config.yaml";
     // (renderedUnless objects, Err(message part) or Ok(()))
@@ -451,7 +449,7 @@ fn rendered_unless_names_every_name_of_a_renamed_object_alike() {
         ),
     ];
     for (objects, want) in cases {
-        let spec: xtask::upstream::ChartSpec = serde_yaml::from_str(&format!(
+        let spec = xtask::upstream::ChartSpec::parse(&format!(
             "{nc}renderedUnless: [{{value: replaced, reason: r, objects: {objects}}}]\n"
         ))
         .unwrap();

@@ -99,6 +99,6 @@ pub fn charts() -> Vec<String> {
         .unwrap()
         .charts
         .into_iter()
-        .map(|c| c.chart)
+        .map(|c| c.component.chart)
         .collect()
 }
