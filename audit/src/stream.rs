@@ -1,4 +1,8 @@
 //! Parsing a rendered stream into objects with their position.
+//!
+//! The audit's own reader (and its messages), not kf-post's `kf_post::stream`:
+//! the audit checks the engine's output, so it must not share the engine's
+//! reader (see the crate docs).
 
 use serde_yaml::Value;
 

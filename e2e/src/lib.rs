@@ -28,6 +28,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod umbrella;
+pub mod yaml;
 
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {

@@ -133,48 +133,43 @@ pub fn notes(args: &[&str]) -> String {
     out[start..].to_string()
 }
 
-/// One document of a rendered stream: the `# Source:` path, kind and name.
+/// One document of a rendered stream: the `# Source:` path, kind, namespace
+/// (written in the object; empty if none) and name, and its text.
 #[derive(Debug, Clone)]
 pub struct Doc {
     pub source: String,
     pub kind: String,
+    pub namespace: String,
     pub name: String,
+    /// The leading comments (Helm's `# Source:`) and the body, as written.
     pub text: String,
 }
 
-/// Split Helm's output into documents (top-level `kind:` and `metadata.name`).
+/// The documents of Helm's output, read by the tests' one stream reader
+/// (kf-post's, see [`crate::yaml`]; CRD schemas are not parsed, only kept in
+/// the text). Panics if the stream does not read.
 pub fn docs(stream: &str) -> Vec<Doc> {
-    let mut out = Vec::new();
-    for text in stream.split("\n---") {
-        let mut source = String::new();
-        let mut kind = String::new();
-        let mut name = String::new();
-        let mut in_metadata = false;
-        for line in text.lines() {
-            if let Some(s) = line.strip_prefix("# Source: ") {
-                source = s.trim().to_string();
-            } else if let Some(k) = line.strip_prefix("kind: ") {
-                kind = k.trim().to_string();
-            } else if line.starts_with("metadata:") {
-                in_metadata = true;
-            } else if in_metadata && name.is_empty() {
-                if let Some(n) = line.strip_prefix("  name: ") {
-                    name = n.trim().trim_matches('"').to_string();
-                } else if !line.starts_with(' ') {
-                    in_metadata = false;
-                }
-            }
-        }
-        if !kind.is_empty() {
-            out.push(Doc {
-                source,
-                kind,
-                name,
-                text: text.to_string(),
-            });
-        }
-    }
-    out
+    let parsed =
+        kf_post::stream::parse(stream.as_bytes(), kf_post::stream::ParseOptions::default())
+            .unwrap_or_else(|e| panic!("the YAML stream does not read: {e}"));
+    let text = |d: Option<&str>| d.unwrap_or_default().to_string();
+    parsed
+        .documents
+        .iter()
+        .map(|d| Doc {
+            // Helm's comment only (`Document::source` also takes Helm 4's
+            // file-name annotation, which a post-renderer's output may carry).
+            source: text(
+                d.leading_comments()
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("# Source:").map(str::trim)),
+            ),
+            kind: text(d.kind()),
+            namespace: text(d.namespace()),
+            name: text(d.name()),
+            text: format!("{}{}", d.leading_comments(), d.raw()),
+        })
+        .collect()
 }
 
 /// Umbrella keys (aliases) whose templates appear in the rendered stream.
@@ -300,15 +295,6 @@ impl Cluster {
 pub fn manifest_objects(manifest: &str) -> BTreeMap<(String, String, String), Doc> {
     docs(manifest)
         .into_iter()
-        .map(|d| {
-            let ns = d
-                .text
-                .lines()
-                .find_map(|l| l.strip_prefix("  namespace: "))
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            ((d.kind.clone(), ns, d.name.clone()), d)
-        })
+        .map(|d| ((d.kind.clone(), d.namespace.clone(), d.name.clone()), d))
         .collect()
 }

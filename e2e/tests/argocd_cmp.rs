@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
 use serde_json::json;
 use serde_yaml::Value;
 
@@ -1295,11 +1294,7 @@ fn app_per_component_covers_every_component_in_dependency_waves() {
 /// Objects of a rendered stream by (kind, namespace, name).
 fn objects(stream: &str) -> BTreeMap<(String, String, String), Value> {
     let mut out = BTreeMap::new();
-    for doc in serde_yaml::Deserializer::from_str(stream) {
-        let doc = Value::deserialize(doc).unwrap();
-        if doc.is_null() {
-            continue;
-        }
+    for doc in e2e::yaml::objects::<Value>(stream) {
         let field = |v: &Value| s(v.as_str().unwrap_or(""));
         let id = (
             field(&doc["kind"]),
@@ -1478,9 +1473,7 @@ metadata: {name: argocd-cm}
     let mut kubectl = Command::new("kubectl");
     kubectl.arg("kustomize").arg(&base);
     let out = run_ok(&mut kubectl);
-    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&out)
-        .map(|d| Value::deserialize(d).unwrap())
-        .collect();
+    let docs: Vec<Value> = e2e::yaml::objects(&out);
     let deploy = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
     let pod = &deploy["spec"]["template"]["spec"];
     let containers = pod["containers"].as_sequence().unwrap();

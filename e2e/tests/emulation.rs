@@ -54,10 +54,9 @@ fn cert_manager_chart(scratch: &Scratch) -> PathBuf {
     let upstream = e2e::manifests_dir().join("rendered/common_cert-manager_base.yaml");
     let text = std::fs::read_to_string(&upstream)
         .unwrap_or_else(|e| panic!("read {}: {e}", upstream.display()));
-    let (crds, rest): (Vec<_>, Vec<_>) = serde_yaml::Deserializer::from_str(&text)
-        .map(|doc| serde::Deserialize::deserialize(doc).expect("upstream YAML"))
-        .filter(|doc: &serde_yaml::Value| !doc.is_null())
-        .partition(|doc| doc["kind"] == "CustomResourceDefinition");
+    let (crds, rest): (Vec<serde_yaml::Value>, Vec<_>) = e2e::yaml::objects(&text)
+        .into_iter()
+        .partition(|doc: &serde_yaml::Value| doc["kind"] == "CustomResourceDefinition");
     assert!(
         crds.len() >= 3
             && rest

@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Instant;
 
-use serde::Deserialize;
 use serde_json::Value;
 use umbrella_common::*;
 
@@ -57,9 +56,9 @@ fn webhook_policies(cluster: &Cluster) -> BTreeSet<String> {
 
 /// (apiVersion, kind, namespace, name) of every object in a YAML stream.
 fn objects(stream: &str) -> Vec<(String, String, String, String)> {
-    serde_yaml::Deserializer::from_str(stream)
-        .filter_map(|d| {
-            let v = serde_yaml::Value::deserialize(d).ok()?;
+    e2e::yaml::objects::<serde_yaml::Value>(stream)
+        .into_iter()
+        .filter_map(|v| {
             let s = |path: &[&str]| {
                 let mut x = &v;
                 for p in path {

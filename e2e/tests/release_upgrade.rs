@@ -242,9 +242,8 @@ fn crd_versions<'a>(crds: impl Iterator<Item = &'a Value>) -> BTreeMap<String, V
 
 /// The CRDs of a release manifest.
 fn crds_in(manifest: &str) -> Vec<Value> {
-    use serde::Deserialize;
-    serde_yaml::Deserializer::from_str(manifest)
-        .map(|d| Value::deserialize(d).expect("release manifest is YAML"))
+    e2e::yaml::objects::<Value>(manifest)
+        .into_iter()
         .filter(|d| d["kind"] == "CustomResourceDefinition")
         .collect()
 }

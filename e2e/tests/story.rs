@@ -220,20 +220,13 @@ fn key_of(object: &Value) -> Key {
     )
 }
 
-/// The objects (mappings) of a YAML stream.
-fn yaml_objects(stream: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(stream)
-        .filter_map(|doc| {
-            let value: Value = serde::Deserialize::deserialize(doc).ok()?;
-            value.is_object().then_some(value)
-        })
-        .collect()
-}
-
 /// The regular objects of the release's current manifest (`helm get manifest`).
 fn release_keys(story: &Story, helm: &str, cp: &e2e::ControlPlane, release: &str) -> BTreeSet<Key> {
     let manifest = e2e::run_ok(story.helm(helm, cp).args(["get", "manifest", release]));
-    yaml_objects(&manifest).iter().map(key_of).collect()
+    e2e::yaml::objects::<Value>(&manifest)
+        .iter()
+        .map(key_of)
+        .collect()
 }
 
 /// The release's sequenced objects: the hooks of `helm get hooks` that carry
@@ -246,7 +239,7 @@ fn sequenced_keys(
     release: &str,
 ) -> BTreeSet<Key> {
     let hooks = e2e::run_ok(story.helm(helm, cp).args(["get", "hooks", release]));
-    yaml_objects(&hooks)
+    e2e::yaml::objects::<Value>(&hooks)
         .iter()
         .filter(|o| o["metadata"]["labels"]["helm.kubeflow.org/sequenced-by"] == release)
         .map(key_of)
@@ -472,7 +465,7 @@ fn assert_webhook_policies(story: &Story, helm: &str, cp: &e2e::ControlPlane, re
             ])
             .arg(&file),
     );
-    let chart = webhook_policies(&yaml_objects(&rendered));
+    let chart = webhook_policies(&e2e::yaml::objects::<Value>(&rendered));
     let fail = chart.values().filter(|p| *p == "Fail").count();
     assert!(fail > 0, "the chart renders no failurePolicy: Fail webhook");
     let list = kubectl_json(

@@ -77,8 +77,7 @@ fn sequenced_on_cluster(
 fn hook_resources(cluster: &Cluster) -> BTreeSet<String> {
     let hooks = e2e::run_ok(cluster.helm().args(["get", "hooks", "kubeflow"]));
     let mut out = BTreeSet::new();
-    for doc in serde_yaml::Deserializer::from_str(&hooks) {
-        let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).unwrap();
+    for v in e2e::yaml::objects::<serde_yaml::Value>(&hooks) {
         let (Some(api_version), Some(kind)) = (v["apiVersion"].as_str(), v["kind"].as_str()) else {
             continue;
         };

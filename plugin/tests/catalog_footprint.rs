@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use helm_kubeflow::catalog::{Catalog, Footprint};
-use serde::Deserialize;
 use serde_yaml::Value;
 
 fn manifests_dir() -> PathBuf {
@@ -36,8 +35,9 @@ fn docs(file: &str) -> Vec<Value> {
     parse(file)
 }
 
-/// Only the kinds the footprint (and the platform facts) look at are parsed:
-/// CRDs make up most of the bytes and debug-build YAML parsing is slow.
+/// Only the kinds the footprint (and the platform facts) look at are kept,
+/// read without parsing CRD schemas: they make up most of the bytes and
+/// debug-build YAML parsing is slow.
 fn parse(file: &str) -> Vec<Value> {
     const KINDS: [&str; 6] = [
         "Deployment",
@@ -49,18 +49,11 @@ fn parse(file: &str) -> Vec<Value> {
     ];
     let path = manifests_dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.split("\n---\n")
-        .filter(|doc| {
-            doc.lines().any(|l| {
-                l.strip_prefix("kind: ")
-                    .is_some_and(|k| KINDS.contains(&k.trim()))
-            })
-        })
-        .map(|doc| {
-            Value::deserialize(serde_yaml::Deserializer::from_str(doc))
-                .unwrap_or_else(|e| panic!("{file}: {e}"))
-        })
-        .filter(|v| !v.is_null())
+    // The tests' one stream reader keeps CRD schemas unparsed (text only).
+    e2e::umbrella::docs(&text)
+        .into_iter()
+        .filter(|doc| KINDS.contains(&doc.kind.as_str()))
+        .map(|doc| serde_yaml::from_str(&doc.text).unwrap_or_else(|e| panic!("{file}: {e}")))
         .collect()
 }
 

@@ -24,4 +24,4 @@ pub mod yaml11;
 
 pub use document::{Change, Changes, Document};
 pub use error::{DocRef, Error, Result};
-pub use pipeline::{post_render, Options, Output};
+pub use pipeline::{check_output_guarantee, post_render, Options, Output};

@@ -104,6 +104,32 @@ pub fn post_render(input: &[u8], options: &Options) -> Result<Output> {
     })
 }
 
+/// The engine's output guarantee, for any input: [`post_render`] refuses
+/// what it cannot handle with an error, never a panic (a panic is not caught
+/// here: it reaches the caller), and what it prints for an input it accepts
+/// is UTF-8 whose every document parses as YAML again, since Helm applies
+/// whatever kf-post prints. The fuzz target (`fuzz/fuzz_targets/post_render.rs`)
+/// and the corpus replay test (`post-renderer/tests/fuzz_replay.rs`) hold
+/// every input to this one check; `Err` describes the broken guarantee (an
+/// engine bug), with the output.
+pub fn check_output_guarantee(input: &[u8], options: &Options) -> std::result::Result<(), String> {
+    let Ok(out) = post_render(input, options) else {
+        return Ok(());
+    };
+    let text = std::str::from_utf8(&out.stream)
+        .map_err(|e| format!("accepted input produced output that is not UTF-8: {e}"))?;
+    // serde_yaml's own stream reader, not kf-post's: the output must parse
+    // with a reader that is not the one that wrote it.
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        if let Err(e) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) {
+            return Err(format!(
+                "accepted input produced unparsable output: {e}\n--- output ---\n{text}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Helm 4 regroups post-rendered documents by the file annotation and names
 /// documents without one `generated-by-postrender-<position>.yaml`, which
 /// changes whenever the stream does. When the input carries the annotation,

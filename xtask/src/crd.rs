@@ -89,10 +89,7 @@ pub fn stripped(crd: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn y(s: &str) -> Value {
-        serde_yaml::from_str(s).unwrap()
-    }
+    use crate::yaml::test_yaml as y;
 
     #[test]
     fn only_schema_descriptions_are_removed() {

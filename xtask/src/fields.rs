@@ -10,6 +10,8 @@
 
 use crate::template::escape_braces;
 use crate::values::Doc;
+// Re-exported: chart.rs resolves catalogue field paths as `fields::field_mut`.
+pub use crate::yaml::field_mut;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::json;
@@ -396,22 +398,6 @@ fn scalar_text(v: &Value) -> Option<String> {
 /// A YAML flow scalar that reads back as `v` (JSON is YAML), braces escaped.
 fn literal_yaml(v: &Value) -> Result<String> {
     Ok(escape_braces(&serde_json::to_string(v)?))
-}
-
-/// Resolve `path` (keys, indexes, `name=<x>`) in `doc`.
-pub fn field_mut<'v>(doc: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
-    let mut cur = doc;
-    for part in path {
-        cur = match (cur, part.strip_prefix("name="), part.parse::<usize>()) {
-            (Value::Sequence(items), Some(n), _) => items
-                .iter_mut()
-                .find(|i| i.get("name").and_then(Value::as_str) == Some(n)),
-            (Value::Sequence(items), None, Ok(i)) => items.get_mut(i),
-            (Value::Mapping(m), None, _) => m.get_mut(part.as_str()),
-            _ => None,
-        }?;
-    }
-    Some(cur)
 }
 
 /// Where the edits' template expressions go: the chart's template sentinels.

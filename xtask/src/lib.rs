@@ -19,3 +19,4 @@ pub mod upstream;
 pub mod values;
 pub mod variables;
 pub mod webhook_certs;
+pub mod yaml;

@@ -5,6 +5,7 @@
 //! must be listed in `parity/allowlist.yaml` with a reason.
 
 use crate::upstream::{parse_stream, repo_root, ResKey, Source};
+use crate::yaml::key_text;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -240,16 +241,6 @@ fn leaves(v: &Value) -> usize {
     }
 }
 
-fn key_str(k: &Value) -> String {
-    match k {
-        Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
-
 /// Maximal differing subtrees: (path, upstream leaves lost).
 pub fn diff(up: &Value, ours: &Value, path: &str, out: &mut Vec<(String, usize)>) {
     let join = |k: &str| {
@@ -263,12 +254,12 @@ pub fn diff(up: &Value, ours: &Value, path: &str, out: &mut Vec<(String, usize)>
         (Value::Mapping(a), Value::Mapping(b)) => {
             for (k, va) in a {
                 match b.get(k) {
-                    Some(vb) => diff(va, vb, &join(&key_str(k)), out),
-                    None => out.push((join(&key_str(k)), leaves(va))),
+                    Some(vb) => diff(va, vb, &join(&key_text(k)), out),
+                    None => out.push((join(&key_text(k)), leaves(va))),
                 }
             }
             for k in b.keys().filter(|k| !a.contains_key(*k)) {
-                out.push((join(&key_str(k)), 0));
+                out.push((join(&key_text(k)), 0));
             }
         }
         (Value::Sequence(a), Value::Sequence(b)) => {
@@ -583,10 +574,7 @@ fn write_parity_doc(root: &Path, outcomes: &[Outcome], allow: &[AllowEntry]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn y(s: &str) -> Value {
-        serde_yaml::from_str(s).unwrap()
-    }
+    use crate::yaml::test_yaml as y;
 
     #[test]
     fn normalise_removes_only_helm_metadata() {

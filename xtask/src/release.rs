@@ -281,10 +281,7 @@ fn resolve_component(c: &mut Mapping, release: &str, known: &[String]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn y(s: &str) -> Value {
-        serde_yaml::from_str(s).unwrap()
-    }
+    use crate::yaml::test_yaml as y;
 
     fn known() -> Vec<String> {
         vec!["26.03".into(), "1.11.0".into()]

@@ -236,10 +236,7 @@ helm.kubeflow.org/revision: {{{{ $root.Release.Revision | quote }}}}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn y(s: &str) -> Value {
-        serde_yaml::from_str(s).unwrap()
-    }
+    use crate::yaml::test_yaml as y;
 
     #[test]
     fn kinds_come_from_crds_and_match_by_group_and_kind() {

@@ -15,6 +15,7 @@
 //! Kubernetes in the pods they become).
 
 use crate::upstream::VariableSpec;
+use crate::yaml::{field_mut, key_text};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeSet;
@@ -157,16 +158,6 @@ fn container(c: &Mapping, path: &mut Vec<String>, out: &mut Vec<Finding>) {
     }
 }
 
-fn key_text(k: &Value) -> String {
-    match k {
-        Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
-
 /// Apply the declarations matching this object (kind/name) and fail on any unresolved
 /// variable left undeclared. Returns the indexes of the declarations used.
 pub fn resolve(specs: &[VariableSpec], doc: &mut Value, place: &str) -> Result<BTreeSet<usize>> {
@@ -221,18 +212,6 @@ pub fn resolve(specs: &[VariableSpec], doc: &mut Value, place: &str) -> Result<B
     Ok(used)
 }
 
-fn field_mut<'v>(doc: &'v mut Value, field: &[String]) -> Option<&'v mut Value> {
-    let mut cur = doc;
-    for part in field {
-        cur = match cur {
-            Value::Sequence(items) => items.get_mut(part.parse::<usize>().ok()?)?,
-            Value::Mapping(m) => m.get_mut(part.as_str())?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
 fn remove_field(doc: &mut Value, field: &[String]) {
     let Some((last, parent)) = field.split_last() else {
         return;
@@ -253,10 +232,7 @@ fn remove_field(doc: &mut Value, field: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn y(s: &str) -> Value {
-        serde_yaml::from_str(s).unwrap()
-    }
+    use crate::yaml::test_yaml as y;
 
     #[test]
     fn names_match_only_upper_case_variables() {

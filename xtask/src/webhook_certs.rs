@@ -289,9 +289,7 @@ mod tests {
     use super::*;
 
     fn docs(s: &str) -> Vec<Value> {
-        s.split("\n---\n")
-            .map(|d| serde_yaml::from_str(d).unwrap())
-            .collect()
+        crate::upstream::parse_stream(s).unwrap()
     }
 
     fn everywhere(d: &[Value]) -> impl Iterator<Item = (&Value, &[String])> + Clone {

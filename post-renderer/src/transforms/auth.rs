@@ -879,7 +879,7 @@ fn first_port(service: &Document) -> Result<u16> {
 mod tests {
     use super::*;
 
-    use crate::transforms::test_docs as docs;
+    use crate::transforms::{run_config, test_docs as docs};
 
     fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         path.split(':')
@@ -890,8 +890,7 @@ mod tests {
     }
 
     fn run(cfg: &str, stream: &str) -> Result<Vec<Document>> {
-        let cfg: Config = serde_yaml::from_str(cfg).unwrap();
-        cfg.filter(docs(stream))
+        run_config::<Config>(cfg, docs(stream))
     }
 
     const STREAM: &str = "\

@@ -401,12 +401,10 @@ fn certificate(plan: &Plan) -> Value {
 mod tests {
     use super::*;
 
-    use crate::transforms::test_docs as docs;
+    use crate::transforms::{run_config, test_docs as docs};
 
     fn run(cfg: &str, stream: &str) -> Result<Vec<Document>> {
-        serde_yaml::from_str::<Config>(cfg)
-            .unwrap()
-            .filter(docs(stream))
+        run_config::<Config>(cfg, docs(stream))
     }
 
     fn str_at<'a>(d: &'a Document, path: &[&str]) -> Option<&'a str> {

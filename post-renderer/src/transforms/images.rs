@@ -270,6 +270,7 @@ pub fn normalize(reference: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transforms::{run_config, test_documents};
 
     const CONFIG: &str = "{mirrors: {docker.io: mirror.example/hub, ghcr.io: mirror.example/ghcr, ghcr.io/kubeflow/special: special.example}, digests: {'ghcr.io/kubeflow/a:v1': 'sha256:aaa', 'nginx:1.2': 'sha256:bbb'}}";
 
@@ -309,8 +310,7 @@ mod tests {
     }
 
     fn run(config: &str, doc: &str) -> Document {
-        let c: Config = serde_yaml::from_str(config).unwrap();
-        c.filter(vec![Document::from_yaml(doc).unwrap()])
+        run_config::<Config>(config, test_documents(&[doc]))
             .unwrap()
             .remove(0)
     }

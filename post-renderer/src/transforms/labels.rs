@@ -98,14 +98,14 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transforms::{run_config, test_documents};
     use serde_yaml::Value;
 
     const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels: {app: d}\nspec:\n  selector:\n    matchLabels: {app: d}\n  template:\n    metadata:\n      labels: {app: d}\n    spec:\n      containers: [{name: c, image: i}]\n";
     const SVC: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: d}\n  ports: [{port: 80}]\n";
 
     fn run(config: &str, doc: &str) -> Result<Document> {
-        let c: Config = serde_yaml::from_str(config).unwrap();
-        Ok(c.filter(vec![Document::from_yaml(doc).unwrap()])?.remove(0))
+        Ok(run_config::<Config>(config, test_documents(&[doc]))?.remove(0))
     }
 
     fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {

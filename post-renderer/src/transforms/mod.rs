@@ -149,3 +149,35 @@ pub(crate) fn test_docs(yaml: &str) -> Vec<Document> {
         .expect("test stream")
         .documents
 }
+
+/// Test input given as one YAML text per document.
+#[cfg(test)]
+pub(crate) fn test_documents(texts: &[&str]) -> Vec<Document> {
+    texts
+        .iter()
+        .map(|text| Document::from_yaml(text).expect("test document"))
+        .collect()
+}
+
+/// Runs the transform whose config `C` is written as `config` (YAML) over
+/// `docs`: how the transforms' tests build and run a filter.
+#[cfg(test)]
+pub(crate) fn run_config<C>(config: &str, docs: Vec<Document>) -> Result<Vec<Document>>
+where
+    C: Filter + serde::de::DeserializeOwned,
+{
+    let config: C = serde_yaml::from_str(config).expect("test config");
+    config.filter(docs)
+}
+
+/// The value at `path` (as [`split_path`] reads it; a number indexes a
+/// sequence) in `v`, for tests.
+#[cfg(test)]
+pub(crate) fn value_at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    split_path(path)
+        .iter()
+        .try_fold(v, |v, k| match k.parse::<usize>() {
+            Ok(i) => v.get(i),
+            Err(_) => v.get(k.as_str()),
+        })
+}

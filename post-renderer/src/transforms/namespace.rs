@@ -299,27 +299,16 @@ fn path_mut<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transforms::{run_config, test_documents, value_at};
 
     const CONFIG: &str = "{map: {nb-system: kubeflow}, dropNamespaces: [owned-elsewhere]}";
 
     fn run(config: &str, docs: &[&str]) -> Vec<Document> {
-        let c: Config = serde_yaml::from_str(config).unwrap();
-        c.filter(
-            docs.iter()
-                .map(|d| Document::from_yaml(d).unwrap())
-                .collect(),
-        )
-        .unwrap()
+        run_config::<Config>(config, test_documents(docs)).unwrap()
     }
 
     fn get<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
-        crate::transforms::split_path(path)
-            .iter()
-            .try_fold(v, |v, k| match k.parse::<usize>() {
-                Ok(i) => v.get(i),
-                Err(_) => v.get(k.as_str()),
-            })?
-            .as_str()
+        value_at(v, path)?.as_str()
     }
 
     #[test]

@@ -274,12 +274,10 @@ impl Config {
 mod tests {
     use super::*;
 
-    use crate::transforms::test_docs as docs;
+    use crate::transforms::{run_config, test_docs as docs};
 
     fn run(cfg: &str, stream: &str) -> Result<Vec<Document>> {
-        serde_yaml::from_str::<Config>(cfg)
-            .unwrap()
-            .filter(docs(stream))
+        run_config::<Config>(cfg, docs(stream))
     }
 
     const STREAM: &str = "\

@@ -392,24 +392,10 @@ fn as_root(sc: Option<&Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transforms::{run_config, test_documents, value_at as get};
 
     fn run(config: &str, docs: &[&str]) -> Vec<Document> {
-        let c: Config = serde_yaml::from_str(config).unwrap();
-        c.filter(
-            docs.iter()
-                .map(|d| Document::from_yaml(d).unwrap())
-                .collect(),
-        )
-        .unwrap()
-    }
-
-    fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-        crate::transforms::split_path(path)
-            .iter()
-            .try_fold(v, |v, k| match k.parse::<usize>() {
-                Ok(i) => v.get(i),
-                Err(_) => v.get(k.as_str()),
-            })
+        run_config::<Config>(config, test_documents(docs)).unwrap()
     }
 
     const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: kubeflow}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec:\n      securityContext: {runAsUser: 1000}\n      initContainers: [{name: init, image: i}]\n      containers:\n      - {name: app, image: i, securityContext: {allowPrivilegeEscalation: true, capabilities: {add: [NET_BIND_SERVICE]}}}\n      - {name: priv, image: i, securityContext: {privileged: true}}\n";
