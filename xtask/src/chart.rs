@@ -1,10 +1,13 @@
 //! Assemble one chart from its upstream scenarios. Each upstream object becomes one
 //! template (crate::merge): unconditional where every scenario agrees, guarded by
 //! `variant` where versions differ or some scenarios lack it, so each scenario
-//! reproduces upstream by construction.
+//! reproduces upstream by construction. A template is one file, except RBAC that
+//! grants to one ServiceAccount, which shares that account's file
+//! (crate::identity).
 
 use crate::crd::stripped;
 use crate::gateway::GatewaySpec;
+use crate::identity;
 use crate::merge::{identity_name, merge, one_object_groups, variant_condition, variant_guard};
 use crate::parts::Parts;
 use crate::release::Release;
@@ -83,6 +86,42 @@ fn part(key: &ResKey) -> &'static str {
         (g, _) if g.starts_with("cert-manager.io") => "certificates",
         _ => "other",
     }
+}
+
+/// The text of one object's template: its header comment, the guards around it
+/// (outermost first, each a `{{- if … }}` line closed by one `{{- end }}`) and
+/// its body. `separated`: the object shares its file with others
+/// (crate::identity), so it starts its own YAML document inside its guards, and
+/// an object left out leaves no empty document behind.
+fn object_template(src: &str, guards: &[String], body: &str, separated: bool) -> String {
+    let mut text = format!("{{{{- /* {src} */}}}}\n");
+    for g in guards {
+        text.push_str(g);
+        text.push('\n');
+    }
+    if separated {
+        text.push_str("---\n");
+    }
+    text.push_str(body);
+    for _ in guards {
+        text.push_str("{{- end }}\n");
+    }
+    text
+}
+
+/// Order of the objects in a ServiceAccount's file: the account, then what is
+/// granted cluster-wide, then in namespaces, each role before its bindings.
+fn rbac_rank(kind: &str) -> usize {
+    [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+    ]
+    .iter()
+    .position(|k| *k == kind)
+    .unwrap_or(usize::MAX)
 }
 
 fn slug(s: &str) -> String {
@@ -234,6 +273,26 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
             .entry(format!("{}-{}", slug(&key.kind), slug(name)))
             .or_default() += 1;
     }
+    // RBAC grouped by identity (crate::identity): the file of each template that
+    // joins a ServiceAccount's, `templates/rbac/<serviceaccount>.yaml` (plus the
+    // namespace when two ServiceAccounts share the name, like other files).
+    let rbac: Vec<(&ResKey, Vec<&Value>)> = templates
+        .iter()
+        .map(|(key, _, _, versions)| (*key, versions.iter().map(|v| &v.doc).collect()))
+        .collect();
+    let identity_files: Vec<Option<String>> = identity::identity_of(&rbac)
+        .into_iter()
+        .map(|sa| {
+            sa.map(|i| {
+                let (key, name, _, _) = &templates[i];
+                let mut base = slug(name);
+                if base_count[&format!("serviceaccount-{base}")] > 1 {
+                    base = format!("{base}-{}", slug(&key.namespace));
+                }
+                format!("templates/rbac/{base}.yaml")
+            })
+        })
+        .collect();
     let every: Vec<(&Value, &[String])> = objects
         .values()
         .flat_map(|vs| vs.iter().map(|v| (&v.doc, v.scenarios.as_slice())))
@@ -252,7 +311,10 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     let render_all = |values: &mut ValuesTree| -> Result<(Files, Files)> {
         let mut files = Files::new();
         let mut crds = Files::new();
-        for (key, name, unless, versions) in &templates {
+        // (identity file, order in it) -> an object's template text.
+        let mut grouped: BTreeMap<(&str, usize, &str, &str), String> = BTreeMap::new();
+        for ((key, name, unless, versions), identity_file) in templates.iter().zip(&identity_files)
+        {
             let key: &ResKey = key;
             let mut base = format!("{}-{}", slug(&key.kind), slug(name));
             if base_count[&base] > 1 {
@@ -297,26 +359,48 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 .flat_map(|v| v.dirs.iter().map(String::as_str))
                 .collect();
             let src = header(&dirs.into_iter().collect::<Vec<_>>().join(", "));
+            let mut guards = Vec::new();
+            if present.len() < all.len() {
+                guards.push(variant_guard("if", &present));
+            }
+            guards.extend(unless.iter().cloned());
             let body = merge(&rendered);
-            let body = match unless {
-                Some(cond) => format!("{cond}\n{body}{{{{- end }}}}\n"),
-                None => body,
-            };
-            let text = if present.len() == all.len() {
-                format!("{{{{- /* {src} */}}}}\n{body}")
-            } else {
-                let guard = variant_guard("if", &present);
-                format!("{{{{- /* {src} */}}}}\n{guard}\n{body}{{{{- end }}}}\n")
-            };
-            files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
+            match identity_file {
+                Some(path) => {
+                    let order = (
+                        path.as_str(),
+                        rbac_rank(&key.kind),
+                        name.as_str(),
+                        key.namespace.as_str(),
+                    );
+                    if grouped
+                        .insert(order, object_template(&src, &guards, &body, true))
+                        .is_some()
+                    {
+                        bail!("chart {chart}: {key} is twice in {path}");
+                    }
+                }
+                None => {
+                    let text = object_template(&src, &guards, &body, false);
+                    files.insert(format!("templates/{}/{base}.yaml", part(key)), text);
+                }
+            }
+        }
+        if let Some((path, ..)) = grouped.keys().find(|(p, ..)| files.contains_key(*p)) {
+            bail!("chart {chart}: {path} (a ServiceAccount's RBAC) is already a template");
+        }
+        for ((path, ..), text) in grouped {
+            files.entry(path.to_string()).or_default().push_str(&text);
         }
         Ok((files, crds))
     };
     render_all(&mut values)?;
     let (rendered_files, published) = render_all(&mut values)?;
     files.extend(rendered_files);
+    // A chart-made ServiceAccount's identity file holds only it: no upstream binding
+    // names it (crate::parts::OwnServiceAccount).
     for own in parts.own_service_accounts.iter().filter(|o| !o.upstream) {
-        let path = format!("templates/rbac/serviceaccount-{}.yaml", slug(&own.workload));
+        let path = format!("templates/rbac/{}.yaml", slug(&own.workload));
         if files.contains_key(&path) {
             bail!(
                 "chart {chart}: {path} (own ServiceAccount of part {}) is already a template",

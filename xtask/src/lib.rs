@@ -6,6 +6,7 @@ pub mod chart;
 pub mod crd;
 pub mod fields;
 pub mod gateway;
+pub mod identity;
 pub mod immutable;
 pub mod merge;
 pub mod parity;
