@@ -477,7 +477,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 && key.name == f.name
                 && versions
                     .iter()
-                    .any(|v| crate::fields::field_mut(&mut v.doc.clone(), &f.field).is_some())
+                    .any(|v| crate::yaml::field_mut(&mut v.doc.clone(), &f.field).is_some())
         });
         if !found {
             bail!(

@@ -10,8 +10,7 @@
 
 use crate::template::escape_braces;
 use crate::values::Doc;
-// Re-exported: chart.rs resolves catalogue field paths as `fields::field_mut`.
-pub use crate::yaml::field_mut;
+use crate::yaml::field_mut;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::json;
