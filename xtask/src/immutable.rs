@@ -244,8 +244,8 @@ mod tests {
     #[test]
     fn changes_names_immutable_fields_only() {
         let docs = |text: &str| crate::upstream::parse_stream(text).unwrap();
-        let old = docs("kind: Deployment\nmetadata: {name: a, namespace: n}\nspec: {replicas: 1, selector: {matchLabels: {x: y}}}\n---\nkind: Secret\nmetadata: {name: s, namespace: n}\ntype: Opaque\n---\nkind: RoleBinding\nmetadata: {name: gone, namespace: n}\nroleRef: {name: r}\n");
-        let new = docs("kind: Deployment\nmetadata: {name: a, namespace: n}\nspec: {replicas: 2, selector: {matchLabels: {x: y, z: w}}}\n---\nkind: Secret\nmetadata: {name: s, namespace: n}\ntype: kubernetes.io/tls\n---\nkind: Deployment\nmetadata: {name: a, namespace: other}\nspec: {selector: {}}\n");
+        let old = docs("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: n}\nspec: {replicas: 1, selector: {matchLabels: {x: y}}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: n}\ntype: Opaque\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gone, namespace: n}\nroleRef: {name: r}\n");
+        let new = docs("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: n}\nspec: {replicas: 2, selector: {matchLabels: {x: y, z: w}}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: n}\ntype: kubernetes.io/tls\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: other}\nspec: {selector: {}}\n");
         let got: Vec<(String, &str)> = changes(&old, &new)
             .into_iter()
             .map(|c| (format!("{}/{}/{}", c.kind, c.namespace, c.name), c.field))

@@ -502,18 +502,11 @@ impl Source {
     }
 }
 
-/// Parse a multi-document YAML stream, skipping empty documents.
+/// Parse a multi-document YAML stream of Kubernetes objects, skipping empty
+/// documents: kf-post's reader (`kf_post::stream::read_values`), the one stream
+/// reader of the project, with its checks (duplicate keys, encodings, limits).
 pub fn parse_stream(text: &str) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let v = Value::deserialize(de).with_context(|| format!("document {i}"))?;
-        match v {
-            Value::Null => continue,
-            Value::Mapping(_) => out.push(v),
-            other => bail!("document {i}: expected a mapping, got {other:?}"),
-        }
-    }
-    Ok(out)
+    kf_post::stream::read_values(text.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Identity of a Kubernetes object: API group, kind, namespace, name.
@@ -591,9 +584,15 @@ mod tests {
 
     #[test]
     fn stream_skips_empty_documents_and_rejects_scalars() {
-        let docs = parse_stream("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        let cm =
+            |name: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n");
+        let docs = parse_stream(&format!("---\n{}---\n---\n{}", cm("a"), cm("b"))).unwrap();
         assert_eq!(docs.len(), 2);
-        assert!(parse_stream("a: 1\n---\njust a string\n").is_err());
+        assert!(parse_stream(&format!("{}---\njust a string\n", cm("a"))).is_err());
+        assert!(
+            parse_stream(&format!("{}kind: Secret\n", cm("a"))).is_err(),
+            "duplicate key"
+        );
     }
 
     #[test]
