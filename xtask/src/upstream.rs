@@ -506,7 +506,7 @@ impl Source {
 /// documents: kf-post's reader (`kf_post::stream::read_values`), the one stream
 /// reader of the project, with its checks (duplicate keys, encodings, limits).
 pub fn parse_stream(text: &str) -> Result<Vec<Value>> {
-    kf_post::stream::read_values(text.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(kf_post::stream::read_values(text.as_bytes())?)
 }
 
 /// Identity of a Kubernetes object: API group, kind, namespace, name.
