@@ -60,6 +60,12 @@ pub struct AllowEntry {
     /// Only at these Kubeflow releases (catalog/releases.yaml); default: every one.
     #[serde(default)]
     pub releases: Vec<String>,
+    /// Upstream's value is a placeholder left for the user to fill in (an empty
+    /// Secret key) and the scenario's ci values fill it: where upstream's field
+    /// is empty it is left out of the field count, since no value a user gives
+    /// it could be upstream's.
+    #[serde(default)]
+    pub placeholder: bool,
 }
 
 impl AllowEntry {
@@ -276,6 +282,29 @@ pub fn diff(up: &Value, ours: &Value, path: &str, out: &mut Vec<(String, usize)>
     }
 }
 
+/// The value at `path` as [`diff`] prints it (`a.b[0].c`; keys may hold dots).
+fn at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    if path.is_empty() {
+        return Some(v);
+    }
+    match v {
+        Value::Mapping(m) => m.iter().find_map(|(k, child)| {
+            let rest = path.strip_prefix(key_text(k).as_str())?;
+            match rest.strip_prefix('.') {
+                Some(rest) => at(child, rest),
+                None if rest.is_empty() || rest.starts_with('[') => at(child, rest),
+                None => None,
+            }
+        }),
+        Value::Sequence(items) => {
+            let (index, rest) = path.strip_prefix('[')?.split_once(']')?;
+            let child = items.get(index.parse::<usize>().ok()?)?;
+            at(child, rest.strip_prefix('.').unwrap_or(rest))
+        }
+        _ => None,
+    }
+}
+
 pub fn compare(
     name: &str,
     upstream: &[Value],
@@ -297,12 +326,8 @@ pub fn compare(
         upstream: up.len(),
         ..Default::default()
     };
-    let reason = |res: &str, path: &str| {
-        allow
-            .iter()
-            .find(|e| e.covers(name, res, path))
-            .map(|e| e.reason.clone())
-    };
+    let entry = |res: &str, path: &str| allow.iter().find(|e| e.covers(name, res, path));
+    let reason = |res: &str, path: &str| entry(res, path).map(|e| e.reason.clone());
     for (k, u) in &up {
         let res = k.to_string();
         let stripped;
@@ -339,8 +364,15 @@ pub fn compare(
                 } else {
                     o.differing += 1;
                     for (p, lost) in d {
-                        o.fields_differing += lost.max(1);
-                        let why = reason(&res, &p);
+                        let allowed = entry(&res, &p);
+                        let empty_upstream =
+                            matches!(at(u, &p), Some(Value::String(v)) if v.is_empty());
+                        if allowed.is_some_and(|e| e.placeholder) && empty_upstream {
+                            o.fields -= lost;
+                        } else {
+                            o.fields_differing += lost.max(1);
+                        }
+                        let why = allowed.map(|e| e.reason.clone());
                         o.differences.push((res.clone(), p, why));
                     }
                 }
@@ -543,6 +575,7 @@ fn write_parity_doc(root: &Path, outcomes: &[Outcome], allow: &[AllowEntry]) -> 
     s.push_str("map order is ignored, list order is not. CRDs are compared after stripping the OpenAPI schema `description`s from upstream's ");
     s.push_str("copy too (the charts' CRD templates carry none, see [charts.md](charts.md#crds); the allowlist entry with path `(schema descriptions)` turns this on, ");
     s.push_str("and fields are counted after it); every other CRD field, a property named `description` included, is compared. ");
+    s.push_str("A field whose allowlist entry says `placeholder` (upstream leaves it empty for the user to fill in, and the scenario's ci values fill it) is not counted. ");
     s.push_str("The gate fails on any difference not in `parity/allowlist.yaml` ");
     s.push_str("and on any scenario under 99 % field-identical. `xtask/tests/parity.rs` runs it in CI.\n\n");
     s.push_str(&format!(
@@ -558,8 +591,13 @@ fn write_parity_doc(root: &Path, outcomes: &[Outcome], allow: &[AllowEntry]) -> 
     } else {
         s.push_str("| scenario | resource | field | reason |\n|---|---|---|---|\n");
         for e in allow {
+            let placeholder = if e.placeholder {
+                " (placeholder: not counted)"
+            } else {
+                ""
+            };
             s.push_str(&format!(
-                "| {} | {} | `{}` | {} |\n",
+                "| {} | {} | `{}` | {}{placeholder} |\n",
                 e.scenario, e.resource, e.path, e.reason
             ));
         }
@@ -619,23 +657,30 @@ mod tests {
             y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata: {k: v}"),
             y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {k: v}"),
             y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}"),
+            y("apiVersion: v1\nkind: Secret\nmetadata: {name: e, namespace: n}\ndata: {host: '', port: '3306'}"),
         ];
         let ours = vec![
             y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, labels: {helm.sh/chart: x}}\ndata: {k: v}"),
             y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {k: changed}"),
             y("apiVersion: v1\nkind: Secret\nmetadata: {name: d, namespace: n}"),
+            y("apiVersion: v1\nkind: Secret\nmetadata: {name: e, namespace: n}\ndata: {host: ZGI=, port: MzMwNw==}"),
         ];
-        let allow = vec![AllowEntry {
+        let entry = |resource: &str, path: &str, placeholder| AllowEntry {
             scenario: "s".into(),
-            resource: "ConfigMap/n/b".into(),
-            path: "data.k".into(),
+            resource: resource.into(),
+            path: path.into(),
             reason: "r".into(),
             releases: vec![],
-        }];
+            placeholder,
+        };
+        let allow = vec![
+            entry("ConfigMap/n/b", "data.k", false),
+            entry("Secret/n/e", "data.*", true),
+        ];
         let o = compare("s", &up, &ours, &allow).unwrap();
         assert_eq!(
             (o.upstream, o.identical, o.differing, o.missing, o.extra),
-            (3, 1, 1, 1, 1)
+            (4, 1, 2, 1, 1)
         );
         let unallowed: Vec<_> = o
             .unallowed()
@@ -645,7 +690,9 @@ mod tests {
             unallowed,
             vec![("ConfigMap/n/c", "(missing)"), ("Secret/n/d", "(extra)")]
         );
-        // a: 5 leaves, b: 5 (data.k differs), c: 4 (missing); extra objects add no upstream fields.
-        assert_eq!((o.fields, o.fields_differing), (14, 5));
+        // a: 5 leaves, b: 5 (data.k differs), c: 4 (missing), e: 6 less its empty
+        // placeholder data.host (data.port was not empty upstream: it counts);
+        // extra objects add no upstream fields.
+        assert_eq!((o.fields, o.fields_differing), (19, 6));
     }
 }
