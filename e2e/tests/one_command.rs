@@ -11,7 +11,7 @@ use e2e::umbrella as umbrella_common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use umbrella_common::*;
@@ -272,6 +272,92 @@ fn pipelines_katib_kep_values_then_external_stores_helm4() {
     };
     assert_eq!(limits("training-operator")["memory"], "4Gi");
     assert_eq!(limits("katib-controller")["cpu"], "1");
+
+    // Katib's external-db variant labels `kubeflow` for metrics-collector
+    // injection (so do standalone users running experiments there), which puts
+    // every pod created there under Katib's pod webhook (failurePolicy Fail),
+    // served by katib-controller. A restarted controller must still be admitted
+    // (kubeflow/katib#1261): while it is gone the webhook has no endpoints, so
+    // without the chart's selector its new pod, and every other pod of
+    // `kubeflow`, would be refused for good. The test labels the namespace
+    // itself: in this release kubeflow-namespace's Namespace object wins over
+    // katib's, or not (docs/charts.md#known-limits).
+    e2e::run_ok(cluster.kubectl().args([
+        "label",
+        "namespace",
+        "kubeflow",
+        "katib.kubeflow.org/metrics-collector-injection=enabled",
+        "--overwrite",
+    ]));
+    let controller_pods = |cluster: &Cluster| {
+        kubectl_json(
+            cluster,
+            &[
+                "get",
+                "pods",
+                "-n",
+                "kubeflow",
+                "-l",
+                "katib.kubeflow.org/component=controller",
+            ],
+        )["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let before: Vec<Value> = controller_pods(&cluster)
+        .iter()
+        .map(|p| p["metadata"]["uid"].clone())
+        .collect();
+    assert!(!before.is_empty(), "no katib-controller pod");
+    e2e::run_ok(cluster.kubectl().args([
+        "delete",
+        "pod",
+        "-n",
+        "kubeflow",
+        "-l",
+        "katib.kubeflow.org/component=controller",
+        "--wait",
+    ]));
+    e2e::eventually(
+        "a new katib-controller pod to be Ready",
+        Duration::from_secs(180),
+        || {
+            let ready = controller_pods(&cluster).into_iter().any(|p| {
+                !before.contains(&p["metadata"]["uid"])
+                    && p["status"]["conditions"].as_array().is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+            });
+            if ready {
+                return Ok(());
+            }
+            // The ReplicaSet's ReplicaFailure condition says why no pod was admitted.
+            let sets = kubectl_json(
+                &cluster,
+                &[
+                    "get",
+                    "replicasets",
+                    "-n",
+                    "kubeflow",
+                    "-l",
+                    "katib.kubeflow.org/component=controller",
+                ],
+            );
+            Err(format!(
+                "no new Ready pod; replica sets' conditions: {}",
+                sets["items"]
+                    .as_array()
+                    .map(|i| i
+                        .iter()
+                        .map(|r| r["status"]["conditions"].to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "))
+                    .unwrap_or_default()
+            ))
+        },
+    );
 
     e2e::run_ok(
         cluster

@@ -16,7 +16,7 @@ use crate::template::{to_yaml, Injector};
 use crate::upstream::{parse_stream, ChartSpec, ResKey, ScenarioKind, Source};
 use crate::values::{Fixed, ValuesTree};
 use crate::webhook_certs::{self, WebhookCerts};
-use crate::{immutable, variables};
+use crate::{fixes, immutable, variables};
 use anyhow::{bail, Context, Result};
 use indexmap::IndexMap;
 use serde_yaml::Value;
@@ -147,6 +147,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
     let mut sources: Vec<String> = Vec::new();
     let mut used_variables = BTreeSet::new();
     let mut used_keeps = BTreeSet::new();
+    let mut used_fixes = BTreeSet::new();
     for (name, sc) in &spec.scenarios {
         // An object in two dirs of one scenario: the later dir wins, as it would when
         // applying the dirs in order (istio-install/overlays/insecure relabels the
@@ -171,6 +172,7 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                     &mut doc,
                     &place,
                 )?);
+                used_fixes.extend(fixes::apply(&spec.fixes, &key, &mut doc, &place)?);
                 if in_dir.insert(key.clone(), i).is_some() {
                     bail!("chart {chart} scenario {name}: {key} appears twice in {described} (document {i})");
                 }
@@ -449,6 +451,15 @@ pub fn generate(spec: &ChartSpec, source: &Source, sequenced: &SequencedKinds) -
                 "chart {chart}: keepImmutable entry for {} {} matches no object of any scenario",
                 k.kind,
                 k.name
+            );
+        }
+    }
+    for (i, f) in spec.fixes.iter().enumerate() {
+        if !used_fixes.contains(&i) {
+            bail!(
+                "chart {chart}: fixes entry for {} {} matches no object of any scenario",
+                f.kind,
+                f.name
             );
         }
     }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod chart;
 pub mod crd;
 pub mod fields;
+pub mod fixes;
 pub mod gateway;
 pub mod identity;
 pub mod immutable;

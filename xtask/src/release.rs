@@ -17,7 +17,7 @@
 //!   keys for that release (`scenarios` and `parts` entry by entry, so a scenario
 //!   whose directories moved is the only one restated);
 //! - `releases: [<release>, ...]` on one declaration (an entry of `credentials`,
-//!   `credentialEnv`, `settings`, `variables`, `chartValues`, `fields`,
+//!   `credentialEnv`, `settings`, `variables`, `fixes`, `chartValues`, `fields`,
 //!   `renderedUnless`, or a value of `scenarios`, `parts`) keeps it only for those
 //!   releases. A declaration kept for a release is checked as strictly as ever: one
 //!   that matches nothing fails the sync.
@@ -162,6 +162,7 @@ const LISTS: &[&str] = &[
     "credentialEnv",
     "settings",
     "variables",
+    "fixes",
     "chartValues",
     "fields",
     "renderedUnless",

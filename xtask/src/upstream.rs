@@ -59,6 +59,10 @@ pub struct ChartSpec {
     /// from it works (`crate::immutable`).
     #[serde(default)]
     pub keep_immutable: Vec<crate::immutable::KeepSpec>,
+    /// Fields upstream lacks that the chart adds to fix a defect
+    /// (`crate::fixes`).
+    #[serde(default)]
+    pub fixes: Vec<crate::fixes::FixSpec>,
     /// Values declared in the catalog (`crate::fields`).
     #[serde(default)]
     pub chart_values: Vec<crate::fields::ValueSpec>,
@@ -309,6 +313,17 @@ pub fn load_catalog_for(release: &crate::release::Release) -> Result<Catalog> {
                     c.chart,
                     k.kind,
                     k.name
+                );
+            }
+        }
+        for f in &c.fixes {
+            if f.reason.trim().is_empty() {
+                bail!(
+                    "{}: chart {}: fixes entry for {} {} needs a reason",
+                    path.display(),
+                    c.chart,
+                    f.kind,
+                    f.name
                 );
             }
         }
