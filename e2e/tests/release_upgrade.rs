@@ -32,8 +32,8 @@ fn previous_chart_set(scratch: &Path) -> PathBuf {
     let mut cp = Command::new("cp");
     cp.arg("-r").arg(repo_root().join("charts")).arg(scratch);
     e2e::run_ok(&mut cp);
-    let mut sync = Command::new(env!("CARGO"));
-    sync.args(["run", "-q", "-p", "xtask", "--", "sync", "--manifests"])
+    let mut sync = Command::new(e2e::xtask_bin());
+    sync.args(["sync", "--manifests"])
         .arg(previous_release().1)
         .arg("--out")
         .arg(scratch)

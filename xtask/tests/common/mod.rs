@@ -21,8 +21,9 @@ pub fn helm() -> PathBuf {
     h
 }
 
+/// The xtask binary (release build: `e2e::xtask_bin`) run in the repo.
 pub fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    Command::new(e2e::xtask_bin())
         .args(args)
         .current_dir(root())
         .output()
