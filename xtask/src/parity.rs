@@ -247,8 +247,28 @@ fn leaves(v: &Value) -> usize {
     }
 }
 
-/// Maximal differing subtrees: (path, upstream leaves lost).
-pub fn diff(up: &Value, ours: &Value, path: &str, out: &mut Vec<(String, usize)>) {
+/// One maximal differing subtree.
+#[derive(Debug, PartialEq)]
+pub struct Difference {
+    pub path: String,
+    /// Upstream leaves lost (0: a field upstream does not have).
+    pub lost: usize,
+    /// Upstream's value is an empty string (a placeholder to fill in).
+    pub upstream_empty: bool,
+}
+
+impl Difference {
+    fn of(path: String, upstream: Option<&Value>) -> Difference {
+        Difference {
+            path,
+            lost: upstream.map_or(0, leaves),
+            upstream_empty: matches!(upstream, Some(Value::String(v)) if v.is_empty()),
+        }
+    }
+}
+
+/// Maximal differing subtrees.
+pub fn diff(up: &Value, ours: &Value, path: &str, out: &mut Vec<Difference>) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_string()
@@ -261,47 +281,24 @@ pub fn diff(up: &Value, ours: &Value, path: &str, out: &mut Vec<(String, usize)>
             for (k, va) in a {
                 match b.get(k) {
                     Some(vb) => diff(va, vb, &join(&key_text(k)), out),
-                    None => out.push((join(&key_text(k)), leaves(va))),
+                    None => out.push(Difference::of(join(&key_text(k)), Some(va))),
                 }
             }
             for k in b.keys().filter(|k| !a.contains_key(*k)) {
-                out.push((join(&key_text(k)), 0));
+                out.push(Difference::of(join(&key_text(k)), None));
             }
         }
         (Value::Sequence(a), Value::Sequence(b)) => {
             for i in 0..a.len().max(b.len()) {
                 match (a.get(i), b.get(i)) {
                     (Some(x), Some(y)) => diff(x, y, &format!("{path}[{i}]"), out),
-                    (Some(x), None) => out.push((format!("{path}[{i}]"), leaves(x))),
-                    (None, _) => out.push((format!("{path}[{i}]"), 0)),
+                    (Some(x), None) => out.push(Difference::of(format!("{path}[{i}]"), Some(x))),
+                    (None, _) => out.push(Difference::of(format!("{path}[{i}]"), None)),
                 }
             }
         }
         (a, b) if a == b => {}
-        (a, _) => out.push((path.to_string(), leaves(a))),
-    }
-}
-
-/// The value at `path` as [`diff`] prints it (`a.b[0].c`; keys may hold dots).
-fn at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
-    if path.is_empty() {
-        return Some(v);
-    }
-    match v {
-        Value::Mapping(m) => m.iter().find_map(|(k, child)| {
-            let rest = path.strip_prefix(key_text(k).as_str())?;
-            match rest.strip_prefix('.') {
-                Some(rest) => at(child, rest),
-                None if rest.is_empty() || rest.starts_with('[') => at(child, rest),
-                None => None,
-            }
-        }),
-        Value::Sequence(items) => {
-            let (index, rest) = path.strip_prefix('[')?.split_once(']')?;
-            let child = items.get(index.parse::<usize>().ok()?)?;
-            at(child, rest.strip_prefix('.').unwrap_or(rest))
-        }
-        _ => None,
+        (a, _) => out.push(Difference::of(path.to_string(), Some(a))),
     }
 }
 
@@ -363,17 +360,15 @@ pub fn compare(
                     o.identical += 1;
                 } else {
                     o.differing += 1;
-                    for (p, lost) in d {
-                        let allowed = entry(&res, &p);
-                        let empty_upstream =
-                            matches!(at(u, &p), Some(Value::String(v)) if v.is_empty());
-                        if allowed.is_some_and(|e| e.placeholder) && empty_upstream {
-                            o.fields -= lost;
+                    for d in d {
+                        let allowed = entry(&res, &d.path);
+                        if allowed.is_some_and(|e| e.placeholder) && d.upstream_empty {
+                            o.fields -= d.lost;
                         } else {
-                            o.fields_differing += lost.max(1);
+                            o.fields_differing += d.lost.max(1);
                         }
                         let why = allowed.map(|e| e.reason.clone());
-                        o.differences.push((res.clone(), p, why));
+                        o.differences.push((res.clone(), d.path, why));
                     }
                 }
             }
@@ -641,14 +636,28 @@ mod tests {
             ("a: [1, 2]", "a: [2, 1]", &[("a[0]", 1), ("a[1]", 1)]),
             ("a: {x: {p: 1, q: 2}}", "{}", &[("a", 2)]),
             ("a: '8080'", "a: 8080", &[("a", 1)]),
+            (
+                "{a: '', b: [x]}",
+                "{a: filled, b: [y]}",
+                &[("a", 1), ("b[0]", 1)],
+            ),
         ];
         for (u, o, want) in cases {
             let mut got = Vec::new();
             diff(&y(u), &y(o), "", &mut got);
-            let want: Vec<(String, usize)> =
-                want.iter().map(|(p, n)| (p.to_string(), *n)).collect();
-            assert_eq!(got, want, "{u} vs {o}");
+            let got: Vec<(&str, usize)> = got.iter().map(|d| (d.path.as_str(), d.lost)).collect();
+            assert_eq!(got, *want, "{u} vs {o}");
         }
+        // Only an empty upstream string is a placeholder.
+        let mut got = Vec::new();
+        diff(
+            &y("{a: '', b: x, c: ~}"),
+            &y("{a: v, b: v, c: v}"),
+            "",
+            &mut got,
+        );
+        let empty: Vec<bool> = got.iter().map(|d| d.upstream_empty).collect();
+        assert_eq!(empty, [true, false, false]);
     }
 
     #[test]
